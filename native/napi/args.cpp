@@ -1,0 +1,139 @@
+#include "args.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace lmkit {
+namespace napi {
+
+Args::Args(const Napi::CallbackInfo& info, const char* op, int nargs) : info_(info), op_(op) {
+  const size_t n = info.Length();
+  if (nargs >= 0 && n != static_cast<size_t>(nargs)) {
+    type_error("expected " + std::to_string(nargs) + " arguments, got " + std::to_string(n));
+  }
+  if (nargs < 0 && nargs != kAnyArgs && n < static_cast<size_t>(-nargs)) {
+    type_error("expected at least " + std::to_string(-nargs) + " arguments, got " + std::to_string(n));
+  }
+}
+
+void Args::type_error(const std::string& msg) const {
+  throw Napi::TypeError::New(info_.Env(), std::string(op_) + ": " + msg);
+}
+void Args::range_error(const std::string& msg) const {
+  throw Napi::RangeError::New(info_.Env(), std::string(op_) + ": " + msg);
+}
+void Args::error(const std::string& msg) const {
+  throw Napi::Error::New(info_.Env(), std::string(op_) + ": " + msg);
+}
+
+double Args::any_number(size_t i, const char* name) const {
+  if (i >= info_.Length() || !info_[i].IsNumber()) type_error(std::string(name) + " must be a number");
+  return info_[i].As<Napi::Number>().DoubleValue();
+}
+
+double Args::number(size_t i, const char* name) const {
+  double v = any_number(i, name);
+  if (!std::isfinite(v)) range_error(std::string(name) + " must be finite, got " + std::to_string(v));
+  return v;
+}
+
+int64_t Args::integer(size_t i, const char* name) const {
+  double v = number(i, name);
+  if (v != std::floor(v) || std::fabs(v) > 9007199254740991.0) {
+    range_error(std::string(name) + " must be an integer, got " + std::to_string(v));
+  }
+  return static_cast<int64_t>(v);
+}
+
+int64_t Args::dim(size_t i, const char* name) const {
+  int64_t v = integer(i, name);
+  if (v < 0) range_error(std::string(name) + " must be >= 0, got " + std::to_string(v));
+  if (v > kMaxNumel) range_error(std::string(name) + " is too large: " + std::to_string(v));
+  return v;
+}
+
+int64_t Args::pdim(size_t i, const char* name) const {
+  int64_t v = dim(i, name);
+  if (v == 0) range_error(std::string(name) + " must be > 0");
+  return v;
+}
+
+bool Args::boolean(size_t i, const char* name) const {
+  if (i >= info_.Length() || !info_[i].IsBoolean()) type_error(std::string(name) + " must be a boolean");
+  return info_[i].As<Napi::Boolean>().Value();
+}
+
+int64_t Args::mul(int64_t a, int64_t b) const {
+  int64_t r;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r) || r > kMaxNumel) {
+    range_error("size " + std::to_string(a) + " x " + std::to_string(b) + " is too large");
+  }
+  return r;
+}
+
+Storage* Args::storage(size_t i, const char* name) const {
+  if (i >= info_.Length() || !info_[i].IsObject()) type_error(std::string(name) + " must be a tensor storage");
+  Napi::Object o = info_[i].As<Napi::Object>();
+  if (!o.InstanceOf(Storage::constructor->Value())) type_error(std::string(name) + " must be a tensor storage");
+  Storage* s = Storage::Unwrap(o);
+  if (s == nullptr) type_error(std::string(name) + " must be a tensor storage");
+  if (s->disposed()) error(std::string(name) + " has been disposed");
+  return s;
+}
+
+Storage* Args::storage_checked(size_t i, const char* name, DType dt, int64_t numel, bool optional) const {
+  if (optional && !has(i)) return nullptr;
+  Storage* s = storage(i, name);
+  if (s->dtype() != dt) {
+    type_error(std::string(name) + " must be " + dtype_name(dt) + ", got " + dtype_name(s->dtype()));
+  }
+  if (s->numel() != numel) {
+    range_error(std::string(name) + " must have " + std::to_string(numel) + " elements, got " +
+                std::to_string(s->numel()));
+  }
+  return s;
+}
+
+float* Args::f32(size_t i, const char* name, int64_t numel) const {
+  return static_cast<float*>(storage_checked(i, name, DType::F32, numel, false)->data());
+}
+int32_t* Args::i32(size_t i, const char* name, int64_t numel) const {
+  return static_cast<int32_t*>(storage_checked(i, name, DType::I32, numel, false)->data());
+}
+float* Args::f32_opt(size_t i, const char* name, int64_t numel) const {
+  Storage* s = storage_checked(i, name, DType::F32, numel, true);
+  return s ? static_cast<float*>(s->data()) : nullptr;
+}
+int32_t* Args::i32_opt(size_t i, const char* name, int64_t numel) const {
+  Storage* s = storage_checked(i, name, DType::I32, numel, true);
+  return s ? static_cast<int32_t*>(s->data()) : nullptr;
+}
+
+void Args::check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) const {
+  for (int64_t k = 0; k < n; ++k) {
+    if (ids[k] < 0 || ids[k] >= limit) {
+      std::ostringstream m;
+      m << name << "[" << k << "] = " << ids[k] << " is out of range [0, " << limit << ")";
+      range_error(m.str());
+    }
+  }
+}
+
+void Args::check_ids_ignore(const int32_t* ids, int64_t n, int64_t limit, int64_t ignore, const char* name) const {
+  for (int64_t k = 0; k < n; ++k) {
+    if (ids[k] == ignore) continue;
+    if (ids[k] < 0 || ids[k] >= limit) {
+      std::ostringstream m;
+      m << name << "[" << k << "] = " << ids[k] << " is out of range [0, " << limit << ")"
+        << " and is not the ignore index " << ignore;
+      range_error(m.str());
+    }
+  }
+}
+
+void export_fn(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback fn) {
+  exports.Set(name, Napi::Function::New(env, fn, name));
+}
+
+}  // namespace napi
+}  // namespace lmkit

@@ -1,0 +1,210 @@
+#include "storage.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <climits>
+#include <cstring>
+#include <string>
+
+#include "../cpu/threadpool.h"
+#include "args.h"
+
+namespace lmkit {
+namespace napi {
+
+namespace {
+std::atomic<int64_t> g_live_count{0};
+std::atomic<int64_t> g_live_bytes{0};
+
+size_t elem_size(DType) { return 4; }  // float32 and int32 are both 4 bytes
+
+void* alloc_zeroed(size_t bytes) {
+  if (bytes == 0) bytes = 64;  // a live storage always has a non-null pointer
+  size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (p) std::memset(p, 0, rounded);
+  return p;
+}
+}  // namespace
+
+const char* dtype_name(DType d) { return d == DType::F32 ? "float32" : "int32"; }
+
+Napi::FunctionReference* Storage::constructor = nullptr;
+
+int64_t Storage::live_count() { return g_live_count.load(); }
+int64_t Storage::live_bytes() { return g_live_bytes.load(); }
+
+Napi::Function Storage::Init(Napi::Env env) {
+  Napi::Function fn = DefineClass(env, "Storage",
+                                  {
+                                      InstanceMethod("dispose", &Storage::Dispose),
+                                      InstanceMethod("write", &Storage::Write),
+                                      InstanceMethod("read", &Storage::Read),
+                                      InstanceMethod("fill", &Storage::Fill),
+                                      InstanceMethod("copyFrom", &Storage::CopyFrom),
+                                      InstanceMethod("addFrom", &Storage::AddFrom),
+                                      InstanceMethod("scale", &Storage::Scale),
+                                      InstanceAccessor("dtype", &Storage::GetDType, nullptr),
+                                      InstanceAccessor("numel", &Storage::GetNumel, nullptr),
+                                      InstanceAccessor("bytes", &Storage::GetBytes, nullptr),
+                                      InstanceAccessor("disposed", &Storage::GetDisposed, nullptr),
+                                  });
+  constructor = new Napi::FunctionReference(Napi::Persistent(fn));
+  return fn;
+}
+
+Storage::Storage(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Storage>(info) {
+  Args a(info, "Storage", 2);
+  if (!info[0].IsString()) a.type_error("dtype must be 'float32' or 'int32'");
+  std::string dt = info[0].As<Napi::String>().Utf8Value();
+  if (dt == "float32") {
+    dtype_ = DType::F32;
+  } else if (dt == "int32") {
+    dtype_ = DType::I32;
+  } else {
+    a.type_error("dtype must be 'float32' or 'int32', got '" + dt + "'");
+  }
+  numel_ = a.dim(1, "numel");
+  const size_t bytes = static_cast<size_t>(numel_) * elem_size(dtype_);
+  data_ = alloc_zeroed(bytes);
+  if (data_ == nullptr) {
+    a.range_error("cannot allocate " + std::to_string(bytes) + " bytes of host memory");
+  }
+  env_ = info.Env();
+  g_live_count.fetch_add(1);
+  g_live_bytes.fetch_add(static_cast<int64_t>(bytes));
+  int64_t ignored;
+  napi_adjust_external_memory(env_, static_cast<int64_t>(bytes), &ignored);
+}
+
+Storage::~Storage() {
+  if (data_ != nullptr) {
+    const int64_t bytes = numel_ * static_cast<int64_t>(elem_size(dtype_));
+    std::free(data_);
+    data_ = nullptr;
+    g_live_count.fetch_sub(1);
+    g_live_bytes.fetch_sub(bytes);
+    // Adjusting external memory from a finalizer is allowed (no JS is run).
+    int64_t ignored;
+    napi_adjust_external_memory(env_, -bytes, &ignored);
+  }
+}
+
+void Storage::release(Napi::Env env) {
+  if (data_ == nullptr) return;
+  const int64_t bytes = numel_ * static_cast<int64_t>(elem_size(dtype_));
+  std::free(data_);
+  data_ = nullptr;
+  g_live_count.fetch_sub(1);
+  g_live_bytes.fetch_sub(bytes);
+  int64_t ignored;
+  napi_adjust_external_memory(env, -bytes, &ignored);
+}
+
+Napi::Value Storage::Dispose(const Napi::CallbackInfo& info) {
+  release(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value Storage::Write(const Napi::CallbackInfo& info) {
+  Args a(info, "Storage.write", -1);
+  if (disposed()) a.error("storage has been disposed");
+  if (!info[0].IsTypedArray()) a.type_error("data must be a Float32Array or Int32Array");
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  const napi_typedarray_type want = dtype_ == DType::F32 ? napi_float32_array : napi_int32_array;
+  if (ta.TypedArrayType() != want) {
+    a.type_error(std::string("data must be a ") + (dtype_ == DType::F32 ? "Float32Array" : "Int32Array") +
+                 " for a " + dtype_name(dtype_) + " storage");
+  }
+  const int64_t offset = a.has(1) ? a.dim(1, "offset") : 0;
+  const int64_t n = static_cast<int64_t>(ta.ElementLength());
+  if (offset > numel_ || n > numel_ - offset) {
+    a.range_error("writing " + std::to_string(n) + " elements at offset " + std::to_string(offset) +
+                  " overflows a storage of " + std::to_string(numel_));
+  }
+  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  if (n > 0) std::memcpy(static_cast<uint8_t*>(data_) + offset * 4, src, static_cast<size_t>(n) * 4);
+  return info.Env().Undefined();
+}
+
+Napi::Value Storage::Read(const Napi::CallbackInfo& info) {
+  Args a(info, "Storage.read", Args::kAnyArgs);
+  if (disposed()) a.error("storage has been disposed");
+  const int64_t offset = a.has(0) ? a.dim(0, "offset") : 0;
+  if (offset > numel_) a.range_error("offset " + std::to_string(offset) + " is past the end");
+  const int64_t count = a.has(1) ? a.dim(1, "count") : numel_ - offset;
+  if (count > numel_ - offset) a.range_error("reading " + std::to_string(count) + " elements overflows");
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, static_cast<size_t>(count) * 4);
+  if (count > 0) std::memcpy(buf.Data(), static_cast<uint8_t*>(data_) + offset * 4, static_cast<size_t>(count) * 4);
+  if (dtype_ == DType::F32) return Napi::Float32Array::New(env, static_cast<size_t>(count), buf, 0);
+  return Napi::Int32Array::New(env, static_cast<size_t>(count), buf, 0);
+}
+
+Napi::Value Storage::Fill(const Napi::CallbackInfo& info) {
+  Args a(info, "Storage.fill", 1);
+  if (disposed()) a.error("storage has been disposed");
+  if (dtype_ == DType::F32) {
+    const float v = static_cast<float>(a.any_number(0, "value"));
+    float* p = static_cast<float*>(data_);
+    for (int64_t k = 0; k < numel_; ++k) p[k] = v;
+  } else {
+    const int64_t v = a.integer(0, "value");
+    if (v < INT32_MIN || v > INT32_MAX) a.range_error("value does not fit in int32");
+    int32_t* p = static_cast<int32_t*>(data_);
+    for (int64_t k = 0; k < numel_; ++k) p[k] = static_cast<int32_t>(v);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Storage::CopyFrom(const Napi::CallbackInfo& info) {
+  Args a(info, "Storage.copyFrom", 1);
+  if (disposed()) a.error("storage has been disposed");
+  Storage* src = a.storage(0, "source");
+  if (src->dtype_ != dtype_ || src->numel_ != numel_) {
+    a.range_error(std::string("source is ") + dtype_name(src->dtype_) + "[" + std::to_string(src->numel_) +
+                  "], destination is " + dtype_name(dtype_) + "[" + std::to_string(numel_) + "]");
+  }
+  if (src != this && numel_ > 0) std::memcpy(data_, src->data_, static_cast<size_t>(numel_) * 4);
+  return info.Env().Undefined();
+}
+
+Napi::Value Storage::AddFrom(const Napi::CallbackInfo& info) {
+  Args a(info, "Storage.addFrom", -1);
+  if (disposed()) a.error("storage has been disposed");
+  Storage* src = a.storage(0, "source");
+  if (dtype_ != DType::F32 || src->dtype_ != DType::F32) a.type_error("addFrom needs float32 storages");
+  if (src->numel_ != numel_) {
+    a.range_error("source has " + std::to_string(src->numel_) + " elements, destination " + std::to_string(numel_));
+  }
+  const float alpha = a.has(1) ? static_cast<float>(a.number(1, "alpha")) : 1.0f;
+  float* y = static_cast<float*>(data_);
+  const float* x = static_cast<const float*>(src->data_);
+  parallel_for(numel_, 1 << 16, [=](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) y[k] += alpha * x[k];
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Storage::Scale(const Napi::CallbackInfo& info) {
+  Args a(info, "Storage.scale", 1);
+  if (disposed()) a.error("storage has been disposed");
+  if (dtype_ != DType::F32) a.type_error("scale needs a float32 storage");
+  const float alpha = static_cast<float>(a.number(0, "alpha"));
+  float* y = static_cast<float*>(data_);
+  parallel_for(numel_, 1 << 16, [=](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) y[k] *= alpha;
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Storage::GetDType(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtype_name(dtype_)); }
+Napi::Value Storage::GetNumel(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(numel_)); }
+Napi::Value Storage::GetBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), disposed() ? 0.0 : static_cast<double>(numel_ * 4));
+}
+Napi::Value Storage::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed()); }
+
+}  // namespace napi
+}  // namespace lmkit

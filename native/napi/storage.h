@@ -1,0 +1,62 @@
+// Storage: a JS handle that owns one block of native memory (float32 or int32).
+//
+// JS: new Storage('float32' | 'int32', numel)  — zero-filled.
+//     s.dtype, s.numel, s.bytes, s.disposed
+//     s.dispose()                       — frees now (idempotent); later use throws
+//     s.write(typedArray, offset = 0)   — copies in  (Float32Array for float32, Int32Array for int32)
+//     s.read(offset = 0, count = numel-offset) — copies out into a new typed array
+//     s.fill(value), s.copyFrom(other)
+//     s.addFrom(other, alpha = 1)       — this += alpha * other (float32; the autograd engine accumulates with it)
+//     s.scale(alpha)                    — this *= alpha (float32)
+// The bytes are reported to V8 with napi_adjust_external_memory so GC pressure is right.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+
+namespace lmkit {
+namespace napi {
+
+enum class DType : int { F32 = 0, I32 = 1 };
+
+const char* dtype_name(DType d);
+
+class Storage : public Napi::ObjectWrap<Storage> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  static Napi::FunctionReference* constructor;
+
+  explicit Storage(const Napi::CallbackInfo& info);
+  ~Storage() override;
+
+  bool disposed() const { return data_ == nullptr; }
+  DType dtype() const { return dtype_; }
+  int64_t numel() const { return numel_; }
+  void* data() const { return data_; }
+
+  // Process-wide accounting, read by memory().
+  static int64_t live_count();
+  static int64_t live_bytes();
+
+ private:
+  void release(Napi::Env env);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value Read(const Napi::CallbackInfo& info);
+  Napi::Value Fill(const Napi::CallbackInfo& info);
+  Napi::Value CopyFrom(const Napi::CallbackInfo& info);
+  Napi::Value AddFrom(const Napi::CallbackInfo& info);
+  Napi::Value Scale(const Napi::CallbackInfo& info);
+  Napi::Value GetDType(const Napi::CallbackInfo& info);
+  Napi::Value GetNumel(const Napi::CallbackInfo& info);
+  Napi::Value GetBytes(const Napi::CallbackInfo& info);
+  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+
+  void* data_ = nullptr;
+  int64_t numel_ = 0;
+  DType dtype_ = DType::F32;
+  napi_env env_ = nullptr;
+};
+
+}  // namespace napi
+}  // namespace lmkit

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+import SummaryReporter from './test/support/summary-reporter.js';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The native thread pool is per process; forks keep test files isolated.
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    reporters: ['default', new SummaryReporter()],
+  },
+});
