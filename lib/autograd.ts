@@ -52,30 +52,31 @@ export function record(name: string, inputs: Tensor[], outputs: Tensor[], backwa
   });
 }
 
-function topoOrder(root: Tensor): GradNode[] {
+function topoOrder(roots: Tensor[]): GradNode[] {
   const order: GradNode[] = [];
   const seen = new Set<GradNode>();
   // Iterative post-order DFS over nodes.
   const stack: { node: GradNode; next: number }[] = [];
-  if (root._node) {
+  for (const root of roots) {
+    if (!root._node || seen.has(root._node)) continue;
     stack.push({ node: root._node, next: 0 });
     seen.add(root._node);
-  }
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    if (top.next < top.node.inputs.length) {
-      const inp = top.node.inputs[top.next++]!;
-      const n = inp._node;
-      if (n && !seen.has(n)) {
-        seen.add(n);
-        stack.push({ node: n, next: 0 });
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.node.inputs.length) {
+        const inp = top.node.inputs[top.next++]!;
+        const n = inp._node;
+        if (n && !seen.has(n)) {
+          seen.add(n);
+          stack.push({ node: n, next: 0 });
+        }
+      } else {
+        order.push(top.node);
+        stack.pop();
       }
-    } else {
-      order.push(top.node);
-      stack.pop();
     }
   }
-  return order.reverse(); // root first
+  return order.reverse(); // roots first
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -87,35 +88,65 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * shape as root) is required. Leaf gradients accumulate across calls until `zeroGrad`.
  */
 export function backward(root: Tensor, grad?: Tensor): void {
-  if (grad === undefined && root.size !== 1) {
-    throw new RangeError(`backward: ${root.describe()} is not a scalar; pass a gradient of the same shape`);
+  backwardMany([root], grad === undefined ? undefined : [grad]);
+}
+
+/**
+ * Back-propagates from several tensors at once (e.g. both outputs of an LSTM cell), each
+ * with its gradient (scalars may omit theirs: 1). Shared parts of the graph run once.
+ */
+export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): void {
+  if (roots.length === 0) return;
+  if (grads !== undefined && grads.length !== roots.length) {
+    throw new RangeError(`backward: ${roots.length} roots but ${grads.length} gradients`);
   }
-  if (grad !== undefined && !sameShape(grad.shape, root.shape)) {
-    throw new RangeError(`backward: gradient shape ${formatShape(grad.shape)} differs from ${formatShape(root.shape)}`);
-  }
-  if (!needsGrad(root)) {
-    throw new Error(`backward: ${root.describe()} does not require a gradient (no input had requiresGrad)`);
-  }
+  roots.forEach((root, i) => {
+    const grad = grads?.[i];
+    if (grad === undefined && root.size !== 1) {
+      throw new RangeError(`backward: ${root.describe()} is not a scalar; pass a gradient of the same shape`);
+    }
+    if (grad !== undefined && !sameShape(grad.shape, root.shape)) {
+      throw new RangeError(`backward: gradient shape ${formatShape(grad.shape)} differs from ${formatShape(root.shape)}`);
+    }
+    if (!needsGrad(root)) {
+      throw new Error(
+        `backward: ${root.describe()} does not require a gradient (no input had requiresGrad, or its graph was already used)`,
+      );
+    }
+  });
   const prev = gradEnabled;
   gradEnabled = false;
   // Gradients of non-leaf tensors waiting for their node, keyed by tensor.
   const pending = new Map<Tensor, Tensor>();
-  const accumulateLeaf = (leaf: Tensor, g: Tensor, owned: boolean): void => {
+  const accumulateLeaf = (leaf: Tensor, g: Tensor): void => {
     if (leaf.grad === null || leaf.grad.disposed) {
-      leaf.grad = keep(owned ? g : g.clone());
+      leaf.grad = keep(g);
     } else {
       leaf.grad.storage.addFrom(g.storage);
-      if (owned) g.dispose();
+      g.dispose();
+    }
+  };
+  const add = (t: Tensor, g: Tensor): void => {
+    if (t._node !== null) {
+      const acc = pending.get(t);
+      if (acc) {
+        acc.storage.addFrom(g.storage);
+        g.dispose();
+      } else {
+        pending.set(t, g);
+      }
+    } else if (t.requiresGrad) {
+      accumulateLeaf(t, g);
+    } else {
+      g.dispose();
     }
   };
   try {
-    const rootGrad = grad ?? Tensor.ones(root.shape);
-    if (root._node === null) {
-      accumulateLeaf(root, rootGrad, grad === undefined);
-      return;
-    }
-    pending.set(root, grad === undefined ? rootGrad : rootGrad.clone());
-    for (const node of topoOrder(root)) {
+    roots.forEach((root, i) => {
+      const grad = grads?.[i];
+      add(root, grad === undefined ? Tensor.ones(root.shape) : grad.clone());
+    });
+    for (const node of topoOrder(roots)) {
       if (node.backward === null) {
         throw new Error(`backward: the graph through '${node.name}' was already used; call backward once per forward`);
       }
@@ -134,19 +165,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
             `backward: op '${node.name}' returned a gradient of shape ${formatShape(g.shape)} for an input of shape ${formatShape(inp.shape)}`,
           );
         }
-        if (inp._node !== null) {
-          const acc = pending.get(inp);
-          if (acc) {
-            acc.storage.addFrom(g.storage);
-            g.dispose();
-          } else {
-            pending.set(inp, g);
-          }
-        } else if (inp.requiresGrad) {
-          accumulateLeaf(inp, g, true);
-        } else {
-          g.dispose();
-        }
+        add(inp, g);
       });
       // Release the graph as we go: saved tensors become collectable.
       node.backward = null;

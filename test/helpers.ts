@@ -1,7 +1,7 @@
 // Shared test utilities: seeded data, plain references and finite-difference gradient checks.
 import { expect } from 'vitest';
 
-import { Tensor, makeRng, noGrad, tidy } from '../lib/index.js';
+import { Tensor, backwardMany, makeRng, noGrad, tidy } from '../lib/index.js';
 import type { Shape } from '../lib/index.js';
 
 /** A seeded uniform float in [lo, hi). */
@@ -102,9 +102,11 @@ export function gradCheck(
   }
   tidy(() => {
     const outs = asList(fn(...inputs));
-    outs.forEach((o, k) => {
-      if (o._node !== null || o.requiresGrad) o.backward(Tensor.fromArray(projections[k]!, o.shape));
-    });
+    const live = outs.map((o, k) => [o, k] as const).filter(([o]) => o._node !== null || o.requiresGrad);
+    backwardMany(
+      live.map(([o]) => o),
+      live.map(([o, k]) => Tensor.fromArray(projections[k]!, o.shape)),
+    );
   });
 
   const r = makeRng(seed);

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The `lmkit` command line: a thin layer over the library.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+
+import { runInfo } from './info.js';
+import { runTrain } from './train.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function int(name: string, min = 0) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+function num(name: string, min = Number.NEGATIVE_INFINITY) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name('lmkit')
+  .description('Train and run neural language models')
+  .version(pkg.version)
+  .option('--verbose', 'print stack traces on errors')
+  .showHelpAfterError();
+
+program
+  .command('info')
+  .description('version, native backend, SGEMM implementation and threads')
+  .option('--json', 'one JSON object on stdout')
+  .action((o: { json?: boolean }) => runInfo(pkg.version, o));
+
+program
+  .command('train')
+  .description('train a language model')
+  .addOption(new Option('--model <name>', 'model family').choices(['ffnn']).default('ffnn'))
+  .addOption(new Option('--corpus <name>', 'training corpus').choices(['brown']).default('brown'))
+  .option('--epochs <n>', 'passes over the training split', int('--epochs', 1))
+  .option('--steps <n>', 'stop after this many steps', int('--steps', 1))
+  .option('--batch <n>', 'batch size (examples)', int('--batch', 1), 256)
+  .option('--context <n>', 'previous tokens the model sees (n - 1)', int('--context', 1), 4)
+  .option('--embed <n>', 'embedding size (m)', int('--embed', 1), 60)
+  .option('--hidden <n>', 'hidden units (h; 0 = none)', int('--hidden', 0), 50)
+  .option('--direct', 'direct input-to-output connections', false)
+  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adamw']).default('adamw'))
+  .option('--lr <x>', 'learning rate', num('--lr', 0))
+  .option('--weight-decay <x>', 'weight decay (not applied to biases)', num('--weight-decay', 0))
+  .option('--min-count <n>', 'vocabulary: keep words seen at least this often in train', int('--min-count', 1), 4)
+  .option('--seed <n>', 'random seed', int('--seed', 0), 1)
+  .option('--threads <n>', 'native threads (default: LMKIT_NUM_THREADS or all cores)', int('--threads', 1))
+  .option('--no-test', 'skip the test-set evaluation at the end')
+  .option('--json', 'JSON lines on stdout (one object per event)')
+  .action(async (o) => runTrain(o));
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const verbose = process.argv.includes('--verbose');
+  const msg = err instanceof Error ? (verbose ? (err.stack ?? err.message) : err.message) : String(err);
+  process.stderr.write(`lmkit: ${msg}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+// Embedding lookup (token ids -> rows of a table).
+//
+//   embedding_forward : out (N,C) = table (V,C) [ids (N)]            OVERWRITE (activation)
+//   embedding_backward: dtable (V,C) += scatter_add(dout (N,C), ids)  ACCUMULATE (parameter grad)
+//
+// ids are int32 in [0, V) (checked by the binding). Repeated ids add up. The backward is
+// thread-safe without atomics: threads own disjoint column blocks of dtable (or disjoint
+// vocabulary rows when C is narrow), and each dtable element receives its contributions in
+// increasing n, so the result does not depend on the thread count.
+#pragma once
+#include <cstdint>
+
+namespace lmkit {
+namespace cpu {
+
+void embedding_forward(float* out,            // (N,C)
+                       const int32_t* ids,    // (N)
+                       const float* table,    // (V,C)
+                       int64_t N, int64_t V, int64_t C);
+
+void embedding_backward(float* dtable,        // (V,C)  +=
+                        const float* dout,    // (N,C)
+                        const int32_t* ids,   // (N)
+                        int64_t N, int64_t V, int64_t C);
+
+}  // namespace cpu
+}  // namespace lmkit

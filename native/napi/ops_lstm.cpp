@@ -1,0 +1,62 @@
+// Bindings of the lstm family (native/cpu/lstm.h).
+#include <initializer_list>
+
+#include "../cpu/lstm.h"
+#include "args.h"
+#include "registry.h"
+
+namespace lmkit {
+namespace napi {
+namespace {
+
+// Every written buffer must differ from every other buffer (the kernels use __restrict).
+void check_no_alias(const Args& a, std::initializer_list<const void*> outs, std::initializer_list<const void*> all) {
+  for (const void* o : outs) {
+    if (o == nullptr) continue;
+    int same = 0;
+    for (const void* p : all) same += (p == o);
+    if (same > 1) a.range_error("output buffers must not alias each other or the inputs");
+  }
+}
+
+// lstm_cell_forward(h, c, gates, gatesPre, cPrev, B, H)
+Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
+  Args a(info, "lstm_cell_forward", 7);
+  const int64_t B = a.dim(5, "B"), H = a.dim(6, "H");
+  const int64_t BH = a.mul(B, H), B4H = a.mul(BH, 4);
+  float* h = a.f32(0, "h", BH);
+  float* c = a.f32(1, "c", BH);
+  float* gates = a.f32(2, "gates", B4H);
+  const float* gates_pre = a.f32(3, "gatesPre", B4H);
+  const float* c_prev = a.f32(4, "cPrev", BH);
+  if (BH > 0) check_no_alias(a, {h, c, gates}, {h, c, gates, gates_pre, c_prev});
+  cpu::lstm_cell_forward(h, c, gates, gates_pre, c_prev, B, H);
+  return info.Env().Undefined();
+}
+
+// lstm_cell_backward(dgatesPre, dcPrev | null, dh, dcNext | null, gates, c, cPrev, B, H)
+Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "lstm_cell_backward", 9);
+  const int64_t B = a.dim(7, "B"), H = a.dim(8, "H");
+  const int64_t BH = a.mul(B, H), B4H = a.mul(BH, 4);
+  float* dgates_pre = a.f32(0, "dgatesPre", B4H);
+  float* dc_prev = a.f32_opt(1, "dcPrev", BH);
+  const float* dh = a.f32(2, "dh", BH);
+  const float* dc_next = a.f32_opt(3, "dcNext", BH);
+  const float* gates = a.f32(4, "gates", B4H);
+  const float* c = a.f32(5, "c", BH);
+  const float* c_prev = a.f32(6, "cPrev", BH);
+  if (BH > 0) check_no_alias(a, {dgates_pre, dc_prev}, {dgates_pre, dc_prev, dh, dc_next, gates, c, c_prev});
+  cpu::lstm_cell_backward(dgates_pre, dc_prev, dh, dc_next, gates, c, c_prev, B, H);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+LMKIT_REGISTER_OPS(lstm, [](Napi::Env env, Napi::Object exports) {
+  export_fn(env, exports, "lstm_cell_forward", LstmCellForward);
+  export_fn(env, exports, "lstm_cell_backward", LstmCellBackward);
+});
+
+}  // namespace napi
+}  // namespace lmkit

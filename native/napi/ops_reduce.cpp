@@ -1,0 +1,115 @@
+// Bindings of the `reduce` family (native/cpu/reduce.h).
+#include <cmath>
+#include <string>
+
+#include "../cpu/elementwise.h"  // kMaxDims
+#include "../cpu/reduce.h"
+#include "args.h"
+#include "registry.h"
+
+namespace lmkit {
+namespace napi {
+namespace {
+
+// Reads info[i] as an array of at most kMaxDims integers in [lo, hi] into dst; returns its length.
+int int_array(const Napi::CallbackInfo& info, const Args& a, size_t i, const char* name, int64_t* dst, int64_t lo,
+              int64_t hi) {
+  if (i >= info.Length() || !info[i].IsArray()) a.type_error(std::string(name) + " must be an array of integers");
+  Napi::Array arr = info[i].As<Napi::Array>();
+  const uint32_t n = arr.Length();
+  if (n > static_cast<uint32_t>(cpu::kMaxDims)) {
+    a.range_error(std::string(name) + " has " + std::to_string(n) + " entries; at most " +
+                  std::to_string(cpu::kMaxDims) + " dimensions are supported");
+  }
+  for (uint32_t k = 0; k < n; ++k) {
+    Napi::Value v = arr.Get(k);
+    if (!v.IsNumber()) a.type_error(std::string(name) + "[" + std::to_string(k) + "] must be a number");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d == std::floor(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+      a.range_error(std::string(name) + "[" + std::to_string(k) + "] must be an integer in [" + std::to_string(lo) +
+                    ", " + std::to_string(hi) + "], got " + std::to_string(d));
+    }
+    dst[k] = static_cast<int64_t>(d);
+  }
+  return static_cast<int>(n);
+}
+
+// sum_axis_forward(out, inp, outer, R, inner, scale)
+Napi::Value SumAxisForward(const Napi::CallbackInfo& info) {
+  Args a(info, "sum_axis_forward", 6);
+  const int64_t outer = a.dim(2, "outer"), R = a.dim(3, "R"), inner = a.dim(4, "inner");
+  float* out = a.f32(0, "out", a.mul(outer, inner));
+  const float* inp = a.f32(1, "inp", a.mul(outer, R, inner));
+  cpu::sum_axis_forward(out, inp, outer, R, inner, static_cast<float>(a.number(5, "scale")));
+  return info.Env().Undefined();
+}
+
+// sum_axis_backward(dinp, dout, outer, R, inner, scale)
+Napi::Value SumAxisBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "sum_axis_backward", 6);
+  const int64_t outer = a.dim(2, "outer"), R = a.dim(3, "R"), inner = a.dim(4, "inner");
+  float* dinp = a.f32(0, "dinp", a.mul(outer, R, inner));
+  const float* dout = a.f32(1, "dout", a.mul(outer, inner));
+  cpu::sum_axis_backward(dinp, dout, outer, R, inner, static_cast<float>(a.number(5, "scale")));
+  return info.Env().Undefined();
+}
+
+// max_axis_forward(out, idx, inp, outer, R, inner)
+Napi::Value MaxAxisForward(const Napi::CallbackInfo& info) {
+  Args a(info, "max_axis_forward", 6);
+  const int64_t outer = a.dim(3, "outer"), R = a.pdim(4, "R"), inner = a.dim(5, "inner");
+  if (R > 2147483647) a.range_error("R must fit in int32 (the indices are int32)");
+  float* out = a.f32(0, "out", a.mul(outer, inner));
+  int32_t* idx = a.i32(1, "idx", a.mul(outer, inner));
+  const float* inp = a.f32(2, "inp", a.mul(outer, R, inner));
+  cpu::max_axis_forward(out, idx, inp, outer, R, inner);
+  return info.Env().Undefined();
+}
+
+// max_axis_backward(dinp, dout, idx, outer, R, inner)
+Napi::Value MaxAxisBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "max_axis_backward", 6);
+  const int64_t outer = a.dim(3, "outer"), R = a.pdim(4, "R"), inner = a.dim(5, "inner");
+  float* dinp = a.f32(0, "dinp", a.mul(outer, R, inner));
+  const float* dout = a.f32(1, "dout", a.mul(outer, inner));
+  const int32_t* idx = a.i32(2, "idx", a.mul(outer, inner));
+  a.check_ids(idx, outer * inner, R, "idx");
+  cpu::max_axis_backward(dinp, dout, idx, outer, R, inner);
+  return info.Env().Undefined();
+}
+
+// sum_to_shape(out, inp, inShape, outShape): outShape[d] is 1 or inShape[d].
+Napi::Value SumToShape(const Napi::CallbackInfo& info) {
+  Args a(info, "sum_to_shape", 4);
+  int64_t ish[cpu::kMaxDims], osh[cpu::kMaxDims];
+  const int nd = int_array(info, a, 2, "inShape", ish, 0, kMaxNumel);
+  if (int_array(info, a, 3, "outShape", osh, 0, kMaxNumel) != nd) {
+    a.range_error("outShape must have as many dimensions as inShape");
+  }
+  int64_t nin = 1, nout = 1;
+  for (int d = 0; d < nd; ++d) {
+    if (osh[d] != 1 && osh[d] != ish[d]) {
+      a.range_error("outShape[" + std::to_string(d) + "] = " + std::to_string(osh[d]) + " must be 1 or inShape[" +
+                    std::to_string(d) + "] = " + std::to_string(ish[d]));
+    }
+    nin = a.mul(nin, ish[d]);
+    nout = a.mul(nout, osh[d]);
+  }
+  float* out = a.f32(0, "out", nout);
+  const float* inp = a.f32(1, "inp", nin);
+  cpu::sum_to_shape(out, inp, nd, ish, osh);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+LMKIT_REGISTER_OPS(reduce, [](Napi::Env env, Napi::Object exports) {
+  export_fn(env, exports, "sum_axis_forward", SumAxisForward);
+  export_fn(env, exports, "sum_axis_backward", SumAxisBackward);
+  export_fn(env, exports, "max_axis_forward", MaxAxisForward);
+  export_fn(env, exports, "max_axis_backward", MaxAxisBackward);
+  export_fn(env, exports, "sum_to_shape", SumToShape);
+});
+
+}  // namespace napi
+}  // namespace lmkit

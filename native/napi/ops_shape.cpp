@@ -1,0 +1,116 @@
+// Bindings of the `shape` family (native/cpu/shape.h). Both ops move float32 or int32
+// elements (dst and src of the same dtype).
+#include <cmath>
+#include <string>
+
+#include "../cpu/elementwise.h"  // kMaxDims
+#include "../cpu/shape.h"
+#include "args.h"
+#include "registry.h"
+
+namespace lmkit {
+namespace napi {
+namespace {
+
+// Reads info[i] as an array of at most kMaxDims integers in [lo, hi] into dst; returns its length.
+int int_array(const Napi::CallbackInfo& info, const Args& a, size_t i, const char* name, int64_t* dst, int64_t lo,
+              int64_t hi) {
+  if (i >= info.Length() || !info[i].IsArray()) a.type_error(std::string(name) + " must be an array of integers");
+  Napi::Array arr = info[i].As<Napi::Array>();
+  const uint32_t n = arr.Length();
+  if (n > static_cast<uint32_t>(cpu::kMaxDims)) {
+    a.range_error(std::string(name) + " has " + std::to_string(n) + " entries; at most " +
+                  std::to_string(cpu::kMaxDims) + " dimensions are supported");
+  }
+  for (uint32_t k = 0; k < n; ++k) {
+    Napi::Value v = arr.Get(k);
+    if (!v.IsNumber()) a.type_error(std::string(name) + "[" + std::to_string(k) + "] must be a number");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d == std::floor(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+      a.range_error(std::string(name) + "[" + std::to_string(k) + "] must be an integer in [" + std::to_string(lo) +
+                    ", " + std::to_string(hi) + "], got " + std::to_string(d));
+    }
+    dst[k] = static_cast<int64_t>(d);
+  }
+  return static_cast<int>(n);
+}
+
+void same_dtype(const Args& a, const Storage* dst, const char* dname, const Storage* src, const char* sname) {
+  if (dst->dtype() != src->dtype()) {
+    a.type_error(std::string(dname) + " is " + dtype_name(dst->dtype()) + " but " + sname + " is " +
+                 dtype_name(src->dtype()));
+  }
+}
+
+// permute(out, inp, shape, perm): shape is inp's shape.
+Napi::Value Permute(const Napi::CallbackInfo& info) {
+  Args a(info, "permute", 4);
+  int64_t shape[cpu::kMaxDims], perm[cpu::kMaxDims];
+  const int nd = int_array(info, a, 2, "shape", shape, 0, kMaxNumel);
+  if (int_array(info, a, 3, "perm", perm, 0, cpu::kMaxDims - 1) != nd) {
+    a.range_error("perm must have one entry per dimension of shape");
+  }
+  bool seen[cpu::kMaxDims] = {false};
+  for (int d = 0; d < nd; ++d) {
+    if (perm[d] >= nd || seen[perm[d]]) a.range_error("perm must be a permutation of [0, " + std::to_string(nd) + ")");
+    seen[perm[d]] = true;
+  }
+  int64_t total = 1;
+  for (int d = 0; d < nd; ++d) total = a.mul(total, shape[d]);
+  Storage* out = a.storage(0, "out");
+  Storage* inp = a.storage(1, "inp");
+  same_dtype(a, out, "out", inp, "inp");
+  if (out == inp) a.error("out and inp must be different storages");
+  for (const Storage* s : {out, inp}) {
+    if (s->numel() != total) {
+      a.range_error(std::string(s == out ? "out" : "inp") + " must have " + std::to_string(total) + " elements, got " +
+                    std::to_string(s->numel()));
+    }
+  }
+  cpu::permute(out->data(), inp->data(), nd, shape, perm);
+  return info.Env().Undefined();
+}
+
+// copy_2d(dst, dstOffset, dstLd, src, srcOffset, srcLd, rows, cols):
+// dst[dstOffset + r*dstLd + c] = src[srcOffset + r*srcLd + c].
+Napi::Value Copy2d(const Napi::CallbackInfo& info) {
+  Args a(info, "copy_2d", 8);
+  Storage* dst = a.storage(0, "dst");
+  const int64_t doff = a.dim(1, "dstOffset"), dld = a.dim(2, "dstLd");
+  Storage* src = a.storage(3, "src");
+  const int64_t soff = a.dim(4, "srcOffset"), sld = a.dim(5, "srcLd");
+  const int64_t rows = a.dim(6, "rows"), cols = a.dim(7, "cols");
+  same_dtype(a, dst, "dst", src, "src");
+  if (dst == src) a.error("dst and src must be different storages");
+  if (rows > 0 && cols > 0) {
+    auto check = [&](const Storage* s, const char* name, int64_t off, int64_t ld) {
+      if (rows > 1 && ld < cols) {
+        a.range_error(std::string(name) + "Ld = " + std::to_string(ld) + " is smaller than cols = " +
+                      std::to_string(cols));
+      }
+      const int64_t last = off + a.mul(rows - 1, ld) + cols;  // one past the last element
+      if (last > s->numel()) {
+        a.range_error(std::string(name) + " has " + std::to_string(s->numel()) +
+                      " elements, the block reaches element " + std::to_string(last - 1));
+      }
+    };
+    check(dst, "dst", doff, dld);
+    check(src, "src", soff, sld);
+  } else {
+    return info.Env().Undefined();
+  }
+  char* dp = static_cast<char*>(dst->data()) + doff * 4;
+  const char* sp = static_cast<const char*>(src->data()) + soff * 4;
+  cpu::copy_2d(dp, dld, sp, sld, rows, cols);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+LMKIT_REGISTER_OPS(shape, [](Napi::Env env, Napi::Object exports) {
+  export_fn(env, exports, "permute", Permute);
+  export_fn(env, exports, "copy_2d", Copy2d);
+});
+
+}  // namespace napi
+}  // namespace lmkit
