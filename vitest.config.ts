@@ -9,6 +9,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    // Uninitialised native memory reads as NaN, so an op relying on it fails loudly.
+    env: { LMKIT_POISON_EMPTY: '1' },
     reporters: ['default', new SummaryReporter()],
   },
 });

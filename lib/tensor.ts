@@ -187,6 +187,7 @@ export class Tensor {
   /** @internal */
   _outIndex = 0;
   private shared: SharedStorage | null;
+  private consumedBy: string | null = null;
 
   /** @internal Use the static constructors. */
   constructor(shared: SharedStorage, shape: Shape, dtype: DType) {
@@ -202,21 +203,29 @@ export class Tensor {
 
   // -- construction --
 
-  /** Uninitialised contents are zero: native memory is always zero-filled. */
+  /**
+   * A tensor whose contents are unspecified: for outputs that a kernel overwrites in full.
+   * (Under LMKIT_POISON_EMPTY=1, as in the test suite, they are NaN.)
+   */
   static empty(shape: Shape, dtype: DType = 'float32'): Tensor {
-    checkShape(shape, 'Tensor.empty');
-    if (dtype !== 'float32' && dtype !== 'int32') throw new TypeError(`unsupported dtype '${String(dtype)}'`);
-    const storage = new native.Storage(dtype, shapeSize(shape));
-    return new Tensor({ storage, refs: 0 }, shape, dtype);
+    return Tensor.allocate(shape, dtype, false, 'Tensor.empty');
   }
 
   static zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
-    return Tensor.empty(shape, dtype);
+    return Tensor.allocate(shape, dtype, true, 'Tensor.zeros');
+  }
+
+  private static allocate(shape: Shape, dtype: DType, zero: boolean, what: string): Tensor {
+    checkShape(shape, what);
+    if (dtype !== 'float32' && dtype !== 'int32') throw new TypeError(`${what}: unsupported dtype '${String(dtype)}'`);
+    const storage = new native.Storage(dtype, shapeSize(shape), zero);
+    return new Tensor({ storage, refs: 0 }, shape, dtype);
   }
 
   static full(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
+    if (value === 0) return Tensor.zeros(shape, dtype);
     const t = Tensor.empty(shape, dtype);
-    if (value !== 0) t.storage.fill(value);
+    t.storage.fill(value);
     return t;
   }
 
@@ -313,6 +322,7 @@ export class Tensor {
     if (this.shared === null) {
       throw new Error(`${this.describe()} has been disposed`);
     }
+    if (this.consumedBy !== null) throw new Error(`${this.describe()}: ${this.consumedBy}`);
     return this.shared.storage;
   }
 
@@ -396,6 +406,14 @@ export class Tensor {
   /** Back-propagates from this tensor (a scalar unless `grad` is given). */
   backward(grad?: Tensor): void {
     runBackward(this, grad);
+  }
+
+  /**
+   * @internal Marks this tensor's values as gone (an in-place op reused its storage):
+   * every later read throws `reason`. dispose() still works.
+   */
+  _consume(reason: string): void {
+    this.consumedBy = reason;
   }
 
   /** Frees the native memory now (the storage goes when its last view goes). Idempotent. */

@@ -25,7 +25,8 @@ export interface NativeStorage {
 }
 
 export interface StorageConstructor {
-  new (dtype: DType, numel: number): NativeStorage;
+  /** zero = false leaves the contents unspecified (the caller writes every element). */
+  new (dtype: DType, numel: number, zero?: boolean): NativeStorage;
 }
 
 export interface CoreNative {

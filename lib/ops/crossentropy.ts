@@ -28,14 +28,9 @@ export interface CrossEntropyOptions {
 }
 
 function markConsumed(t: Tensor): void {
-  const what = t.describe();
-  const fail = (): never => {
-    throw new Error(
-      `crossEntropy(inplace) consumed ${what}: its storage now holds the gradient; use inplace: false to read the logits afterwards`,
-    );
-  };
-  // Shadows Tensor's `storage` getter on this instance only; dispose() still frees it.
-  Object.defineProperty(t, 'storage', { get: fail, configurable: true });
+  t._consume(
+    'crossEntropy(inplace) consumed it: its storage now holds the gradient; use inplace: false to read the logits afterwards',
+  );
 }
 
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {

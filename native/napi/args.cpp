@@ -63,6 +63,27 @@ bool Args::boolean(size_t i, const char* name) const {
   return info_[i].As<Napi::Boolean>().Value();
 }
 
+int Args::int_array(size_t i, const char* name, int64_t* dst, int max_len, int64_t lo, int64_t hi) const {
+  if (i >= info_.Length() || !info_[i].IsArray()) type_error(std::string(name) + " must be an array of integers");
+  Napi::Array arr = info_[i].As<Napi::Array>();
+  const uint32_t n = arr.Length();
+  if (n > static_cast<uint32_t>(max_len)) {
+    range_error(std::string(name) + " has " + std::to_string(n) + " entries; at most " + std::to_string(max_len) +
+                " are supported");
+  }
+  for (uint32_t k = 0; k < n; ++k) {
+    Napi::Value v = arr.Get(k);
+    if (!v.IsNumber()) type_error(std::string(name) + "[" + std::to_string(k) + "] must be a number");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d == std::floor(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+      range_error(std::string(name) + "[" + std::to_string(k) + "] must be an integer in [" + std::to_string(lo) + ", " +
+                  std::to_string(hi) + "], got " + std::to_string(d));
+    }
+    dst[k] = static_cast<int64_t>(d);
+  }
+  return static_cast<int>(n);
+}
+
 int64_t Args::mul(int64_t a, int64_t b) const {
   int64_t r;
   if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r) || r > kMaxNumel) {

@@ -48,6 +48,9 @@ class Args {
   double any_number(size_t i, const char* name) const;
   bool boolean(size_t i, const char* name) const;
 
+  // An array of at most `max_len` integers in [lo, hi], read into dst; returns its length.
+  int int_array(size_t i, const char* name, int64_t* dst, int max_len, int64_t lo, int64_t hi) const;
+
   // Overflow-checked product of sizes (throws RangeError past kMaxNumel).
   int64_t mul(int64_t a, int64_t b) const;
   int64_t mul(int64_t a, int64_t b, int64_t c) const { return mul(mul(a, b), c); }

@@ -10,29 +10,6 @@ namespace lmkit {
 namespace napi {
 namespace {
 
-// Reads info[i] as an array of at most kMaxDims integers in [lo, hi] into dst; returns its length.
-int int_array(const Napi::CallbackInfo& info, const Args& a, size_t i, const char* name, int64_t* dst, int64_t lo,
-              int64_t hi) {
-  if (i >= info.Length() || !info[i].IsArray()) a.type_error(std::string(name) + " must be an array of integers");
-  Napi::Array arr = info[i].As<Napi::Array>();
-  const uint32_t n = arr.Length();
-  if (n > static_cast<uint32_t>(cpu::kMaxDims)) {
-    a.range_error(std::string(name) + " has " + std::to_string(n) + " entries; at most " +
-                  std::to_string(cpu::kMaxDims) + " dimensions are supported");
-  }
-  for (uint32_t k = 0; k < n; ++k) {
-    Napi::Value v = arr.Get(k);
-    if (!v.IsNumber()) a.type_error(std::string(name) + "[" + std::to_string(k) + "] must be a number");
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d == std::floor(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-      a.range_error(std::string(name) + "[" + std::to_string(k) + "] must be an integer in [" + std::to_string(lo) +
-                    ", " + std::to_string(hi) + "], got " + std::to_string(d));
-    }
-    dst[k] = static_cast<int64_t>(d);
-  }
-  return static_cast<int>(n);
-}
-
 // binary_forward(op, out, a, b, shape, aStrides, bStrides)
 Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
   Args a(info, "binary_forward", 7);
@@ -51,11 +28,11 @@ Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
     a.range_error("op must be one of 'add', 'sub', 'mul', 'div', got '" + name + "'");
   }
   int64_t shape[cpu::kMaxDims], sa[cpu::kMaxDims], sb[cpu::kMaxDims];
-  const int nd = int_array(info, a, 4, "shape", shape, 0, kMaxNumel);
-  if (int_array(info, a, 5, "aStrides", sa, 0, kMaxNumel) != nd) {
+  const int nd = a.int_array(4, "shape", shape, cpu::kMaxDims, 0, kMaxNumel);
+  if (a.int_array(5, "aStrides", sa, cpu::kMaxDims, 0, kMaxNumel) != nd) {
     a.range_error("aStrides must have one entry per dimension of shape");
   }
-  if (int_array(info, a, 6, "bStrides", sb, 0, kMaxNumel) != nd) {
+  if (a.int_array(6, "bStrides", sb, cpu::kMaxDims, 0, kMaxNumel) != nd) {
     a.range_error("bStrides must have one entry per dimension of shape");
   }
   int64_t total = 1;

@@ -11,29 +11,6 @@ namespace lmkit {
 namespace napi {
 namespace {
 
-// Reads info[i] as an array of at most kMaxDims integers in [lo, hi] into dst; returns its length.
-int int_array(const Napi::CallbackInfo& info, const Args& a, size_t i, const char* name, int64_t* dst, int64_t lo,
-              int64_t hi) {
-  if (i >= info.Length() || !info[i].IsArray()) a.type_error(std::string(name) + " must be an array of integers");
-  Napi::Array arr = info[i].As<Napi::Array>();
-  const uint32_t n = arr.Length();
-  if (n > static_cast<uint32_t>(cpu::kMaxDims)) {
-    a.range_error(std::string(name) + " has " + std::to_string(n) + " entries; at most " +
-                  std::to_string(cpu::kMaxDims) + " dimensions are supported");
-  }
-  for (uint32_t k = 0; k < n; ++k) {
-    Napi::Value v = arr.Get(k);
-    if (!v.IsNumber()) a.type_error(std::string(name) + "[" + std::to_string(k) + "] must be a number");
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d == std::floor(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-      a.range_error(std::string(name) + "[" + std::to_string(k) + "] must be an integer in [" + std::to_string(lo) +
-                    ", " + std::to_string(hi) + "], got " + std::to_string(d));
-    }
-    dst[k] = static_cast<int64_t>(d);
-  }
-  return static_cast<int>(n);
-}
-
 // sum_axis_forward(out, inp, outer, R, inner, scale)
 Napi::Value SumAxisForward(const Napi::CallbackInfo& info) {
   Args a(info, "sum_axis_forward", 6);
@@ -82,8 +59,8 @@ Napi::Value MaxAxisBackward(const Napi::CallbackInfo& info) {
 Napi::Value SumToShape(const Napi::CallbackInfo& info) {
   Args a(info, "sum_to_shape", 4);
   int64_t ish[cpu::kMaxDims], osh[cpu::kMaxDims];
-  const int nd = int_array(info, a, 2, "inShape", ish, 0, kMaxNumel);
-  if (int_array(info, a, 3, "outShape", osh, 0, kMaxNumel) != nd) {
+  const int nd = a.int_array(2, "inShape", ish, cpu::kMaxDims, 0, kMaxNumel);
+  if (a.int_array(3, "outShape", osh, cpu::kMaxDims, 0, kMaxNumel) != nd) {
     a.range_error("outShape must have as many dimensions as inShape");
   }
   int64_t nin = 1, nout = 1;

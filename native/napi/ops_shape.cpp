@@ -12,29 +12,6 @@ namespace lmkit {
 namespace napi {
 namespace {
 
-// Reads info[i] as an array of at most kMaxDims integers in [lo, hi] into dst; returns its length.
-int int_array(const Napi::CallbackInfo& info, const Args& a, size_t i, const char* name, int64_t* dst, int64_t lo,
-              int64_t hi) {
-  if (i >= info.Length() || !info[i].IsArray()) a.type_error(std::string(name) + " must be an array of integers");
-  Napi::Array arr = info[i].As<Napi::Array>();
-  const uint32_t n = arr.Length();
-  if (n > static_cast<uint32_t>(cpu::kMaxDims)) {
-    a.range_error(std::string(name) + " has " + std::to_string(n) + " entries; at most " +
-                  std::to_string(cpu::kMaxDims) + " dimensions are supported");
-  }
-  for (uint32_t k = 0; k < n; ++k) {
-    Napi::Value v = arr.Get(k);
-    if (!v.IsNumber()) a.type_error(std::string(name) + "[" + std::to_string(k) + "] must be a number");
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d == std::floor(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-      a.range_error(std::string(name) + "[" + std::to_string(k) + "] must be an integer in [" + std::to_string(lo) +
-                    ", " + std::to_string(hi) + "], got " + std::to_string(d));
-    }
-    dst[k] = static_cast<int64_t>(d);
-  }
-  return static_cast<int>(n);
-}
-
 void same_dtype(const Args& a, const Storage* dst, const char* dname, const Storage* src, const char* sname) {
   if (dst->dtype() != src->dtype()) {
     a.type_error(std::string(dname) + " is " + dtype_name(dst->dtype()) + " but " + sname + " is " +
@@ -46,8 +23,8 @@ void same_dtype(const Args& a, const Storage* dst, const char* dname, const Stor
 Napi::Value Permute(const Napi::CallbackInfo& info) {
   Args a(info, "permute", 4);
   int64_t shape[cpu::kMaxDims], perm[cpu::kMaxDims];
-  const int nd = int_array(info, a, 2, "shape", shape, 0, kMaxNumel);
-  if (int_array(info, a, 3, "perm", perm, 0, cpu::kMaxDims - 1) != nd) {
+  const int nd = a.int_array(2, "shape", shape, cpu::kMaxDims, 0, kMaxNumel);
+  if (a.int_array(3, "perm", perm, cpu::kMaxDims, 0, cpu::kMaxDims - 1) != nd) {
     a.range_error("perm must have one entry per dimension of shape");
   }
   bool seen[cpu::kMaxDims] = {false};

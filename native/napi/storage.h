@@ -1,6 +1,7 @@
 // Storage: a JS handle that owns one block of native memory (float32 or int32).
 //
-// JS: new Storage('float32' | 'int32', numel)  — zero-filled.
+// JS: new Storage('float32' | 'int32', numel, zero = true)  — zero-filled unless zero is false
+//     (then the contents are unspecified: the caller overwrites every element).
 //     s.dtype, s.numel, s.bytes, s.disposed
 //     s.dispose()                       — frees now (idempotent); later use throws
 //     s.write(typedArray, offset = 0)   — copies in  (Float32Array for float32, Int32Array for int32)
