@@ -17,3 +17,35 @@ export function numThreads(): number {
 export function setNumThreads(n: number): void {
   native.setNumThreads(n);
 }
+
+// Building blocks, models, training.
+export { Module, uniformInit } from './nn/module.js';
+export { Linear, Embedding } from './nn/layers.js';
+export type { LinearOptions, EmbeddingOptions } from './nn/layers.js';
+export * from './nn/transformer.js';
+export { FeedForwardLM } from './models/ffnn.js';
+export type { FeedForwardConfig } from './models/ffnn.js';
+export * from './models/transformer.js';
+export * from './models/rnn.js';
+export * from './models/ngram.js';
+export { Optimizer, SGD, AdamW, Adam } from './optim/optimizer.js';
+export type { SGDOptions, AdamWOptions } from './optim/optimizer.js';
+export { clipGradNorm } from './optim/clip.js';
+export * as schedules from './optim/schedule.js';
+export type { Schedule } from './optim/schedule.js';
+export { Trainer, evaluateLoss } from './train/trainer.js';
+export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult } from './train/trainer.js';
+
+// Data.
+export { loadBrown, loadBrownTagged, splitBrown, brownDirectory } from './data/brown.js';
+export type { TaggedToken, BrownSplit } from './data/brown.js';
+export { Vocab, UNK } from './data/vocab.js';
+export type { VocabJSON } from './data/vocab.js';
+export { contextWindows } from './data/loaders.js';
+export type { WindowBatch } from './data/loaders.js';
+export * from './data/windows.js';
+export * from './data/bptt.js';
+
+// Checkpoints.
+export * from './io/safetensors.js';
+export * from './io/checkpoint.js';
