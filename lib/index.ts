@@ -34,6 +34,9 @@ export { clipGradNorm } from './optim/clip.js';
 export * as schedules from './optim/schedule.js';
 export type { Schedule } from './optim/schedule.js';
 export { Trainer, evaluateLoss } from './train/trainer.js';
+export { runTraining, MODEL_KINDS } from './train/run.js';
+export type { ModelKind, TrainRunOptions, TrainRunEvents, TrainRunResult } from './train/run.js';
+export type { TrainerOptions } from './train/trainer.js';
 export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult } from './train/trainer.js';
 
 // Data.

@@ -4,7 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
 import { runInfo } from './info.js';
-import { runTrain } from './train.js';
+import { MODEL_KINDS } from '../train/run.js';
+import { runTrain, type TrainFlags } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -27,8 +28,7 @@ const program = new Command()
   .name('lmkit')
   .description('Train and run neural language models')
   .version(pkg.version)
-  .option('--verbose', 'print stack traces on errors')
-  .showHelpAfterError();
+  .option('--verbose', 'print stack traces on errors');
 
 program
   .command('info')
@@ -38,25 +38,29 @@ program
 
 program
   .command('train')
-  .description('train a language model')
-  .addOption(new Option('--model <name>', 'model family').choices(['ffnn']).default('ffnn'))
+  .description('train a language model on a corpus and report validation/test perplexity')
+  .addOption(new Option('--model <name>', 'model family').choices([...MODEL_KINDS]).default('ffnn'))
   .addOption(new Option('--corpus <name>', 'training corpus').choices(['brown']).default('brown'))
   .option('--epochs <n>', 'passes over the training split', int('--epochs', 1))
   .option('--steps <n>', 'stop after this many steps', int('--steps', 1))
-  .option('--batch <n>', 'batch size (examples)', int('--batch', 1), 256)
-  .option('--context <n>', 'previous tokens the model sees (n - 1)', int('--context', 1), 4)
-  .option('--embed <n>', 'embedding size (m)', int('--embed', 1), 60)
-  .option('--hidden <n>', 'hidden units (h; 0 = none)', int('--hidden', 0), 50)
-  .option('--direct', 'direct input-to-output connections', false)
+  .option('--batch <n>', 'batch size (examples, streams or windows)', int('--batch', 1))
+  .option('--context <n>', 'previous tokens seen (ngram, ffnn) or sequence length (rnn, lstm, transformer)', int('--context', 1))
+  .option('--embed <n>', 'embedding size', int('--embed', 1))
+  .option('--hidden <n>', 'hidden size (ffnn: 0 = no hidden layer)', int('--hidden', 0))
+  .option('--layers <n>', 'layers (rnn, lstm, transformer)', int('--layers', 1))
+  .option('--heads <n>', 'attention heads (transformer)', int('--heads', 1))
+  .option('--direct', 'ffnn: direct input-to-output connections', false)
+  .option('--dropout <p>', 'dropout probability', num('--dropout', 0))
   .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adamw']).default('adamw'))
   .option('--lr <x>', 'learning rate', num('--lr', 0))
-  .option('--weight-decay <x>', 'weight decay (not applied to biases)', num('--weight-decay', 0))
+  .option('--weight-decay <x>', 'weight decay (not applied to biases and gains)', num('--weight-decay', 0))
+  .option('--clip <x>', 'clip the global gradient norm', num('--clip', 0))
   .option('--min-count <n>', 'vocabulary: keep words seen at least this often in train', int('--min-count', 1), 4)
   .option('--seed <n>', 'random seed', int('--seed', 0), 1)
   .option('--threads <n>', 'native threads (default: LMKIT_NUM_THREADS or all cores)', int('--threads', 1))
   .option('--no-test', 'skip the test-set evaluation at the end')
   .option('--json', 'JSON lines on stdout (one object per event)')
-  .action(async (o) => runTrain(o));
+  .action(async (o: TrainFlags) => runTrain(o));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const verbose = process.argv.includes('--verbose');

@@ -4,6 +4,7 @@
 import { noGrad } from '../autograd.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { clipGradNorm } from '../optim/clip.js';
 import type { Schedule } from '../optim/schedule.js';
 import { Tensor, tidy } from '../tensor.js';
 
@@ -53,15 +54,30 @@ export interface FitResult {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+export interface TrainerOptions {
+  /** Learning rate as a function of the step (0-based); default: the optimizer's own lr. */
+  schedule?: Schedule;
+  /** Clip the global gradient norm to this value before each step. */
+  clipNorm?: number;
+}
+
 export class Trainer<B> {
   step = 0;
+  readonly schedule?: Schedule;
+  readonly clipNorm?: number;
 
   constructor(
     readonly model: Module,
     readonly optimizer: Optimizer,
     readonly lossFn: (batch: B) => LossResult,
-    readonly schedule?: Schedule,
-  ) {}
+    opts: TrainerOptions = {},
+  ) {
+    this.schedule = opts.schedule;
+    this.clipNorm = opts.clipNorm;
+    if (this.clipNorm !== undefined && !(this.clipNorm > 0)) {
+      throw new RangeError(`Trainer: clipNorm must be > 0, got ${this.clipNorm}`);
+    }
+  }
 
   /** One optimisation step on one batch; returns the loss. Throws on a non-finite loss. */
   trainStep(batch: B): { loss: number; tokens: number } {
@@ -77,6 +93,7 @@ export class Trainer<B> {
       this.optimizer.zeroGrad();
       throw new Error(`training stopped: the loss is ${loss} at step ${this.step + 1}; weights were not updated`);
     }
+    if (this.clipNorm !== undefined) clipGradNorm(this.optimizer.params, this.clipNorm);
     if (this.schedule) this.optimizer.lr = this.schedule(this.step);
     this.optimizer.step();
     this.optimizer.zeroGrad();
