@@ -62,37 +62,48 @@ class Pool {
       return;
     }
     job_fn_ = &fn;
-    job_n_ = nt;
     pending_.store(nt - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
-    {
-      std::lock_guard<std::mutex> lk(m_);
-    }
-    cv_.notify_all();
+    // The job's size travels in the same atomic word as its generation, so a worker that
+    // sits this job out can never pair this generation with the next job's size.
+    publish(static_cast<uint64_t>(nt));
     t_in_pool = true;
     fn(0, nt);
     t_in_pool = false;
-    while (pending_.load(std::memory_order_acquire) != 0) LMKIT_PAUSE();
+    // Spin briefly, then yield: if another process holds a core, the worker we wait for
+    // needs this core to finish its part.
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+      if (spins < 256) {
+        LMKIT_PAUSE();
+      } else {
+        std::this_thread::yield();
+      }
+    }
     busy_.unlock();
   }
 
  private:
   explicit Pool(int n) { start_workers(n); }
 
+  // state_ = (generation << 16) | job size; a new value wakes the workers.
+  void publish(uint64_t nt) {
+    const uint64_t next = ((state_.load(std::memory_order_relaxed) >> 16) + 1) << 16 | nt;
+    state_.store(next, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lk(m_);
+    }
+    cv_.notify_all();
+  }
+
   void start_workers(int n) {
     stop_.store(false);
     size_.store(n);
-    const uint64_t g0 = generation_.load(std::memory_order_acquire);
+    const uint64_t g0 = state_.load(std::memory_order_acquire);
     for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, g0] { worker(i, g0); });
   }
 
   void stop_workers() {
-    {
-      std::lock_guard<std::mutex> lk(m_);
-      stop_.store(true);
-      generation_.fetch_add(1, std::memory_order_release);
-    }
-    cv_.notify_all();
+    stop_.store(true);
+    publish(0);
     for (auto& t : workers_) t.join();
     workers_.clear();
   }
@@ -102,18 +113,19 @@ class Pool {
     for (;;) {
       uint64_t g;
       int spins = 0;
-      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+      while ((g = state_.load(std::memory_order_acquire)) == seen) {
         if (++spins < kSpin) {
           LMKIT_PAUSE();
         } else {
           std::unique_lock<std::mutex> lk(m_);
-          cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+          cv_.wait(lk, [&] { return state_.load(std::memory_order_acquire) != seen; });
         }
       }
       seen = g;
       if (stop_.load()) return;
-      if (idx < job_n_) {
-        (*job_fn_)(idx, job_n_);
+      const int nt = static_cast<int>(g & 0xffff);
+      if (idx < nt) {
+        (*job_fn_)(idx, nt);
         pending_.fetch_sub(1, std::memory_order_release);
       }
     }
@@ -125,11 +137,10 @@ class Pool {
   std::mutex busy_;  // held by the thread that owns the current job
   std::mutex m_;
   std::condition_variable cv_;
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> state_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
   const std::function<void(int, int)>* job_fn_ = nullptr;
-  int job_n_ = 0;
 };
 
 }  // namespace
