@@ -13,6 +13,9 @@ import type { NormNative } from './norm.js';
 import type { DropoutNative } from './dropout.js';
 import type { OptimNative } from './optim.js';
 
+import type { ScanNative } from './scan.js';
+import type { ConvNative } from './conv.js';
+
 export type OpsNative = MatmulNative &
   EmbeddingNative &
   LstmNative &
@@ -25,4 +28,6 @@ export type OpsNative = MatmulNative &
   ShapeNative &
   NormNative &
   DropoutNative &
-  OptimNative;
+  OptimNative &
+  ScanNative &
+  ConvNative;

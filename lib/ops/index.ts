@@ -11,3 +11,5 @@ export * from './shape.js';
 export * from './norm.js';
 export * from './dropout.js';
 export * from './optim.js';
+export * from './scan.js';
+export * from './conv.js';
