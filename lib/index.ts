@@ -29,6 +29,10 @@ export * from './models/transformer.js';
 export * from './models/rnn.js';
 export * from './models/ngram.js';
 export { Optimizer, SGD, AdamW, Adam } from './optim/optimizer.js';
+export { Adafactor } from './optim/adafactor.js';
+export type { AdafactorOptions } from './optim/adafactor.js';
+export { SophiaG } from './optim/sophia.js';
+export type { SophiaOptions } from './optim/sophia.js';
 export type { SGDOptions, AdamWOptions } from './optim/optimizer.js';
 export { clipGradNorm } from './optim/clip.js';
 export * as schedules from './optim/schedule.js';
@@ -52,3 +56,26 @@ export * from './data/bptt.js';
 // Checkpoints.
 export * from './io/safetensors.js';
 export * from './io/checkpoint.js';
+export * from './models/loglinear.js';
+export * from './models/mlm.js';
+export * from './models/mamba.js';
+export * from './data/masking.js';
+export * from './data/tokenizers.js';
+export * from './data/corpus.js';
+
+// Generation and embeddings.
+export { generate, generateAll, makeDecoder, TransformerKVCache } from './generate/generate.js';
+export type { GenerativeModel, GenerateOptions, Decoder } from './generate/generate.js';
+export {
+  checkSamplingOptions,
+  argmax as argmaxLogits,
+  topKIndices,
+  samplingDistribution,
+  sampleToken,
+} from './generate/sampling.js';
+export type { SamplingOptions } from './generate/sampling.js';
+export * from './embeddings.js';
+
+// Training off the main thread.
+export { trainInWorker } from './train/worker.js';
+export type { WorkerTrainOptions } from './train/worker.js';

@@ -44,6 +44,8 @@ export interface TrainRunOptions {
   seed?: number;
   /** Also evaluate on the test split (default true). */
   test?: boolean;
+  /** Evaluate on at most this many tokens of each split (default: all; for quick runs). */
+  evalTokens?: number;
 }
 
 export interface TrainRunEvents {
@@ -100,7 +102,12 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
   const minCount = o.minCount ?? 4;
   const corpus = loadBrown();
   const vocab = Vocab.build(corpus.train, minCount);
-  const ids = { train: vocab.encode(corpus.train), valid: vocab.encode(corpus.valid), test: vocab.encode(corpus.test) };
+  const limit = (a: Int32Array): Int32Array => (o.evalTokens !== undefined ? a.subarray(0, o.evalTokens) : a);
+  const ids = {
+    train: vocab.encode(corpus.train),
+    valid: limit(vocab.encode(corpus.valid)),
+    test: limit(vocab.encode(corpus.test)),
+  };
   ev.info?.(
     `corpus brown: ${ids.train.length} train / ${ids.valid.length} valid / ${ids.test.length} test tokens, ` +
       `vocabulary ${vocab.size} (min count ${minCount})`,

@@ -95,7 +95,7 @@ int64_t Args::mul(int64_t a, int64_t b) const {
 Storage* Args::storage(size_t i, const char* name) const {
   if (i >= info_.Length() || !info_[i].IsObject()) type_error(std::string(name) + " must be a tensor storage");
   Napi::Object o = info_[i].As<Napi::Object>();
-  if (!o.InstanceOf(Storage::constructor->Value())) type_error(std::string(name) + " must be a tensor storage");
+  if (!o.InstanceOf(Storage::Constructor(info_.Env()))) type_error(std::string(name) + " must be a tensor storage");
   Storage* s = Storage::Unwrap(o);
   if (s == nullptr) type_error(std::string(name) + " must be a tensor storage");
   if (s->disposed()) error(std::string(name) + " has been disposed");

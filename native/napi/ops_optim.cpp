@@ -1,6 +1,7 @@
 // Bindings of the optim family (native/cpu/optim.h): fused, in-place parameter updates.
 // param, grad and the state buffers are float32 storages of n elements, all different.
 #include <cfloat>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 
@@ -77,11 +78,94 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// adafactor_step(param, row | null, col | null, v | null, grad, rows, cols, rho, beta2, eps1, eps2,
+//                clip, weightDecay, scaleParameter)
+// Factored: row (rows) and col (cols) given, v null. Unfactored: v (rows * cols) given, row/col null.
+Napi::Value AdafactorStep(const Napi::CallbackInfo& info) {
+  Args a(info, "adafactor_step", 14);
+  const int64_t rows = a.dim(5, "rows");
+  const int64_t cols = a.dim(6, "cols");
+  const int64_t n = a.mul(rows, cols);
+  const float rho = hyper(a, 7, "rho", 0.0, FLT_MAX);
+  const float beta2 = hyper(a, 8, "beta2", 0.0, 1.0, true);
+  const float eps1 = hyper(a, 9, "eps1", 0.0, FLT_MAX);
+  const float eps2 = hyper(a, 10, "eps2", 0.0, FLT_MAX);
+  const float clip = hyper(a, 11, "clip", 0.0, FLT_MAX);
+  const float wd = hyper(a, 12, "weightDecay", 0.0, FLT_MAX);
+  const bool scale = a.boolean(13, "scaleParameter");
+  if (!(clip > 0.f)) a.range_error("clip must be > 0");
+  if (beta2 >= 1.f) a.range_error("beta2 must be < 1 in float32");
+  if (!(eps1 > 0.f)) a.range_error("eps1 must be > 0 (and representable in float32)");
+  float* param = a.f32(0, "param", n);
+  float* row = a.f32_opt(1, "row", rows);
+  float* col = a.f32_opt(2, "col", cols);
+  float* v = a.f32_opt(3, "v", n);
+  const float* grad = a.f32(4, "grad", n);
+  const bool factored = row != nullptr || col != nullptr;
+  if (factored && (row == nullptr || col == nullptr || v != nullptr)) {
+    a.range_error("give either row and col (factored) or v (unfactored)");
+  }
+  if (!factored && v == nullptr) a.range_error("give either row and col (factored) or v (unfactored)");
+  check_distinct(a, {{param, "param"}, {row, "row"}, {col, "col"}, {v, "v"}, {grad, "grad"}});
+  cpu::adafactor_step(param, row, col, v, grad, rows, cols, rho, beta2, eps1, eps2, clip, wd, scale);
+  return info.Env().Undefined();
+}
+
+// sophia_step(param, m, h, grad, n, lr, beta1, rho, weightDecay, bs, eps)
+Napi::Value SophiaStep(const Napi::CallbackInfo& info) {
+  Args a(info, "sophia_step", 11);
+  const int64_t n = a.dim(4, "n");
+  const float lr = hyper(a, 5, "lr", 0.0, FLT_MAX);
+  const float beta1 = hyper(a, 6, "beta1", 0.0, 1.0, true);
+  const float rho = hyper(a, 7, "rho", 0.0, FLT_MAX);
+  const float wd = hyper(a, 8, "weightDecay", 0.0, FLT_MAX);
+  const float bs = hyper(a, 9, "bs", 0.0, FLT_MAX);
+  const float eps = hyper(a, 10, "eps", 0.0, FLT_MAX);
+  if (!(eps > 0.f)) a.range_error("eps must be > 0");
+  float* param = a.f32(0, "param", n);
+  float* m = a.f32(1, "m", n);
+  const float* h = a.f32(2, "h", n);
+  const float* grad = a.f32(3, "grad", n);
+  check_distinct(a, {{param, "param"}, {m, "m"}, {h, "h"}, {grad, "grad"}});
+  cpu::sophia_step(param, m, h, grad, n, lr, beta1, rho, wd, bs, eps);
+  return info.Env().Undefined();
+}
+
+// sophia_hessian(h, ghat, n, beta2, scale)
+Napi::Value SophiaHessian(const Napi::CallbackInfo& info) {
+  Args a(info, "sophia_hessian", 5);
+  const int64_t n = a.dim(2, "n");
+  const float beta2 = hyper(a, 3, "beta2", 0.0, 1.0, true);
+  const float scale = hyper(a, 4, "scale", 0.0, FLT_MAX);
+  float* h = a.f32(0, "h", n);
+  const float* ghat = a.f32(1, "ghat", n);
+  check_distinct(a, {{h, "h"}, {ghat, "ghat"}});
+  cpu::sophia_hessian(h, ghat, n, beta2, scale);
+  return info.Env().Undefined();
+}
+
+// sample_labels(out int32 (N), logits (N, V), N, V, seed)
+Napi::Value SampleLabels(const Napi::CallbackInfo& info) {
+  Args a(info, "sample_labels", 5);
+  const int64_t N = a.dim(2, "N");
+  const int64_t V = a.pdim(3, "V");
+  const int64_t seed = a.integer(4, "seed");
+  if (V > INT32_MAX) a.range_error("V must fit in int32");
+  int32_t* out = a.i32(0, "out", N);
+  const float* logits = a.f32(1, "logits", a.mul(N, V));
+  cpu::sample_labels(out, logits, N, V, static_cast<uint64_t>(seed));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 LMKIT_REGISTER_OPS(optim, [](Napi::Env env, Napi::Object exports) {
   export_fn(env, exports, "sgd_step", SgdStep);
   export_fn(env, exports, "adamw_step", AdamwStep);
+  export_fn(env, exports, "adafactor_step", AdafactorStep);
+  export_fn(env, exports, "sophia_step", SophiaStep);
+  export_fn(env, exports, "sophia_hessian", SophiaHessian);
+  export_fn(env, exports, "sample_labels", SampleLabels);
 });
 
 }  // namespace napi

@@ -51,7 +51,14 @@ void* alloc_storage(size_t bytes, bool zero, DType dt) {
 
 const char* dtype_name(DType d) { return d == DType::F32 ? "float32" : "int32"; }
 
-Napi::FunctionReference* Storage::constructor = nullptr;
+namespace {
+// Per-environment data: each Node thread (main or worker) that loads the addon gets its own.
+struct AddonData {
+  Napi::FunctionReference storage_ctor;
+};
+}  // namespace
+
+Napi::Function Storage::Constructor(Napi::Env env) { return env.GetInstanceData<AddonData>()->storage_ctor.Value(); }
 
 int64_t Storage::live_count() { return g_live_count.load(); }
 int64_t Storage::live_bytes() { return g_live_bytes.load(); }
@@ -71,7 +78,9 @@ Napi::Function Storage::Init(Napi::Env env) {
                                       InstanceAccessor("bytes", &Storage::GetBytes, nullptr),
                                       InstanceAccessor("disposed", &Storage::GetDisposed, nullptr),
                                   });
-  constructor = new Napi::FunctionReference(Napi::Persistent(fn));
+  auto* data = new AddonData();
+  data->storage_ctor = Napi::Persistent(fn);
+  env.SetInstanceData<AddonData>(data);  // freed by Node when the environment ends
   return fn;
 }
 

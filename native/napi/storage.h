@@ -24,8 +24,11 @@ const char* dtype_name(DType d);
 
 class Storage : public Napi::ObjectWrap<Storage> {
  public:
+  // Defines the class for this environment (main thread or a worker) and keeps its
+  // constructor in the environment's instance data.
   static Napi::Function Init(Napi::Env env);
-  static Napi::FunctionReference* constructor;
+  // The Storage constructor of `env` (for instanceof checks).
+  static Napi::Function Constructor(Napi::Env env);
 
   explicit Storage(const Napi::CallbackInfo& info);
   ~Storage() override;
