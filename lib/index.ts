@@ -3,7 +3,8 @@ export { Tensor, tidy, keep, memory, makeRng, shapeSize, formatShape } from './t
 export type { DType, Device, Shape, NestedArray } from './tensor.js';
 export { backward, backwardMany, noGrad, isGradEnabled, needsGrad, record, zeroGrad } from './autograd.js';
 export type { BackwardFn, GradNode } from './autograd.js';
-export { native } from './native/index.js';
+export { native, nativeLoadInfo } from './native/index.js';
+export type { NativeLoadInfo } from './native/index.js';
 export * from './ops/index.js';
 
 import { native } from './native/index.js';
@@ -59,6 +60,8 @@ export * from './io/checkpoint.js';
 export * from './models/loglinear.js';
 export * from './models/mlm.js';
 export * from './models/mamba.js';
+export * from './models/birnn.js';
+export * from './data/pos.js';
 export * from './data/masking.js';
 export * from './data/tokenizers.js';
 export * from './data/corpus.js';

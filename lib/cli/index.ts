@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
 import { runInfo } from './info.js';
-import { MODEL_KINDS } from '../train/run.js';
+import { MODEL_KINDS, OPTIMIZER_KINDS } from '../train/run.js';
 import { runTrain, type TrainFlags } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -44,14 +44,16 @@ program
   .option('--epochs <n>', 'passes over the training split', int('--epochs', 1))
   .option('--steps <n>', 'stop after this many steps', int('--steps', 1))
   .option('--batch <n>', 'batch size (examples, streams or windows)', int('--batch', 1))
-  .option('--context <n>', 'previous tokens seen (ngram, ffnn) or sequence length (rnn, lstm, transformer)', int('--context', 1))
+  .option('--context <n>', 'previous tokens seen (ngram, loglinear, ffnn) or sequence length (rnn, lstm, transformer, mlm, mamba)', int('--context', 1))
   .option('--embed <n>', 'embedding size', int('--embed', 1))
   .option('--hidden <n>', 'hidden size (ffnn: 0 = no hidden layer)', int('--hidden', 0))
-  .option('--layers <n>', 'layers (rnn, lstm, transformer)', int('--layers', 1))
-  .option('--heads <n>', 'attention heads (transformer)', int('--heads', 1))
+  .option('--layers <n>', 'layers (rnn, lstm, transformer, mlm, mamba)', int('--layers', 1))
+  .option('--heads <n>', 'attention heads (transformer, mlm)', int('--heads', 1))
   .option('--direct', 'ffnn: direct input-to-output connections', false)
   .option('--dropout <p>', 'dropout probability', num('--dropout', 0))
-  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adamw']).default('adamw'))
+  .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZER_KINDS]).default('adamw'))
+  .option('--buckets <n>', 'loglinear: rows of the hashed feature table', int('--buckets', 1))
+  .option('--eval-tokens <n>', 'evaluate on at most this many tokens per split (quick runs)', int('--eval-tokens', 1))
   .option('--lr <x>', 'learning rate', num('--lr', 0))
   .option('--weight-decay <x>', 'weight decay (not applied to biases and gains)', num('--weight-decay', 0))
   .option('--clip <x>', 'clip the global gradient norm', num('--clip', 0))

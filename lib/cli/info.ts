@@ -1,4 +1,4 @@
-import { native } from '../native/index.js';
+import { native, nativeLoadInfo } from '../native/index.js';
 import { sgemmBackend } from '../ops/matmul.js';
 
 export function runInfo(version: string, o: { json?: boolean }): void {
@@ -10,7 +10,9 @@ export function runInfo(version: string, o: { json?: boolean }): void {
     sgemm: sgemmBackend(),
     threads: native.numThreads(),
     families: [...native.families].sort(),
-    cuda: 'not built (the CUDA backend is not part of this build)',
+    addon: nativeLoadInfo.path,
+    addonSource: nativeLoadInfo.source,
+    reason: nativeLoadInfo.reason,
   };
   if (o.json) {
     process.stdout.write(`${JSON.stringify(info)}\n`);
@@ -23,7 +25,8 @@ export function runInfo(version: string, o: { json?: boolean }): void {
       `sgemm:    ${info.sgemm}`,
       `threads:  ${info.threads}`,
       `kernels:  ${info.families.join(', ')}`,
-      `cuda:     ${info.cuda}`,
+      `addon:    ${info.addon} (${info.addonSource})`,
+      `why:      ${info.reason}`,
     ].join('\n') + '\n',
   );
 }

