@@ -98,10 +98,19 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-/** Live tensors (JS objects not yet disposed or collected) and native bytes. */
-export function memory(): { tensors: number; storages: number; bytes: number } {
+/**
+ * Live tensors (JS objects not yet disposed or collected), live native storages and their
+ * bytes, and the bytes of freed blocks kept for reuse (`cachedBytes`; LMKIT_CACHE_MB bounds
+ * them, `emptyCache()` frees them).
+ */
+export function memory(): { tensors: number; storages: number; bytes: number; cachedBytes: number } {
   const m = native.memory();
-  return { tensors: liveTensors, storages: m.storages, bytes: m.bytes };
+  return { tensors: liveTensors, storages: m.storages, bytes: m.bytes, cachedBytes: m.cachedBytes };
+}
+
+/** Frees the native blocks kept for reuse. */
+export function emptyCache(): void {
+  native.emptyCache();
 }
 
 // ---- random numbers (seeded, reproducible) -----------------------------------------

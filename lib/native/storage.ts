@@ -32,7 +32,9 @@ export interface StorageConstructor {
 export interface CoreNative {
   readonly Storage: StorageConstructor;
   /** Live native storages and their bytes, process-wide. */
-  memory(): { storages: number; bytes: number };
+  memory(): { storages: number; bytes: number; cachedBytes: number };
+  /** Frees the blocks kept for reuse (see `memory().cachedBytes`). */
+  emptyCache(): void;
   numThreads(): number;
   /** 0 restores the default (LMKIT_NUM_THREADS or the number of cores). */
   setNumThreads(n: number): void;

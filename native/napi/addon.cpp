@@ -27,7 +27,13 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("storages", Napi::Number::New(info.Env(), static_cast<double>(Storage::live_count())));
   o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(Storage::live_bytes())));
+  o.Set("cachedBytes", Napi::Number::New(info.Env(), static_cast<double>(Storage::cached_bytes())));
   return o;
+}
+
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  Storage::empty_cache();
+  return info.Env().Undefined();
 }
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
@@ -56,6 +62,7 @@ void register_all(Napi::Env env, Napi::Object exports) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Storage", Storage::Init(env));
   export_fn(env, exports, "memory", Memory);
+  export_fn(env, exports, "emptyCache", EmptyCache);
   export_fn(env, exports, "numThreads", GetNumThreads);
   export_fn(env, exports, "setNumThreads", SetNumThreads);
   exports.Set("backend", Napi::String::New(env, "cpu"));

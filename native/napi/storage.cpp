@@ -6,6 +6,9 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 #include <limits>
 #include <string>
 
@@ -33,10 +36,78 @@ bool poison_empty() {
   return on;
 }
 
-void* alloc_storage(size_t bytes, bool zero, DType dt) {
+// Block sizes as allocated: 64-byte multiples, 4 KiB multiples from 64 KiB up (so blocks of
+// nearby sizes can be reused).
+size_t block_size(size_t bytes) {
   if (bytes == 0) bytes = 64;  // a live storage always has a non-null pointer
-  size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
+  return bytes < (size_t(64) << 10) ? (bytes + 63) / 64 * 64 : (bytes + 4095) / 4096 * 4096;
+}
+
+// Freed blocks of 64 KiB and more are kept for reuse, by exact block size, up to a bound
+// (LMKIT_CACHE_MB, default 1024; 0 turns it off). A training step frees and allocates the
+// same large activations every step; reusing them avoids returning pages to the kernel and
+// faulting them in again (zeroed) on the next step.
+class BlockCache {
+ public:
+  static BlockCache& get() {
+    static BlockCache* c = new BlockCache();  // leaked: storages may be finalised at exit
+    return *c;
+  }
+  void* take(size_t size) {
+    if (size < kMin) return nullptr;
+    std::lock_guard<std::mutex> lk(m_);
+    auto it = free_.find(size);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    cached_ -= size;
+    return p;
+  }
+  void give(void* p, size_t size) {
+    if (size >= kMin) {
+      std::lock_guard<std::mutex> lk(m_);
+      if (cached_ + size <= limit_) {
+        free_[size].push_back(p);
+        cached_ += size;
+        return;
+      }
+    }
+    std::free(p);
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lk(m_);
+    for (auto& kv : free_) {
+      for (void* p : kv.second) std::free(p);
+    }
+    free_.clear();
+    cached_ = 0;
+  }
+  size_t cached() {
+    std::lock_guard<std::mutex> lk(m_);
+    return cached_;
+  }
+
+ private:
+  BlockCache() {
+    long mb = 1024;
+    if (const char* s = std::getenv("LMKIT_CACHE_MB")) mb = std::strtol(s, nullptr, 10);
+    limit_ = mb > 0 ? static_cast<size_t>(mb) << 20 : 0;
+  }
+  static constexpr size_t kMin = size_t(64) << 10;
+  std::mutex m_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+  size_t limit_ = 0;
+};
+
+void* alloc_storage(size_t bytes, bool zero, DType dt) {
+  const size_t rounded = block_size(bytes);
+  void* p = BlockCache::get().take(rounded);
+  if (p == nullptr) p = std::aligned_alloc(64, rounded);
+  if (p == nullptr) {
+    BlockCache::get().clear();  // memory is short: give back what is cached, try once more
+    p = std::aligned_alloc(64, rounded);
+  }
   if (p == nullptr) return nullptr;
   if (zero) {
     std::memset(p, 0, rounded);
@@ -50,7 +121,11 @@ void* alloc_storage(size_t bytes, bool zero, DType dt) {
   }
   return p;
 }
+void free_storage(void* p, size_t bytes) { BlockCache::get().give(p, block_size(bytes)); }
 }  // namespace
+
+int64_t Storage::cached_bytes() { return static_cast<int64_t>(BlockCache::get().cached()); }
+void Storage::empty_cache() { BlockCache::get().clear(); }
 
 // MemAvailable from /proc/meminfo (Linux), else physical memory; 0 if unknown.
 size_t available_memory() {
@@ -119,7 +194,7 @@ Storage::Storage(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Storage>(inf
   const bool zero = a.has(2) ? a.boolean(2, "zero") : true;
   // One block larger than the memory available now would only get the process killed by
   // the kernel's OOM killer when its pages are touched: refuse it with an error instead.
-  const size_t avail = available_memory();
+  const size_t avail = bytes >= (size_t(256) << 20) ? available_memory() : 0;
   if (avail > 0 && bytes > avail) {
     a.range_error("cannot allocate " + std::to_string(bytes) + " bytes: only " + std::to_string(avail) +
                   " bytes of memory are available");
@@ -138,7 +213,7 @@ Storage::Storage(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Storage>(inf
 Storage::~Storage() {
   if (data_ != nullptr) {
     const int64_t bytes = numel_ * static_cast<int64_t>(elem_size(dtype_));
-    std::free(data_);
+    free_storage(data_, static_cast<size_t>(bytes));
     data_ = nullptr;
     g_live_count.fetch_sub(1);
     g_live_bytes.fetch_sub(bytes);
@@ -151,7 +226,7 @@ Storage::~Storage() {
 void Storage::release(Napi::Env env) {
   if (data_ == nullptr) return;
   const int64_t bytes = numel_ * static_cast<int64_t>(elem_size(dtype_));
-  std::free(data_);
+  free_storage(data_, static_cast<size_t>(bytes));
   data_ = nullptr;
   g_live_count.fetch_sub(1);
   g_live_bytes.fetch_sub(bytes);

@@ -41,6 +41,9 @@ class Storage : public Napi::ObjectWrap<Storage> {
   // Process-wide accounting, read by memory().
   static int64_t live_count();
   static int64_t live_bytes();
+  // Bytes of freed blocks kept for reuse (see BlockCache in storage.cpp), and freeing them.
+  static int64_t cached_bytes();
+  static void empty_cache();
 
  private:
   void release(Napi::Env env);

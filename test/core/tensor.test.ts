@@ -174,3 +174,19 @@ describe('threads', () => {
     expect(() => setNumThreads(-1)).toThrow(RangeError);
   });
 });
+
+describe('block cache', () => {
+  it('reuses freed large blocks and empties on request', () => {
+    native.emptyCache();
+    expect(native.memory().cachedBytes).toBe(0);
+    const big = Tensor.zeros([1 << 16]); // 256 KiB: cached when freed
+    big.dispose();
+    expect(native.memory().cachedBytes).toBe(1 << 18);
+    const again = Tensor.zeros([1 << 16]);
+    expect(native.memory().cachedBytes).toBe(0); // taken back from the cache
+    expect(Array.from(again.toArray().subarray(0, 4))).toEqual([0, 0, 0, 0]); // zeros even when reused
+    again.dispose();
+    native.emptyCache();
+    expect(native.memory().cachedBytes).toBe(0);
+  });
+});

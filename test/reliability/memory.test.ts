@@ -117,7 +117,7 @@ describe('no leaks in long loops', () => {
     opt.dispose();
   });
 
-  it('400 steps of an LSTM LM and 200 of a transformer: tensors and native bytes flat', async () => {
+  it('400 steps of an LSTM LM and 1,600 of a transformer: tensors and native bytes flat', async () => {
     const rnn = new RecurrentLM({ vocabSize: 8, cell: 'lstm', embed: 8, hidden: 8, layers: 1, dropout: 0.1, seed: 3 });
     const tf = new TransformerLM({ vocabSize: 8, context: 8, embed: 8, heads: 2, layers: 1, dropout: 0.1, seed: 4 });
     const T = 6;
@@ -143,9 +143,12 @@ describe('no leaks in long loops', () => {
         },
       ],
       [
+        // RSS rises for ~1,000 transformer steps (JIT and allocator warm-up: measured 58 -> 117 MB,
+        // then flat to 3,000 steps with tensors, storages and bytes constant), so the RSS
+        // trend is fitted over steps 800-1,600.
         'transformer',
         tf,
-        200,
+        1600,
         (i: number) => {
           const { ids, targets } = batchOf(i);
           return crossEntropy(tf.forward(ids), targets);
@@ -154,7 +157,7 @@ describe('no leaks in long loops', () => {
     ] as [string, Module, number, (i: number) => Tensor][]) {
       const opt = new AdamW(model.parameters(), { lr: 3e-3 });
       const t = trainer(model, opt, loss);
-      const samples = await soak(steps, 25, (i) => {
+      const samples = await soak(steps, steps / 20, (i) => {
         t.trainStep(i);
       });
       expectFlat(samples, 2, 8192, name);

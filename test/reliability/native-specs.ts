@@ -394,7 +394,7 @@ export const SPECS: Record<string, FnSpec> = {
 };
 
 /** Keys of `native` that are not ops taking arguments (covered elsewhere or argument-free). */
-export const NON_OPS = new Set(['Storage', 'memory', 'numThreads', 'setNumThreads', 'backend', 'avx2', 'families', 'sgemm_backend']);
+export const NON_OPS = new Set(['Storage', 'memory', 'emptyCache', 'numThreads', 'setNumThreads', 'backend', 'avx2', 'families', 'sgemm_backend']);
 
 /** The op names the addon exports. */
 export function exportedOps(): string[] {
