@@ -38,6 +38,27 @@ if (ngram) {
   }
 }
 
+const train = read('train-cpu.json');
+if (train) {
+  out.push(`### End-to-end training, lmkit vs PyTorch on the same CPU (tokens/s, median of ${train.reps}; \`${train.command}\`)`, '');
+  out.push(`Machine: ${train.machine.cpu}, ${train.machine.cores} cores (load ${train.machine.loadavgStart} -> ${train.machine.loadavgEnd}); node ${train.node}; PyTorch ${train.torch} (${train.blas.pytorch}); lmkit SGEMM ${train.blas.lmkit}; ${train.date}. ${train.method}.`, '');
+  out.push('| case | threads | lmkit | PyTorch | lmkit / PyTorch | peak RSS lmkit / PyTorch (MB) |', '|---|---|---|---|---|---|');
+  for (const r of train.rows) {
+    out.push(`| ${r.label} | ${r.threads} | ${r.lmkit.tokens_per_s.median.toFixed(0)} | ${r.pytorch.tokens_per_s.median.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.lmkit.peak_rss_mb.toFixed(0)} / ${r.pytorch.peak_rss_mb.toFixed(0)} |`);
+  }
+  out.push('');
+}
+const pos = read('pos-brown.json');
+if (pos) {
+  out.push(`### Part-of-speech tagging on Brown, bidirectional LSTM (\`${pos.command}\`)`, '');
+  out.push(`${pos.corpus.tags} simplified tags (${pos.tagRule}); ${pos.training.seconds.toFixed(0)} s of training (${pos.training.epochs.toFixed(2)} epochs, ${pos.training.tokensPerSecond.toFixed(0)} tokens/s) on ${pos.machine.cpu}, ${pos.machine.threads} threads; ${pos.date}.`, '');
+  out.push('| split | BiLSTM accuracy | most-frequent-tag baseline |', '|---|---|---|');
+  for (const k of ['valid', 'test']) {
+    out.push(`| ${k} | ${(100 * pos.accuracy[k]).toFixed(2)}% | ${(100 * pos.baselineMostFrequentTag[k]).toFixed(2)}% |`);
+  }
+  out.push('');
+}
+
 const readme = new URL('./README.md', import.meta.url);
 const text = readFileSync(readme, 'utf8');
 const begin = '<!-- RESULTS:BEGIN (bench/render.mjs) -->';

@@ -201,6 +201,11 @@ export class WordTokenizer implements Tokenizer {
 
   static fromJSON(j: WordTokenizerJSON): WordTokenizer {
     if (j.kind !== 'word' || !Array.isArray(j.tokens)) throw new Error('not a word tokenizer');
+    const bad = j.tokens.findIndex((t) => typeof t !== 'string');
+    if (bad >= 0) throw new Error(`word tokenizer: tokens[${bad}] is not a string`);
+    if (j.lowercase !== undefined && typeof j.lowercase !== 'boolean') {
+      throw new Error('word tokenizer: lowercase must be a boolean');
+    }
     return new WordTokenizer(new Vocab(j.tokens), { lowercase: j.lowercase ?? false });
   }
 }
@@ -272,6 +277,9 @@ export class Gpt2Tokenizer implements Tokenizer {
 
   static fromJSON(j: Gpt2TokenizerJSON): Gpt2Tokenizer {
     if (j.kind !== 'gpt2') throw new Error('not a GPT-2 tokenizer');
+    if (j.allowSpecial !== undefined && typeof j.allowSpecial !== 'boolean') {
+      throw new Error('GPT-2 tokenizer: allowSpecial must be a boolean');
+    }
     return new Gpt2Tokenizer({ allowSpecial: j.allowSpecial ?? false });
   }
 }
@@ -632,6 +640,8 @@ export class BpeTokenizer implements Tokenizer {
 
   static fromJSON(j: BpeTokenizerJSON): BpeTokenizer {
     if (j.kind !== 'bpe' || !Array.isArray(j.merges)) throw new Error('not a BPE tokenizer');
+    const bad = j.merges.findIndex((m) => typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0x7fffffff);
+    if (bad >= 0) throw new Error(`BPE tokenizer: merges[${bad}] = ${JSON.stringify(j.merges[bad])} is not a token id`);
     return new BpeTokenizer(j.merges, { maxChunk: j.maxChunk ?? DEFAULT_MAX_CHUNK });
   }
 }
