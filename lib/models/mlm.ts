@@ -1,24 +1,21 @@
 // A masked language model (BERT objective): a bidirectional Transformer encoder, pre-norm.
 //   x = E[ids] + P[0..T)                         token (V+1 rows: id V is [MASK]) + learned positions
-//   x = EncoderBlock_L(... EncoderBlock_1(x))    x + attn(ln1(x)) (NOT causal: every position sees
+//   x = Block_L(... Block_1(x)), causal = false  x + attn(ln1(x)) (NOT causal: every position sees
 //                                                every other one); x + mlp(ln2(x))
 //   logits = layerNorm_f(x) E[0..V)^T + b        (B*T, V): tied to the real-token rows of E
 // Training: inputs/targets from maskBatch (lib/data/masking.ts); the loss is crossEntropy over the
-// (B*T) rows with targets -100 off the selected positions. lib/nn/transformer.ts's Block is causal
-// only, so the encoder block is built here from its parts (LayerNormModule, MLP, the attention op).
+// (B*T) rows with targets -100 off the selected positions. The blocks are lib/nn/transformer.ts's,
+// with causal = false.
 // Init as TransformerLM (GPT-2): weights ~ Normal(0, 0.02), residual projections 0.02/sqrt(2L).
-import { attention } from '../ops/attention.js';
 import { crossEntropy } from '../ops/crossentropy.js';
 import { dropout } from '../ops/dropout.js';
 import { embedding } from '../ops/embedding.js';
 import { add } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
-import { slice, split } from '../ops/shape.js';
+import { slice } from '../ops/shape.js';
 import { noGrad } from '../autograd.js';
-import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
-import { LayerNormModule, MLP, deriveSeed, initNormal } from '../nn/transformer.js';
-import type { TransformerInit } from '../nn/transformer.js';
+import { Block, LayerNormModule, deriveSeed } from '../nn/transformer.js';
 import { maskBatch } from '../data/masking.js';
 import type { MaskOptions } from '../data/masking.js';
 import { Tensor, tidy } from '../tensor.js';
@@ -36,77 +33,6 @@ export interface MaskedLMConfig {
   seed?: number;
 }
 
-function normalLinear(inF: number, outF: number, std: number, seed: number): Linear {
-  const l = new Linear(inF, outF, { seed });
-  initNormal(l.weight, std, seed);
-  l.bias?.storage.fill(0);
-  return l;
-}
-
-function residualDropout(m: Module, x: Tensor, p: number, seed: number | undefined): Tensor {
-  if (!m.training || p === 0) return x;
-  if (seed === undefined) throw new TypeError('dropout is on (training mode, p > 0): forward() needs a seed');
-  return dropout(x, p, { seed, training: true });
-}
-
-/** Non-causal multi-head self-attention over x (B,T,C). */
-export class BidirectionalAttention extends Module {
-  readonly qkv: Linear;
-  readonly proj: Linear;
-
-  constructor(
-    readonly embed: number,
-    readonly heads: number,
-    readonly dropoutP = 0,
-    init: TransformerInit = {},
-  ) {
-    super();
-    const std = init.std ?? 0.02;
-    const seed = init.seed ?? 1;
-    this.qkv = this.module('qkv', normalLinear(embed, 3 * embed, std, deriveSeed(seed, 1)));
-    this.proj = this.module('proj', normalLinear(embed, embed, init.residualStd ?? std, deriveSeed(seed, 2)));
-  }
-
-  forward(x: Tensor, seed?: number): Tensor {
-    const C = this.embed;
-    if (x.rank !== 3 || x.shape[2] !== C) {
-      throw new RangeError(`BidirectionalAttention: expected x of shape [B,T,${C}], got ${x.describe()}`);
-    }
-    const [q, k, v] = split(this.qkv.forward(x), -1, [C, C, C]) as [Tensor, Tensor, Tensor];
-    const y = attention(q, k, v, { heads: this.heads, causal: false });
-    return residualDropout(this, this.proj.forward(y), this.dropoutP, seed);
-  }
-}
-
-/** Pre-norm encoder block: x + attn(ln1(x)) (bidirectional); x + mlp(ln2(x)). */
-export class EncoderBlock extends Module {
-  readonly ln1: LayerNormModule;
-  readonly attn: BidirectionalAttention;
-  readonly ln2: LayerNormModule;
-  readonly mlp: MLP;
-
-  constructor(
-    readonly embed: number,
-    readonly heads: number,
-    readonly dropoutP = 0,
-    init: TransformerInit = {},
-  ) {
-    super();
-    const seed = init.seed ?? 1;
-    this.ln1 = this.module('ln1', new LayerNormModule(embed));
-    this.attn = this.module('attn', new BidirectionalAttention(embed, heads, dropoutP, { ...init, seed: deriveSeed(seed, 10) }));
-    this.ln2 = this.module('ln2', new LayerNormModule(embed));
-    this.mlp = this.module('mlp', new MLP(embed, dropoutP, { ...init, seed: deriveSeed(seed, 20) }));
-  }
-
-  forward(x: Tensor, seed?: number): Tensor {
-    const s1 = seed === undefined ? undefined : deriveSeed(seed, 1);
-    const s2 = seed === undefined ? undefined : deriveSeed(seed, 2);
-    const h = add(x, this.attn.forward(this.ln1.forward(x), s1));
-    return add(h, this.mlp.forward(this.ln2.forward(h), s2));
-  }
-}
-
 export class MaskedLM extends Module {
   readonly config: Required<MaskedLMConfig>;
   /** The [MASK] id (= vocabSize). */
@@ -114,7 +40,7 @@ export class MaskedLM extends Module {
   /** Token embedding (V+1, C); rows 0..V-1 are also the output projection. */
   readonly tokenEmbedding: Tensor;
   readonly positionEmbedding: Tensor;
-  readonly blocks: EncoderBlock[];
+  readonly blocks: Block[];
   readonly lnFinal: LayerNormModule;
   /** Output bias (V). */
   readonly outputBias: Tensor;
@@ -144,7 +70,7 @@ export class MaskedLM extends Module {
     this.blocks = [];
     for (let l = 0; l < c.layers; l++) {
       this.blocks.push(
-        this.module(`blocks.${l}`, new EncoderBlock(c.embed, c.heads, c.dropout, { std, residualStd, seed: deriveSeed(c.seed, 100 + l) })),
+        this.module(`blocks.${l}`, new Block(c.embed, c.heads, c.dropout, { std, residualStd, seed: deriveSeed(c.seed, 100 + l) }, false)),
       );
     }
     this.lnFinal = this.module('lnFinal', new LayerNormModule(c.embed));

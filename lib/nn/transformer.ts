@@ -93,7 +93,7 @@ function residualDropout(m: Module, x: Tensor, p: number, seed: number | undefin
   return dropout(x, p, { seed, training: true });
 }
 
-/** Causal multi-head self-attention over x (B,T,C). */
+/** Multi-head self-attention over x (B,T,C): causal (decoder) by default, or bidirectional (encoder). */
 export class MultiHeadAttention extends Module {
   readonly qkv: Linear;
   readonly proj: Linear;
@@ -103,6 +103,7 @@ export class MultiHeadAttention extends Module {
     readonly heads: number,
     readonly dropoutP = 0,
     init: TransformerInit = {},
+    readonly causal = true,
   ) {
     super();
     checkDims('MultiHeadAttention', embed, heads, dropoutP);
@@ -118,7 +119,7 @@ export class MultiHeadAttention extends Module {
       throw new RangeError(`MultiHeadAttention: expected x of shape [B,T,${C}], got ${x.describe()}`);
     }
     const [q, k, v] = split(this.qkv.forward(x), -1, [C, C, C]) as [Tensor, Tensor, Tensor];
-    const y = attention(q, k, v, { heads: this.heads, causal: true });
+    const y = attention(q, k, v, { heads: this.heads, causal: this.causal });
     return residualDropout(this, this.proj.forward(y), this.dropoutP, seed);
   }
 }
@@ -146,7 +147,7 @@ export class MLP extends Module {
   }
 }
 
-/** Pre-norm transformer block: x + attn(ln1(x)); x + mlp(ln2(x)). */
+/** Pre-norm transformer block: x + attn(ln1(x)); x + mlp(ln2(x)). Causal unless `causal` is false. */
 export class Block extends Module {
   readonly ln1: LayerNormModule;
   readonly attn: MultiHeadAttention;
@@ -158,12 +159,13 @@ export class Block extends Module {
     readonly heads: number,
     readonly dropoutP = 0,
     init: TransformerInit = {},
+    readonly causal = true,
   ) {
     super();
     checkDims('Block', embed, heads, dropoutP);
     const seed = init.seed ?? 1;
     this.ln1 = this.module('ln1', new LayerNormModule(embed));
-    this.attn = this.module('attn', new MultiHeadAttention(embed, heads, dropoutP, { ...init, seed: deriveSeed(seed, 10) }));
+    this.attn = this.module('attn', new MultiHeadAttention(embed, heads, dropoutP, { ...init, seed: deriveSeed(seed, 10) }, causal));
     this.ln2 = this.module('ln2', new LayerNormModule(embed));
     this.mlp = this.module('mlp', new MLP(embed, dropoutP, { ...init, seed: deriveSeed(seed, 20) }));
   }

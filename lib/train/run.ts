@@ -3,7 +3,7 @@
 // validation (and test) perplexity, and reports progress through callbacks.
 import { loadBrown } from '../data/brown.js';
 import { bpttBatches, numBpttBatches, type BpttBatch } from '../data/bptt.js';
-import { contextWindows } from '../data/loaders.js';
+import { contextWindows, type WindowBatch } from '../data/loaders.js';
 import { Vocab } from '../data/vocab.js';
 import { randomWindows, sequentialWindows, type SequenceBatch } from '../data/windows.js';
 import { FeedForwardLM } from '../models/ffnn.js';
@@ -271,26 +271,7 @@ function makeJob(kind: Exclude<ModelKind, 'ngram'>, c: JobConfig, train: Int32Ar
       direct: c.direct,
       seed: c.seed,
     });
-    const tensors = (b: { inputs: Int32Array; targets: Int32Array; size: number }) => ({
-      x: Tensor.fromArray(b.inputs, [b.size, c.context], 'int32'),
-      y: Tensor.fromArray(b.targets, [b.size], 'int32'),
-    });
-    return {
-      model,
-      batches: (epoch) => contextWindows(train, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch }),
-      stepsPerEpoch: Math.ceil((train.length - c.context) / c.batch),
-      loss: (b) => {
-        const wb = b as { inputs: Int32Array; targets: Int32Array; size: number };
-        const { x, y } = tensors(wb);
-        return { loss: crossEntropy(model.forward(x), y), tokens: wb.size };
-      },
-      evaluate: (ids) =>
-        evaluateLoss(contextWindows(ids, c.context, 1024), (b) => {
-          const { x, y } = tensors(b);
-          return { sum: crossEntropy(model.forward(x), y, { reduction: 'sum' }), tokens: b.size };
-        }),
-      dispose: () => model.dispose(),
-    };
+    return windowJob(model, (x) => model.forward(x), c, train);
   }
   if (kind === 'rnn' || kind === 'lstm') {
     const model = new RecurrentLM({
@@ -328,26 +309,7 @@ function makeJob(kind: Exclude<ModelKind, 'ngram'>, c: JobConfig, train: Int32Ar
   }
   if (kind === 'loglinear') {
     const model = new LogLinearLM({ vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed });
-    const tensors = (b: { inputs: Int32Array; targets: Int32Array; size: number }) => ({
-      x: Tensor.fromArray(b.inputs, [b.size, c.context], 'int32'),
-      y: Tensor.fromArray(b.targets, [b.size], 'int32'),
-    });
-    return {
-      model,
-      batches: (epoch) => contextWindows(train, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch }),
-      stepsPerEpoch: Math.ceil((train.length - c.context) / c.batch),
-      loss: (b) => {
-        const wb = b as { inputs: Int32Array; targets: Int32Array; size: number };
-        const { x, y } = tensors(wb);
-        return { loss: crossEntropy(model.forward(x), y), tokens: wb.size };
-      },
-      evaluate: (ids) =>
-        evaluateLoss(contextWindows(ids, c.context, 1024), (b) => {
-          const { x, y } = tensors(b);
-          return { sum: crossEntropy(model.forward(x), y, { reduction: 'sum' }), tokens: b.size };
-        }),
-      dispose: () => model.dispose(),
-    };
+    return windowJob(model, (x) => model.forward(x), c, train);
   }
   if (kind === 'mlm') {
     const model = new MaskedLM({
@@ -393,6 +355,29 @@ function makeJob(kind: Exclude<ModelKind, 'ngram'>, c: JobConfig, train: Int32Ar
     seed: c.seed,
   });
   return sequenceJob(model, (ids) => model.forward(ids), c, train);
+}
+
+/** Fixed-context models (feed-forward, log-linear): shuffled context windows -> next token. */
+function windowJob(model: Module, forward: (x: Tensor) => Tensor, c: JobConfig, train: Int32Array): Job<AnyBatch> {
+  const tensors = (b: WindowBatch) => ({
+    x: Tensor.fromArray(b.inputs, [b.size, c.context], 'int32'),
+    y: Tensor.fromArray(b.targets, [b.size], 'int32'),
+  });
+  return {
+    model,
+    batches: (epoch) => contextWindows(train, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch }),
+    stepsPerEpoch: Math.ceil((train.length - c.context) / c.batch),
+    loss: (b) => {
+      const { x, y } = tensors(b as WindowBatch);
+      return { loss: crossEntropy(forward(x), y), tokens: (b as WindowBatch).size };
+    },
+    evaluate: (ids) =>
+      evaluateLoss(contextWindows(ids, c.context, 1024), (b) => {
+        const { x, y } = tensors(b);
+        return { sum: crossEntropy(forward(x), y, { reduction: 'sum' }), tokens: b.size };
+      }),
+    dispose: () => model.dispose(),
+  };
 }
 
 /** Causal sequence models (Transformer, Mamba): random windows to train, consecutive windows to evaluate. */

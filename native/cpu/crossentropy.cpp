@@ -8,6 +8,7 @@
 // That is one exp per logit; log-softmax + gather + backward as separate passes needs two,
 // plus a (N,V) log-prob buffer (see bench/native/bench_xent.cpp).
 #include "crossentropy.h"
+#include "vmath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -87,8 +88,8 @@ LMKIT_TARGET_AVX2 float exp_avx2(float* y, const float* x, int64_t n, float shif
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int64_t j = 0;
   for (; j + 16 <= n; j += 16) {
-    const __m256 e0 = crossentropy_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), vs));
-    const __m256 e1 = crossentropy_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j + 8), vs));
+    const __m256 e0 = exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j), vs));
+    const __m256 e1 = exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j + 8), vs));
     if (kStore) {
       _mm256_storeu_ps(y + j, e0);
       _mm256_storeu_ps(y + j + 8, e1);
@@ -101,8 +102,8 @@ LMKIT_TARGET_AVX2 float exp_avx2(float* y, const float* x, int64_t n, float shif
     alignas(32) float buf[16];
     const int64_t r = n - j;
     for (int64_t k = 0; k < 16; ++k) buf[k] = k < r ? x[j + k] - shift : -std::numeric_limits<float>::infinity();
-    const __m256 e0 = crossentropy_exp8(_mm256_load_ps(buf));
-    const __m256 e1 = crossentropy_exp8(_mm256_load_ps(buf + 8));
+    const __m256 e0 = exp8_avx2(_mm256_load_ps(buf));
+    const __m256 e1 = exp8_avx2(_mm256_load_ps(buf + 8));
     s0 = _mm256_add_ps(s0, e0);
     s1 = _mm256_add_ps(s1, e1);
     if (kStore) {

@@ -1,7 +1,7 @@
 // LSTM cell pointwise forward/backward. See lstm.h.
 //
 // The activations run over contiguous row segments (the gate blocks, then c): with AVX2/FMA
-// sigmoid and tanh are built on crossentropy_exp8 (8 lanes), otherwise on std::exp/std::tanh.
+// sigmoid and tanh are built on exp8_avx2 (8 lanes), otherwise on std::exp/std::tanh.
 // The AVX2 tanh uses an odd polynomial for |x| < 0.125 (no cancellation near 0) and
 // (1 - e^{-2|x|}) / (1 + e^{-2|x|}) with the sign of x elsewhere (a few ulp).
 #include "lstm.h"
@@ -10,7 +10,7 @@
 #include <cmath>
 
 #include "common.h"
-#include "crossentropy.h"  // crossentropy_exp8
+#include "vmath.h"  // exp8_avx2
 
 namespace lmkit {
 namespace cpu {
@@ -32,7 +32,7 @@ void tanh_generic(float* y, const float* x, int64_t n) {
 #if LMKIT_X86
 LMKIT_TARGET_AVX2 inline __m256 sigmoid8(__m256 x) {
   const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 e = crossentropy_exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));  // exp(-x): 0 .. inf
+  const __m256 e = exp8_avx2(_mm256_sub_ps(_mm256_setzero_ps(), x));  // exp(-x): 0 .. inf
   return _mm256_div_ps(one, _mm256_add_ps(one, e));
 }
 
@@ -40,7 +40,7 @@ LMKIT_TARGET_AVX2 inline __m256 tanh8(__m256 x) {
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   const __m256 ax = _mm256_andnot_ps(sign, x);
-  const __m256 e = crossentropy_exp8(_mm256_mul_ps(ax, _mm256_set1_ps(-2.0f)));
+  const __m256 e = exp8_avx2(_mm256_mul_ps(ax, _mm256_set1_ps(-2.0f)));
   __m256 t = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
   t = _mm256_or_ps(t, _mm256_and_ps(sign, x));  // copysign(t, x)
   // |x| < 0.125: x + x^3 (-1/3 + x^2 (2/15 + x^2 (-17/315))), relative error < 1e-8.

@@ -4,6 +4,7 @@
 // the thread count. Two row kernels: a portable one (std::exp) and an AVX2/FMA one with
 // a vectorised Cephes-style exp (about 1 ulp on the range used here), picked at run time.
 #include "softmax.h"
+#include "vmath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -84,29 +85,6 @@ LMKIT_TARGET_AVX2 inline __m256i tail_mask(int64_t rem) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rem)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// exp(x) for x <= 88 (all uses here have x <= 0). x < -87.33 gives 0; NaN stays NaN.
-// Range reduction x = n*ln2 + r, |r| <= ln2/2, then a degree-7 polynomial for exp(r).
-LMKIT_TARGET_AVX2 inline __m256 exp256(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.3365447504f);
-  const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(lo, x));  // operand order keeps NaN
-  const __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  const __m256 r2 = _mm256_mul_ps(r, r);
-  p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.f)));
-  const __m256i n = _mm256_cvtps_epi32(fx);
-  const __m256 pow2n = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
-  return _mm256_andnot_ps(under, _mm256_mul_ps(p, pow2n));
-}
-
 LMKIT_TARGET_AVX2 float row_max_avx2(const float* x, int64_t C) {
   __m256 m0 = _mm256_set1_ps(-std::numeric_limits<float>::infinity()), m1 = m0;
   int64_t i = 0;
@@ -126,13 +104,13 @@ LMKIT_TARGET_AVX2 float exp_shift_sum_avx2(float* o, const float* x, float m, in
   __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= C; i += 8) {
-    const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+    const __m256 e = exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
     if (o) _mm256_storeu_ps(o + i, e);
     acc = _mm256_add_ps(acc, e);
   }
   if (i < C) {
     const __m256i mask = tail_mask(C - i);
-    const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(mask), exp256(_mm256_sub_ps(_mm256_maskload_ps(x + i, mask), vm)));
+    const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(mask), exp8_avx2(_mm256_sub_ps(_mm256_maskload_ps(x + i, mask), vm)));
     if (o) _mm256_maskstore_ps(o + i, mask, e);
     acc = _mm256_add_ps(acc, e);
   }
@@ -188,11 +166,11 @@ LMKIT_TARGET_AVX2 void log_softmax_bwd_row_avx2(float* dx, const float* dy, cons
   for (; i < C; ++i) s += dy[i];
   const __m256 vs = _mm256_set1_ps(s);
   for (i = 0; i + 8 <= C; i += 8) {
-    _mm256_storeu_ps(dx + i, _mm256_fnmadd_ps(exp256(_mm256_loadu_ps(y + i)), vs, _mm256_loadu_ps(dy + i)));
+    _mm256_storeu_ps(dx + i, _mm256_fnmadd_ps(exp8_avx2(_mm256_loadu_ps(y + i)), vs, _mm256_loadu_ps(dy + i)));
   }
   if (i < C) {
     const __m256i mask = tail_mask(C - i);
-    const __m256 e = exp256(_mm256_maskload_ps(y + i, mask));
+    const __m256 e = exp8_avx2(_mm256_maskload_ps(y + i, mask));
     _mm256_maskstore_ps(dx + i, mask, _mm256_fnmadd_ps(e, vs, _mm256_maskload_ps(dy + i, mask)));
   }
 }
