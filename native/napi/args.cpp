@@ -136,6 +136,15 @@ int32_t* Args::i32_opt(size_t i, const char* name, int64_t numel) const {
   return s ? static_cast<int32_t*>(s->data()) : nullptr;
 }
 
+void Args::check_no_alias(std::initializer_list<const void*> outs, std::initializer_list<const void*> all) const {
+  for (const void* o : outs) {
+    if (o == nullptr) continue;
+    int same = 0;
+    for (const void* p : all) same += (p == o);
+    if (same > 1) range_error("output buffers must not alias each other or the inputs");
+  }
+}
+
 void Args::check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) const {
   for (int64_t k = 0; k < n; ++k) {
     if (ids[k] < 0 || ids[k] >= limit) {

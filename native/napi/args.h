@@ -16,6 +16,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "storage.h"
@@ -64,6 +65,10 @@ class Args {
   int32_t* i32_opt(size_t i, const char* name, int64_t numel) const;
   // A live Storage of any size/dtype (for ops that check sizes themselves).
   Storage* storage(size_t i, const char* name) const;
+
+  // RangeError if any non-null pointer of `outs` appears more than once in `all` (outputs must
+  // not alias each other or the inputs: kernels use __restrict).
+  void check_no_alias(std::initializer_list<const void*> outs, std::initializer_list<const void*> all) const;
 
   // RangeError unless every ids[k] is in [0, limit). `ignore` values are skipped when allowed.
   void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) const;

@@ -29,14 +29,6 @@ AttnSizes read_sizes(const Args& a, size_t first) {
   return s;
 }
 
-void check_no_alias(const Args& a, std::initializer_list<const void*> outs, std::initializer_list<const void*> all) {
-  for (const void* o : outs) {
-    int same = 0;
-    for (const void* p : all) same += (p == o);
-    if (same > 1) a.range_error("output buffers must not alias each other or the inputs");
-  }
-}
-
 // attention_forward(out, probs, q, k, v, mask | null, B, Tq, Tk, C, NH, causal, scale)
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   Args a(info, "attention_forward", 13);
@@ -51,7 +43,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const float* v = a.f32(4, "v", nk);
   const int32_t* mask = a.i32_opt(5, "mask", a.mul(s.B, s.Tk));
   if (mask) a.check_ids(mask, s.B * s.Tk, 2, "mask");  // values must be 0 or 1
-  if (nq > 0 && nk > 0) check_no_alias(a, {out, probs}, {out, probs, q, k, v});
+  if (nq > 0 && nk > 0) a.check_no_alias({out, probs}, {out, probs, q, k, v});
   cpu::attention_forward(out, probs, q, k, v, mask, s.B, s.Tq, s.Tk, s.C, s.NH, causal, static_cast<float>(scale));
   return info.Env().Undefined();
 }
@@ -70,7 +62,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const float* k = a.f32(5, "k", nk);
   const float* v = a.f32(6, "v", nk);
   const float* probs = a.f32(7, "probs", a.mul(s.B, s.NH, a.mul(s.Tq, s.Tk)));
-  if (nq > 0 && nk > 0) check_no_alias(a, {dq, dk, dv}, {dq, dk, dv, dout, q, k, v, probs});
+  if (nq > 0 && nk > 0) a.check_no_alias({dq, dk, dv}, {dq, dk, dv, dout, q, k, v, probs});
   const int64_t ns = cpu::attention_backward_scratch_size(s.B, s.Tq, s.Tk, s.C, s.NH);
   std::unique_ptr<float[]> scratch(ns > 0 ? new (std::nothrow) float[static_cast<size_t>(ns)] : nullptr);
   if (ns > 0 && !scratch) a.error("out of memory allocating " + std::to_string(ns * 4) + " bytes of scratch");

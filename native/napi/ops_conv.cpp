@@ -9,15 +9,6 @@ namespace lmkit {
 namespace napi {
 namespace {
 
-void check_no_alias(const Args& a, std::initializer_list<const void*> outs, std::initializer_list<const void*> all) {
-  for (const void* o : outs) {
-    if (o == nullptr) continue;
-    int same = 0;
-    for (const void* p : all) same += (p == o);
-    if (same > 1) a.range_error("output buffers must not alias each other or the inputs");
-  }
-}
-
 // conv_forward(y, x, weight, bias, B, T, C, K)
 Napi::Value ConvForward(const Napi::CallbackInfo& info) {
   Args a(info, "conv_forward", 8);
@@ -27,7 +18,7 @@ Napi::Value ConvForward(const Napi::CallbackInfo& info) {
   const float* x = a.f32(1, "x", BTC);
   const float* weight = a.f32(2, "weight", a.mul(C, K));
   const float* bias = a.f32(3, "bias", C);
-  if (BTC > 0) check_no_alias(a, {y}, {y, x, weight, bias});
+  if (BTC > 0) a.check_no_alias({y}, {y, x, weight, bias});
   cpu::conv_forward(y, x, weight, bias, B, T, C, K);
   return info.Env().Undefined();
 }
@@ -43,7 +34,7 @@ Napi::Value ConvBackward(const Napi::CallbackInfo& info) {
   const float* dy = a.f32(3, "dy", BTC);
   const float* x = a.f32(4, "x", BTC);
   const float* weight = a.f32(5, "weight", a.mul(C, K));
-  if (BTC > 0 || C > 0) check_no_alias(a, {dx, dweight, dbias}, {dx, dweight, dbias, dy, x, weight});
+  if (BTC > 0 || C > 0) a.check_no_alias({dx, dweight, dbias}, {dx, dweight, dbias, dy, x, weight});
   cpu::conv_backward(dx, dweight, dbias, dy, x, weight, B, T, C, K);
   return info.Env().Undefined();
 }

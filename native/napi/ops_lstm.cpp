@@ -9,16 +9,6 @@ namespace lmkit {
 namespace napi {
 namespace {
 
-// Every written buffer must differ from every other buffer (the kernels use __restrict).
-void check_no_alias(const Args& a, std::initializer_list<const void*> outs, std::initializer_list<const void*> all) {
-  for (const void* o : outs) {
-    if (o == nullptr) continue;
-    int same = 0;
-    for (const void* p : all) same += (p == o);
-    if (same > 1) a.range_error("output buffers must not alias each other or the inputs");
-  }
-}
-
 // lstm_cell_forward(h, c, gates, gatesPre, cPrev, B, H)
 Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
   Args a(info, "lstm_cell_forward", 7);
@@ -29,7 +19,7 @@ Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
   float* gates = a.f32(2, "gates", B4H);
   const float* gates_pre = a.f32(3, "gatesPre", B4H);
   const float* c_prev = a.f32(4, "cPrev", BH);
-  if (BH > 0) check_no_alias(a, {h, c, gates}, {h, c, gates, gates_pre, c_prev});
+  if (BH > 0) a.check_no_alias({h, c, gates}, {h, c, gates, gates_pre, c_prev});
   cpu::lstm_cell_forward(h, c, gates, gates_pre, c_prev, B, H);
   return info.Env().Undefined();
 }
@@ -46,7 +36,7 @@ Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   const float* gates = a.f32(4, "gates", B4H);
   const float* c = a.f32(5, "c", BH);
   const float* c_prev = a.f32(6, "cPrev", BH);
-  if (BH > 0) check_no_alias(a, {dgates_pre, dc_prev}, {dgates_pre, dc_prev, dh, dc_next, gates, c, c_prev});
+  if (BH > 0) a.check_no_alias({dgates_pre, dc_prev}, {dgates_pre, dc_prev, dh, dc_next, gates, c, c_prev});
   cpu::lstm_cell_backward(dgates_pre, dc_prev, dh, dc_next, gates, c, c_prev, B, H);
   return info.Env().Undefined();
 }

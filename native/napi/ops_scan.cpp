@@ -9,16 +9,6 @@ namespace lmkit {
 namespace napi {
 namespace {
 
-// Every written buffer must differ from every other buffer.
-void check_no_alias(const Args& a, std::initializer_list<const void*> outs, std::initializer_list<const void*> all) {
-  for (const void* o : outs) {
-    if (o == nullptr) continue;
-    int same = 0;
-    for (const void* p : all) same += (p == o);
-    if (same > 1) a.range_error("output buffers must not alias each other or the inputs");
-  }
-}
-
 // scan_forward(y, hs | null, x, delta, A, Bm, Cm, Dskip, B, T, D, N)
 Napi::Value ScanForward(const Napi::CallbackInfo& info) {
   Args a(info, "scan_forward", 12);
@@ -32,7 +22,7 @@ Napi::Value ScanForward(const Napi::CallbackInfo& info) {
   const float* Bm = a.f32(5, "Bm", BTN);
   const float* Cm = a.f32(6, "Cm", BTN);
   const float* Dskip = a.f32(7, "Dskip", D);
-  if (BTD > 0) check_no_alias(a, {y, hs}, {y, hs, x, delta, A, Bm, Cm, Dskip});
+  if (BTD > 0) a.check_no_alias({y, hs}, {y, hs, x, delta, A, Bm, Cm, Dskip});
   cpu::scan_forward(y, hs, x, delta, A, Bm, Cm, Dskip, B, T, D, N);
   return info.Env().Undefined();
 }
@@ -57,7 +47,7 @@ Napi::Value ScanBackward(const Napi::CallbackInfo& info) {
   const float* Dskip = a.f32(12, "Dskip", D);
   const float* hs = a.f32(13, "hs", BTDN);
   if (BTD > 0 || BTN > 0 || DN > 0) {
-    check_no_alias(a, {dx, ddelta, dA, dBm, dCm, dDskip},
+    a.check_no_alias({dx, ddelta, dA, dBm, dCm, dDskip},
                    {dx, ddelta, dA, dBm, dCm, dDskip, dy, x, delta, A, Bm, Cm, Dskip, hs});
   }
   cpu::scan_backward(dx, ddelta, dA, dBm, dCm, dDskip, dy, x, delta, A, Bm, Cm, Dskip, hs, B, T, D, N);
