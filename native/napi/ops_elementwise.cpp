@@ -4,6 +4,7 @@
 
 #include "../cpu/elementwise.h"
 #include "args.h"
+#include "pointwise.h"
 #include "registry.h"
 
 namespace lmkit {
@@ -83,32 +84,6 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   float* y = a.f32(0, "y", n);
   const float* x = a.f32(1, "x", n);
   cpu::axpy(y, x, n, static_cast<float>(a.number(3, "alpha")));
-  return info.Env().Undefined();
-}
-
-using UnaryFn = void (*)(float*, const float*, int64_t);
-using UnaryBwFn = void (*)(float*, const float*, const float*, int64_t);
-
-// <op>_forward(out, inp, n)
-template <UnaryFn F>
-Napi::Value UnaryForward(const Napi::CallbackInfo& info, const char* op) {
-  Args a(info, op, 3);
-  const int64_t n = a.dim(2, "n");
-  float* out = a.f32(0, "out", n);
-  const float* inp = a.f32(1, "inp", n);
-  F(out, inp, n);
-  return info.Env().Undefined();
-}
-
-// <op>_backward(dinp, dout, saved, n)
-template <UnaryBwFn F>
-Napi::Value UnaryBackward(const Napi::CallbackInfo& info, const char* op, const char* saved) {
-  Args a(info, op, 4);
-  const int64_t n = a.dim(3, "n");
-  float* dinp = a.f32(0, "dinp", n);
-  const float* dout = a.f32(1, "dout", n);
-  const float* s = a.f32(2, saved, n);
-  F(dinp, dout, s, n);
   return info.Env().Undefined();
 }
 
