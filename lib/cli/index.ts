@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
+import { runEmbed, runEval, runGenerate, type EmbedFlags, type EvalFlags, type GenerateFlags } from './checkpoint-commands.js';
 import { runInfo } from './info.js';
 import { MODEL_KINDS, OPTIMIZER_KINDS } from '../train/run.js';
 import { runTrain, type TrainFlags } from './train.js';
@@ -62,7 +63,42 @@ program
   .option('--threads <n>', 'native threads (default: LMKIT_NUM_THREADS or all cores)', int('--threads', 1))
   .option('--no-test', 'skip the test-set evaluation at the end')
   .option('--json', 'JSON lines on stdout (one object per event)')
+  .option('--out <dir>', 'save the trained model (weights, config, vocabulary) as a checkpoint in this directory')
   .action(async (o: TrainFlags) => runTrain(o));
+
+program
+  .command('eval')
+  .description('perplexity of a saved model on a Brown split, with its own vocabulary')
+  .requiredOption('--checkpoint <dir>', 'checkpoint directory written by `lmkit train --out`')
+  .addOption(new Option('--split <name>', 'split to evaluate').choices(['valid', 'test']).default('valid'))
+  .option('--eval-tokens <n>', 'evaluate on at most this many tokens', int('--eval-tokens', 1))
+  .option('--threads <n>', 'native threads', int('--threads', 1))
+  .option('--json', 'one JSON object on stdout')
+  .action((o: EvalFlags) => runEval(o));
+
+program
+  .command('generate')
+  .description('sample words from a saved model after a prompt')
+  .requiredOption('--checkpoint <dir>', 'checkpoint directory written by `lmkit train --out`')
+  .requiredOption('--prompt <text>', 'prompt words (split on whitespace; unknown words become <unk>)')
+  .option('--max-tokens <n>', 'words to generate', int('--max-tokens', 0), 20)
+  .option('--temperature <x>', 'sampling temperature (0 = greedy)', num('--temperature', 0))
+  .option('--top-k <n>', 'keep only the k most likely words (0 = all)', int('--top-k', 0))
+  .option('--top-p <x>', 'nucleus sampling threshold in (0, 1]', num('--top-p', 0))
+  .option('--seed <n>', 'sampling seed', int('--seed', 0), 1)
+  .option('--threads <n>', 'native threads', int('--threads', 1))
+  .action(async (o: GenerateFlags) => runGenerate(o));
+
+program
+  .command('embed')
+  .description("query a saved model's word embeddings: nearest neighbours or analogies")
+  .requiredOption('--checkpoint <dir>', 'checkpoint directory written by `lmkit train --out`')
+  .option('--neighbors <word>', 'the k words closest to WORD by cosine similarity')
+  .option('--analogy <words...>', 'A B C: the k words closest to B - A + C')
+  .option('--k <n>', 'how many words', int('--k', 1), 10)
+  .option('--threads <n>', 'native threads', int('--threads', 1))
+  .option('--json', 'one JSON object on stdout')
+  .action((o: EmbedFlags) => runEmbed(o));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const verbose = process.argv.includes('--verbose');

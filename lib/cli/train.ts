@@ -27,6 +27,7 @@ export interface TrainFlags {
   threads?: number;
   test: boolean;
   json?: boolean;
+  out?: string;
 }
 
 export async function runTrain(f: TrainFlags): Promise<void> {
@@ -69,11 +70,12 @@ export async function runTrain(f: TrainFlags): Promise<void> {
     tokens_per_s: result.tokensPerSecond,
     valid_ppl: result.validPpl,
     test_ppl: result.testPpl,
-    checkpoint: null,
+    checkpoint: result.checkpoint,
   });
   say(
     `done: ${result.model}, ${result.steps} steps in ${result.seconds.toFixed(1)} s, ` +
       `${result.tokensPerSecond.toFixed(0)} training tokens/s, valid perplexity ${result.validPpl.toFixed(1)}` +
-      (result.testPpl !== null ? `, test perplexity ${result.testPpl.toFixed(1)}` : ''),
+      (result.testPpl !== null ? `, test perplexity ${result.testPpl.toFixed(1)}` : '') +
+      (result.checkpoint !== null ? `; checkpoint ${result.checkpoint}` : ''),
   );
 }

@@ -6,19 +6,20 @@ import { bpttBatches, numBpttBatches, type BpttBatch } from '../data/bptt.js';
 import { contextWindows, type WindowBatch } from '../data/loaders.js';
 import { Vocab } from '../data/vocab.js';
 import { randomWindows, sequentialWindows, type SequenceBatch } from '../data/windows.js';
-import { FeedForwardLM } from '../models/ffnn.js';
+import { FeedForwardLM, type FeedForwardConfig } from '../models/ffnn.js';
 import { KneserNeyLM } from '../models/ngram.js';
-import { RecurrentLM, disposeState, evaluateRecurrent, recurrentLoss, type RecurrentState } from '../models/rnn.js';
-import { TransformerLM } from '../models/transformer.js';
-import { LogLinearLM } from '../models/loglinear.js';
-import { MambaLM } from '../models/mamba.js';
-import { MaskedLM, evaluateMasked } from '../models/mlm.js';
+import { RecurrentLM, disposeState, evaluateRecurrent, recurrentLoss, type RecurrentConfig, type RecurrentState } from '../models/rnn.js';
+import { TransformerLM, type TransformerConfig } from '../models/transformer.js';
+import { LogLinearLM, type LogLinearConfig } from '../models/loglinear.js';
+import { MambaLM, type MambaConfig } from '../models/mamba.js';
+import { MaskedLM, evaluateMasked, type MaskedLMConfig } from '../models/mlm.js';
 import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.js';
 import { Adafactor } from '../optim/adafactor.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
 import { AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { Tensor } from '../tensor.js';
+import { saveTrained } from './checkpointing.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
 export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
@@ -55,6 +56,8 @@ export interface TrainRunOptions {
   test?: boolean;
   /** Evaluate on at most this many tokens of each split (default: all; for quick runs). */
   evalTokens?: number;
+  /** Save the trained model (weights, config, vocabulary) as a checkpoint in this directory. */
+  out?: string;
 }
 
 export interface TrainRunEvents {
@@ -72,6 +75,8 @@ export interface TrainRunResult {
   vocabSize: number;
   validPpl: number;
   testPpl: number | null;
+  /** The checkpoint directory written (with `out`), else null. */
+  checkpoint: string | null;
 }
 
 interface Defaults {
@@ -149,6 +154,7 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
       vocabSize: V,
       validPpl: valid.ppl,
       testPpl,
+      checkpoint: null,
     };
   }
 
@@ -161,11 +167,20 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
   const heads = o.heads ?? d.heads;
   const dropout = o.dropout ?? 0;
   const clip = o.clip ?? d.clip;
-  const job = makeJob(
-    o.model,
-    { V, batch, context, embed, hidden, layers, heads, dropout, seed, direct: o.direct ?? false, buckets: o.buckets ?? 2048 },
-    ids.train,
-  );
+  const jobConfig: JobConfig = {
+    V,
+    batch,
+    context,
+    embed,
+    hidden,
+    layers,
+    heads,
+    dropout,
+    seed,
+    direct: o.direct ?? false,
+    buckets: o.buckets ?? 2048,
+  };
+  const job = makeJob(o.model, jobConfig, ids.train);
 
   const optimizerName = o.optimizer ?? 'adamw';
   const lr = o.lr ?? (optimizerName === 'sgd' ? 0.5 : d.lr);
@@ -209,6 +224,20 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
       testPpl = t.ppl;
       ev.eval?.({ ...t, split: 'test', step: result.steps });
     }
+    let checkpoint: string | null = null;
+    if (o.out !== undefined) {
+      saveTrained(o.out, {
+        kind: o.model,
+        config: job.config,
+        job: jobConfig,
+        model: job.model as NeuralModel,
+        vocab,
+        step: result.steps,
+        result: { validPpl: valid.ppl, testPpl },
+      });
+      checkpoint = o.out;
+      ev.info?.(`checkpoint saved to ${o.out}`);
+    }
     return {
       model: o.model,
       steps: result.steps,
@@ -218,6 +247,7 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
       vocabSize: V,
       validPpl: valid.ppl,
       testPpl,
+      checkpoint,
     };
   } finally {
     job.dispose();
@@ -244,7 +274,8 @@ function describe(
   }
 }
 
-interface JobConfig {
+/** How a job was set up: the model's sizes plus the batching (saved in checkpoints for evaluation). */
+export interface JobConfig {
   V: number;
   batch: number;
   context: number;
@@ -258,32 +289,124 @@ interface JobConfig {
   buckets: number;
 }
 
+/** The kinds of trained model that have a constructor config (everything but ngram). */
+export type NeuralKind = Exclude<ModelKind, 'ngram'>;
+export type NeuralModel = FeedForwardLM | RecurrentLM | TransformerLM | LogLinearLM | MaskedLM | MambaLM;
+/** The constructor config of a model of each kind. */
+export type ModelConfig = FeedForwardConfig | RecurrentConfig | TransformerConfig | LogLinearConfig | MaskedLMConfig | MambaConfig;
+
+/** The constructor config of the model a job of `kind` trains. */
+export function modelConfigFor(kind: NeuralKind, c: JobConfig): ModelConfig {
+  switch (kind) {
+    case 'ffnn':
+      return { vocabSize: c.V, context: c.context, embed: c.embed, hidden: c.hidden, direct: c.direct, seed: c.seed };
+    case 'rnn':
+    case 'lstm':
+      return {
+        vocabSize: c.V,
+        cell: kind,
+        embed: c.embed,
+        hidden: c.hidden,
+        layers: c.layers,
+        dropout: c.dropout,
+        seed: c.seed,
+        tieWeights: c.embed === c.hidden,
+      };
+    case 'loglinear':
+      return { vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed };
+    case 'mamba':
+      return { vocabSize: c.V, embed: c.embed, layers: c.layers, seed: c.seed };
+    case 'mlm':
+    case 'transformer':
+      return {
+        vocabSize: c.V,
+        context: c.context,
+        embed: c.embed,
+        heads: c.heads,
+        layers: c.layers,
+        dropout: c.dropout,
+        seed: c.seed,
+      };
+  }
+}
+
+/** A fresh model of `kind` from its constructor config. */
+export function buildModel(kind: NeuralKind, config: ModelConfig): NeuralModel {
+  switch (kind) {
+    case 'ffnn':
+      return new FeedForwardLM(config as FeedForwardConfig);
+    case 'rnn':
+    case 'lstm':
+      return new RecurrentLM(config as RecurrentConfig);
+    case 'loglinear':
+      return new LogLinearLM(config as LogLinearConfig);
+    case 'mamba':
+      return new MambaLM(config as MambaConfig);
+    case 'mlm':
+      return new MaskedLM(config as MaskedLMConfig);
+    case 'transformer':
+      return new TransformerLM(config as TransformerConfig);
+    default:
+      throw new Error(`unknown model kind '${String(kind)}'`);
+  }
+}
+
+/**
+ * The evaluation of a `kind` model as training does it (perplexity over `ids`), with the
+ * job's context/batching `c`. Puts the model in eval mode for the call, then back to train.
+ */
+export function evaluateModel(kind: NeuralKind, model: NeuralModel, c: JobConfig, ids: Int32Array): EvalResult {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return evaluatorFor(kind, model, c)(ids);
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+function evaluatorFor(kind: NeuralKind, model: Module, c: JobConfig): (ids: Int32Array) => EvalResult {
+  switch (kind) {
+    case 'ffnn':
+    case 'loglinear': {
+      const m = model as FeedForwardLM | LogLinearLM;
+      return (ids) =>
+        evaluateLoss(contextWindows(ids, c.context, 1024), (b) => {
+          const { x, y } = windowTensors(b, c.context);
+          return { sum: crossEntropy(m.forward(x), y, { reduction: 'sum' }), tokens: b.size };
+        });
+    }
+    case 'rnn':
+    case 'lstm':
+      return (ids) => evaluateRecurrent(model as RecurrentLM, ids, 10, c.context);
+    case 'mlm':
+      // Masked-token perplexity: exp(mean NLL over the masked positions), fixed masks.
+      return (ids) => evaluateMasked(model as MaskedLM, ids, 8, c.context, c.seed);
+    default: {
+      const m = model as TransformerLM | MambaLM;
+      return (ids) =>
+        evaluateLoss(sequentialWindows(ids, 8, c.context), (b) => ({ sum: sequenceLoss(m, b, 'sum'), tokens: b.tokens }));
+    }
+  }
+}
+
 // The union of the three batch kinds; each job only ever sees its own.
 type AnyBatch = { inputs: Int32Array; targets: Int32Array };
 
-function makeJob(kind: Exclude<ModelKind, 'ngram'>, c: JobConfig, train: Int32Array): Job<AnyBatch> {
-  if (kind === 'ffnn') {
-    const model = new FeedForwardLM({
-      vocabSize: c.V,
-      context: c.context,
-      embed: c.embed,
-      hidden: c.hidden,
-      direct: c.direct,
-      seed: c.seed,
-    });
-    return windowJob(model, (x) => model.forward(x), c, train);
+function makeJob(kind: NeuralKind, c: JobConfig, train: Int32Array): Job<AnyBatch> & { config: ModelConfig } {
+  const config = modelConfigFor(kind, c);
+  const job = jobFor(kind, buildModel(kind, config), c, train);
+  return { ...job, config };
+}
+
+function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Int32Array): Job<AnyBatch> {
+  const evaluate = evaluatorFor(kind, built, c);
+  if (kind === 'ffnn' || kind === 'loglinear') {
+    const model = built as FeedForwardLM | LogLinearLM;
+    return windowJob(model, (x) => model.forward(x), c, train, evaluate);
   }
   if (kind === 'rnn' || kind === 'lstm') {
-    const model = new RecurrentLM({
-      vocabSize: c.V,
-      cell: kind,
-      embed: c.embed,
-      hidden: c.hidden,
-      layers: c.layers,
-      dropout: c.dropout,
-      seed: c.seed,
-      tieWeights: c.embed === c.hidden,
-    });
+    const model = built as RecurrentLM;
     // The hidden state carried from batch to batch (truncated BPTT), reset every epoch.
     let state: RecurrentState | null = null;
     return {
@@ -300,27 +423,15 @@ function makeJob(kind: Exclude<ModelKind, 'ngram'>, c: JobConfig, train: Int32Ar
         state = r.state;
         return { loss: r.loss, tokens: r.tokens };
       },
-      evaluate: (ids) => evaluateRecurrent(model, ids, 10, c.context),
+      evaluate,
       dispose: () => {
         disposeState(state);
         model.dispose();
       },
     };
   }
-  if (kind === 'loglinear') {
-    const model = new LogLinearLM({ vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed });
-    return windowJob(model, (x) => model.forward(x), c, train);
-  }
   if (kind === 'mlm') {
-    const model = new MaskedLM({
-      vocabSize: c.V,
-      context: c.context,
-      embed: c.embed,
-      heads: c.heads,
-      layers: c.layers,
-      dropout: c.dropout,
-      seed: c.seed,
-    });
+    const model = built as MaskedLM;
     const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
     return {
       model,
@@ -336,58 +447,56 @@ function makeJob(kind: Exclude<ModelKind, 'ngram'>, c: JobConfig, train: Int32Ar
         const loss = crossEntropy(logits, Tensor.fromArray(mb.targets, [mb.batchSize * mb.seqLen], 'int32'));
         return { loss, tokens: mb.batchSize * mb.seqLen };
       },
-      // Masked-token perplexity: exp(mean NLL over the masked positions), fixed masks.
-      evaluate: (ids) => evaluateMasked(model, ids, 8, c.context, c.seed),
+      evaluate,
       dispose: () => model.dispose(),
     };
   }
-  if (kind === 'mamba') {
-    const model = new MambaLM({ vocabSize: c.V, embed: c.embed, layers: c.layers, seed: c.seed });
-    return sequenceJob(model, (ids) => model.forward(ids), c, train);
-  }
-  const model = new TransformerLM({
-    vocabSize: c.V,
-    context: c.context,
-    embed: c.embed,
-    heads: c.heads,
-    layers: c.layers,
-    dropout: c.dropout,
-    seed: c.seed,
-  });
-  return sequenceJob(model, (ids) => model.forward(ids), c, train);
+  return sequenceJob(built as TransformerLM | MambaLM, c, train, evaluate);
+}
+
+function windowTensors(b: WindowBatch, context: number): { x: Tensor; y: Tensor } {
+  return {
+    x: Tensor.fromArray(b.inputs, [b.size, context], 'int32'),
+    y: Tensor.fromArray(b.targets, [b.size], 'int32'),
+  };
 }
 
 /** Fixed-context models (feed-forward, log-linear): shuffled context windows -> next token. */
-function windowJob(model: Module, forward: (x: Tensor) => Tensor, c: JobConfig, train: Int32Array): Job<AnyBatch> {
-  const tensors = (b: WindowBatch) => ({
-    x: Tensor.fromArray(b.inputs, [b.size, c.context], 'int32'),
-    y: Tensor.fromArray(b.targets, [b.size], 'int32'),
-  });
+function windowJob(
+  model: Module,
+  forward: (x: Tensor) => Tensor,
+  c: JobConfig,
+  train: Int32Array,
+  evaluate: (ids: Int32Array) => EvalResult,
+): Job<AnyBatch> {
   return {
     model,
     batches: (epoch) => contextWindows(train, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch }),
     stepsPerEpoch: Math.ceil((train.length - c.context) / c.batch),
     loss: (b) => {
-      const { x, y } = tensors(b as WindowBatch);
+      const { x, y } = windowTensors(b as WindowBatch, c.context);
       return { loss: crossEntropy(forward(x), y), tokens: (b as WindowBatch).size };
     },
-    evaluate: (ids) =>
-      evaluateLoss(contextWindows(ids, c.context, 1024), (b) => {
-        const { x, y } = tensors(b);
-        return { sum: crossEntropy(forward(x), y, { reduction: 'sum' }), tokens: b.size };
-      }),
+    evaluate,
     dispose: () => model.dispose(),
   };
 }
 
+function sequenceLoss(model: TransformerLM | MambaLM, b: SequenceBatch, reduction: 'mean' | 'sum'): Tensor {
+  return crossEntropy(
+    model.forward(Tensor.fromArray(b.inputs, [b.batchSize, b.seqLen], 'int32')),
+    Tensor.fromArray(b.targets, [b.tokens], 'int32'),
+    { reduction },
+  );
+}
+
 /** Causal sequence models (Transformer, Mamba): random windows to train, consecutive windows to evaluate. */
-function sequenceJob(model: Module, forward: (ids: Tensor) => Tensor, c: JobConfig, train: Int32Array): Job<AnyBatch> {
-  const lossOf = (b: SequenceBatch, reduction: 'mean' | 'sum') =>
-    crossEntropy(
-      forward(Tensor.fromArray(b.inputs, [b.batchSize, b.seqLen], 'int32')),
-      Tensor.fromArray(b.targets, [b.tokens], 'int32'),
-      { reduction },
-    );
+function sequenceJob(
+  model: TransformerLM | MambaLM,
+  c: JobConfig,
+  train: Int32Array,
+  evaluate: (ids: Int32Array) => EvalResult,
+): Job<AnyBatch> {
   const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
   return {
     model,
@@ -395,9 +504,8 @@ function sequenceJob(model: Module, forward: (ids: Tensor) => Tensor, c: JobConf
       for (let s = 0; s < stepsPerEpoch; s++) yield randomWindows(train, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
     },
     stepsPerEpoch,
-    loss: (b) => ({ loss: lossOf(b as SequenceBatch, 'mean'), tokens: (b as SequenceBatch).tokens }),
-    evaluate: (ids) =>
-      evaluateLoss(sequentialWindows(ids, 8, c.context), (b) => ({ sum: lossOf(b, 'sum'), tokens: b.tokens })),
+    loss: (b) => ({ loss: sequenceLoss(model, b as SequenceBatch, 'mean'), tokens: (b as SequenceBatch).tokens }),
+    evaluate,
     dispose: () => model.dispose(),
   };
 }

@@ -67,6 +67,8 @@ describe('npm package', () => {
 
     expect(rep.tarballBytes).toBeLessThan(30 * 1024 * 1024);
     expect(rep.lmkitKB).toBeLessThan(30 * 1024);
+    // The whole CPU-only install (lmkit and its dependencies) stays under 30 MB unpacked.
+    expect(rep.nodeModulesKB, `node_modules: ${rep.nodeModulesKB} KB`).toBeLessThan(30 * 1024);
     expect(rep.prepareRanOnTarballInstall).not.toBe('true');
     // The installed package loads its prebuilt CPU addon, trains and generates.
     expect(rep.run.load.source).toBe('prebuild');

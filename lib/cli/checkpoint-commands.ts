@@ -1,0 +1,140 @@
+// `lmkit eval`, `lmkit generate`, `lmkit embed`: commands on a checkpoint saved by `lmkit train --out`.
+import { existsSync, statSync } from 'node:fs';
+
+import { loadBrown } from '../data/brown.js';
+import { analogy, nearestNeighbors, type Neighbor } from '../embeddings.js';
+import { generateAll } from '../generate/generate.js';
+import { FeedForwardLM } from '../models/ffnn.js';
+import { MambaLM } from '../models/mamba.js';
+import { RecurrentLM } from '../models/rnn.js';
+import { TransformerLM } from '../models/transformer.js';
+import { native } from '../native/index.js';
+import type { Tensor } from '../tensor.js';
+import { loadTrained, type LoadedTrained } from '../train/checkpointing.js';
+import { evaluateModel, type NeuralModel } from '../train/run.js';
+
+function load(dir: string, threads?: number): LoadedTrained {
+  if (threads) native.setNumThreads(threads);
+  if (!existsSync(dir)) throw new Error(`checkpoint directory ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new Error(`checkpoint ${dir} is not a directory`);
+  return loadTrained(dir);
+}
+
+export interface EvalFlags {
+  checkpoint: string;
+  split: 'valid' | 'test';
+  evalTokens?: number;
+  threads?: number;
+  json?: boolean;
+}
+
+export function runEval(f: EvalFlags): void {
+  const t = load(f.checkpoint, f.threads);
+  try {
+    const job = t.meta.job;
+    if (!job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
+    const corpus = loadBrown();
+    let ids = t.vocab.encode(corpus[f.split]);
+    if (f.evalTokens !== undefined) ids = ids.subarray(0, f.evalTokens);
+    const r = evaluateModel(t.kind, t.model, job, ids);
+    if (f.json) {
+      process.stdout.write(
+        `${JSON.stringify({ event: 'eval', kind: t.kind, split: f.split, tokens: ids.length, loss: r.loss, ppl: r.ppl })}\n`,
+      );
+    } else {
+      process.stdout.write(`${t.kind} on ${f.split} (${ids.length} tokens): loss ${r.loss.toFixed(4)}, perplexity ${r.ppl.toFixed(1)}\n`);
+    }
+  } finally {
+    t.model.dispose();
+  }
+}
+
+export interface GenerateFlags {
+  checkpoint: string;
+  prompt: string;
+  maxTokens: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+  threads?: number;
+}
+
+function isGenerative(m: NeuralModel): m is FeedForwardLM | RecurrentLM | TransformerLM {
+  return m instanceof FeedForwardLM || m instanceof RecurrentLM || m instanceof TransformerLM;
+}
+
+export async function runGenerate(f: GenerateFlags): Promise<void> {
+  const t = load(f.checkpoint, f.threads);
+  try {
+    const model = t.model;
+    if (!isGenerative(model)) throw new Error(`generate supports ffnn, rnn, lstm and transformer checkpoints, not ${t.kind}`);
+    const words = f.prompt.split(/\s+/).filter((w) => w !== '');
+    const ids = t.vocab.encode(words);
+    const out = await generateAll(model, ids, {
+      maxTokens: f.maxTokens,
+      temperature: f.temperature,
+      topK: f.topK,
+      topP: f.topP,
+      seed: f.seed,
+    });
+    process.stdout.write(`${t.vocab.decode(out).join(' ')}\n`);
+  } finally {
+    t.model.dispose();
+  }
+}
+
+export interface EmbedFlags {
+  checkpoint: string;
+  neighbors?: string;
+  analogy?: string[];
+  k: number;
+  threads?: number;
+  json?: boolean;
+}
+
+/** The input word-embedding table (V, C) of a model. */
+function embeddingTable(t: LoadedTrained): Tensor {
+  const m = t.model;
+  if (m instanceof FeedForwardLM) return m.embedding.weight;
+  if (m instanceof RecurrentLM) return m.embeddingWeight;
+  if (m instanceof TransformerLM || m instanceof MambaLM) return m.tokenEmbedding;
+  throw new Error(`${t.kind} models have no word-embedding table`);
+}
+
+export function runEmbed(f: EmbedFlags): void {
+  if ((f.neighbors === undefined) === (f.analogy === undefined)) {
+    throw new Error('embed needs exactly one of --neighbors WORD or --analogy A B C');
+  }
+  if (f.analogy !== undefined && f.analogy.length !== 3) {
+    throw new Error(`--analogy needs three words (A B C for A : B :: C : ?), got ${f.analogy.length}`);
+  }
+  const t = load(f.checkpoint, f.threads);
+  try {
+    const table = embeddingTable(t);
+    let query: string[];
+    let result: Neighbor[];
+    try {
+      if (f.neighbors !== undefined) {
+        query = [f.neighbors];
+        result = nearestNeighbors(table, t.vocab, f.neighbors, f.k);
+      } else {
+        const [a, b, c] = f.analogy as [string, string, string];
+        query = [a, b, c];
+        result = analogy(table, t.vocab, a, b, c, f.k);
+      }
+    } catch (err) {
+      // "nearestNeighbors: unknown word 'x' ..." -> "unknown word 'x' ..."
+      throw new Error(err instanceof Error ? err.message.replace(/^\w+: /, '') : String(err));
+    }
+    if (f.json) {
+      process.stdout.write(
+        `${JSON.stringify({ query, neighbors: result.map((n) => ({ word: n.word, similarity: n.similarity })) })}\n`,
+      );
+    } else {
+      for (const n of result) process.stdout.write(`${n.word}\t${n.similarity.toFixed(4)}\n`);
+    }
+  } finally {
+    t.model.dispose();
+  }
+}
