@@ -19,7 +19,7 @@ import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
 import { AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { Tensor } from '../tensor.js';
-import { saveTrained } from './checkpointing.js';
+import { CHECKPOINT_KINDS, saveTrained } from './checkpointing.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
 export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
@@ -115,6 +115,9 @@ interface Job<B> {
 export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
   if (o.corpus !== 'brown') throw new Error(`unknown corpus '${String(o.corpus)}'`);
   if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
+  if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model as NeuralKind)) {
+    throw new Error(`--out: saving '${o.model}' models is not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
+  }
   const seed = o.seed ?? 1;
   const minCount = o.minCount ?? 4;
   const corpus = loadBrown();

@@ -26,7 +26,33 @@
 #define LMKIT_TARGET_AVX2
 #endif
 
+#if LMKIT_X86
+#include <xmmintrin.h>
+#endif
+
 namespace lmkit {
+
+// Denormal floats are flushed to zero while kernels run (FTZ + DAZ in MXCSR), as most ML
+// runtimes do on CPU: gradients such as softmax(x) / N underflow into the denormal range,
+// and x86 multiplies denormals up to ~100x slower. The N-API layer holds a FlushDenormals
+// for the span of each call (the JS thread's own mode is restored afterwards); the pool's
+// worker threads set the mode once for their lifetime.
+class FlushDenormals {
+ public:
+#if LMKIT_X86
+  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kBits); }
+  ~FlushDenormals() { _mm_setcsr(saved_); }
+  static void set_for_this_thread() { _mm_setcsr(_mm_getcsr() | kBits); }
+
+ private:
+  static constexpr unsigned kBits = 0x8040;  // FTZ (bit 15) | DAZ (bit 6)
+  unsigned saved_;
+#else
+  static void set_for_this_thread() {}
+#endif
+  FlushDenormals(const FlushDenormals&) = delete;
+  FlushDenormals& operator=(const FlushDenormals&) = delete;
+};
 
 inline bool cpu_has_avx2_fma() {
 #if LMKIT_X86

@@ -2,6 +2,8 @@
 // before sleeping so that back-to-back small kernels do not pay a wake-up each.
 #include "threadpool.h"
 
+#include "common.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -110,6 +112,7 @@ class Pool {
 
   void worker(int idx, uint64_t seen) {
     t_in_pool = true;
+    FlushDenormals::set_for_this_thread();
     for (;;) {
       uint64_t g;
       int spins = 0;

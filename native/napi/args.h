@@ -19,6 +19,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "../cpu/common.h"
 #include "storage.h"
 
 namespace lmkit {
@@ -82,6 +83,8 @@ class Args {
   Storage* storage_checked(size_t i, const char* name, DType dt, int64_t numel, bool optional) const;
   const Napi::CallbackInfo& info_;
   const char* op_;
+  // Denormals flush to zero for the span of the call (see native/cpu/common.h).
+  FlushDenormals ftz_;
 };
 
 // Registers fn as exports[name].

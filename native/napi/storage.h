@@ -9,14 +9,18 @@
 //     s.fill(value), s.copyFrom(other)
 //     s.addFrom(other, alpha = 1)       — this += alpha * other (float32; the autograd engine accumulates with it)
 //     s.scale(alpha)                    — this *= alpha (float32)
-// The bytes are reported to V8 with napi_adjust_external_memory so GC pressure is right.
+// The bytes are reported to V8 with napi_adjust_external_memory, in steps of 256 MB per
+// environment (see ExternalMemory in storage.cpp), so GC pressure follows real growth.
 #pragma once
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 
 namespace lmkit {
 namespace napi {
+
+struct ExternalMemory;
 
 enum class DType : int { F32 = 0, I32 = 1 };
 
@@ -46,7 +50,7 @@ class Storage : public Napi::ObjectWrap<Storage> {
   static void empty_cache();
 
  private:
-  void release(Napi::Env env);
+  void release(napi_env env);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
@@ -63,6 +67,7 @@ class Storage : public Napi::ObjectWrap<Storage> {
   int64_t numel_ = 0;
   DType dtype_ = DType::F32;
   napi_env env_ = nullptr;
+  std::shared_ptr<ExternalMemory> memory_;  // this environment's accounting (outlives it if needed)
 };
 
 }  // namespace napi

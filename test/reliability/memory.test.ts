@@ -117,7 +117,7 @@ describe('no leaks in long loops', () => {
     opt.dispose();
   });
 
-  it('400 steps of an LSTM LM and 1,600 of a transformer: tensors and native bytes flat', async () => {
+  it('800 steps of an LSTM LM and 1,600 of a transformer: tensors and native bytes flat', async () => {
     const rnn = new RecurrentLM({ vocabSize: 8, cell: 'lstm', embed: 8, hidden: 8, layers: 1, dropout: 0.1, seed: 3 });
     const tf = new TransformerLM({ vocabSize: 8, context: 8, embed: 8, heads: 2, layers: 1, dropout: 0.1, seed: 4 });
     const T = 6;
@@ -136,7 +136,7 @@ describe('no leaks in long loops', () => {
       [
         'lstm',
         rnn,
-        400,
+        800,
         (i: number) => {
           const { ids, targets } = batchOf(i);
           return crossEntropy(rnn.forward(ids).logits, targets);
