@@ -10,18 +10,13 @@
 // them 1. One native kernel walks the output with per-operand strides (0 on broadcast dims).
 // Backward: the gradient of a broadcast operand is summed back to its shape (sumToShape).
 import { needsGrad, record } from '../autograd.js';
-import { native, type NativeStorage } from '../native/index.js';
+import { native } from '../native/index.js';
 import type { BinaryOpName } from '../native/elementwise.js';
 import { Tensor, formatShape, type Shape } from '../tensor.js';
+import { checkFloat, unary } from './pointwise.js';
 import { broadcastRaw } from './reduce.js';
 
 const MAX_RANK = 6;
-
-function checkFloat(op: string, name: string, t: Tensor): void {
-  if (!(t instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a Tensor`);
-  if (t.disposed) throw new Error(`${op}: ${name} (${t.toString()}) has been disposed`);
-  if (t.dtype !== 'float32') throw new TypeError(`${op}: ${name} must be float32, got ${t.describe()}`);
-}
 
 function checkScalar(op: string, name: string, s: number): void {
   if (typeof s !== 'number') throw new TypeError(`${op}: ${name} must be a number, got ${typeof s}`);
@@ -190,21 +185,6 @@ export function scale(a: Tensor, s: number): Tensor {
 /** -a. */
 export function neg(a: Tensor): Tensor {
   return scalarOp('neg', a, -1, 0);
-}
-
-type UnaryKernel = (out: NativeStorage, inp: NativeStorage, n: number) => void;
-type UnaryBackKernel = (dinp: NativeStorage, dout: NativeStorage, saved: NativeStorage, n: number) => void;
-
-function unary(op: string, x: Tensor, fwd: UnaryKernel, bwd: UnaryBackKernel, savesOut: boolean): Tensor {
-  checkFloat(op, 'x', x);
-  const out = Tensor.empty(x.shape);
-  fwd(out.storage, x.storage, x.size);
-  record(op, [x], [out], ([g]) => {
-    const dx = Tensor.empty(x.shape);
-    bwd(dx.storage, g!.storage, (savesOut ? out : x).storage, x.size);
-    return [dx];
-  });
-  return out;
 }
 
 /** e^x. */

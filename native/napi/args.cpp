@@ -145,6 +145,15 @@ void Args::check_no_alias(std::initializer_list<const void*> outs, std::initiali
   }
 }
 
+void Args::check_distinct(std::initializer_list<std::pair<const void*, const char*>> named) const {
+  for (auto i = named.begin(); i != named.end(); ++i) {
+    if (i->first == nullptr) continue;
+    for (auto j = i + 1; j != named.end(); ++j) {
+      if (j->first == i->first) range_error(std::string(i->second) + " and " + j->second + " must be different storages");
+    }
+  }
+}
+
 void Args::check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) const {
   for (int64_t k = 0; k < n; ++k) {
     if (ids[k] < 0 || ids[k] >= limit) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "../cpu/common.h"
 #include "storage.h"
@@ -70,6 +71,9 @@ class Args {
   // RangeError if any non-null pointer of `outs` appears more than once in `all` (outputs must
   // not alias each other or the inputs: kernels use __restrict).
   void check_no_alias(std::initializer_list<const void*> outs, std::initializer_list<const void*> all) const;
+
+  // RangeError naming the two arguments if two non-null entries are the same storage.
+  void check_distinct(std::initializer_list<std::pair<const void*, const char*>> named) const;
 
   // RangeError unless every ids[k] is in [0, limit). `ignore` values are skipped when allowed.
   void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) const;

@@ -14,21 +14,6 @@ namespace lmkit {
 namespace napi {
 namespace {
 
-struct Named {
-  const float* p;
-  const char* name;
-};
-
-// RangeError if two non-null entries are the same storage.
-void check_distinct(const Args& a, std::initializer_list<Named> list) {
-  for (auto i = list.begin(); i != list.end(); ++i) {
-    if (i->p == nullptr) continue;
-    for (auto j = i + 1; j != list.end(); ++j) {
-      if (j->p == i->p) a.range_error(std::string(i->name) + " and " + j->name + " must be different storages");
-    }
-  }
-}
-
 float read_eps(const Args& a, size_t i) {
   const double eps = a.number(i, "eps");
   if (eps < 0.0 || eps > FLT_MAX) a.range_error("eps must be in [0, FLT_MAX], got " + std::to_string(eps));
@@ -47,8 +32,8 @@ Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
   const float* inp = a.f32(3, "inp", NC);
   const float* weight = a.f32(4, "weight", C);
   const float* bias = a.f32_opt(5, "bias", C);
-  check_distinct(a, {{out, "out"}, {mean, "mean"}, {rstd, "rstd"}, {weight, "weight"}, {bias, "bias"}});
-  check_distinct(a, {{inp, "inp"}, {mean, "mean"}, {rstd, "rstd"}});
+  a.check_distinct({{out, "out"}, {mean, "mean"}, {rstd, "rstd"}, {weight, "weight"}, {bias, "bias"}});
+  a.check_distinct({{inp, "inp"}, {mean, "mean"}, {rstd, "rstd"}});
   cpu::layernorm_forward(out, mean, rstd, inp, weight, bias, N, C, eps);
   return info.Env().Undefined();
 }
@@ -66,9 +51,9 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   const float* weight = a.f32(5, "weight", C);
   const float* mean = a.f32(6, "mean", N);
   const float* rstd = a.f32(7, "rstd", N);
-  check_distinct(a, {{dinp, "dinp"}, {dweight, "dweight"}, {dbias, "dbias"}, {inp, "inp"}, {weight, "weight"},
+  a.check_distinct({{dinp, "dinp"}, {dweight, "dweight"}, {dbias, "dbias"}, {inp, "inp"}, {weight, "weight"},
                      {mean, "mean"}, {rstd, "rstd"}});
-  check_distinct(a, {{dweight, "dweight"}, {dbias, "dbias"}, {dout, "dout"}});
+  a.check_distinct({{dweight, "dweight"}, {dbias, "dbias"}, {dout, "dout"}});
   cpu::layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
   return info.Env().Undefined();
 }
@@ -83,8 +68,8 @@ Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
   float* rstd = a.f32_opt(1, "rstd", N);
   const float* inp = a.f32(2, "inp", NC);
   const float* weight = a.f32(3, "weight", C);
-  check_distinct(a, {{out, "out"}, {rstd, "rstd"}, {weight, "weight"}});
-  check_distinct(a, {{inp, "inp"}, {rstd, "rstd"}});
+  a.check_distinct({{out, "out"}, {rstd, "rstd"}, {weight, "weight"}});
+  a.check_distinct({{inp, "inp"}, {rstd, "rstd"}});
   cpu::rmsnorm_forward(out, rstd, inp, weight, N, C, eps);
   return info.Env().Undefined();
 }
@@ -100,8 +85,8 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
   const float* inp = a.f32(3, "inp", NC);
   const float* weight = a.f32(4, "weight", C);
   const float* rstd = a.f32(5, "rstd", N);
-  check_distinct(a, {{dinp, "dinp"}, {dweight, "dweight"}, {inp, "inp"}, {weight, "weight"}, {rstd, "rstd"}});
-  check_distinct(a, {{dweight, "dweight"}, {dout, "dout"}});
+  a.check_distinct({{dinp, "dinp"}, {dweight, "dweight"}, {inp, "inp"}, {weight, "weight"}, {rstd, "rstd"}});
+  a.check_distinct({{dweight, "dweight"}, {dout, "dout"}});
   cpu::rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C);
   return info.Env().Undefined();
 }

@@ -13,20 +13,6 @@ namespace lmkit {
 namespace napi {
 namespace {
 
-struct Named {
-  const float* p;
-  const char* name;
-};
-
-void check_distinct(const Args& a, std::initializer_list<Named> list) {
-  for (auto i = list.begin(); i != list.end(); ++i) {
-    if (i->p == nullptr) continue;
-    for (auto j = i + 1; j != list.end(); ++j) {
-      if (j->p == i->p) a.range_error(std::string(i->name) + " and " + j->name + " must be different storages");
-    }
-  }
-}
-
 // A finite float32 hyper-parameter in [lo, hi] (hi_open: [lo, hi)).
 float hyper(const Args& a, size_t i, const char* name, double lo, double hi, bool hi_open = false) {
   const double v = a.number(i, name);
@@ -50,7 +36,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   const float* grad = a.f32(2, "grad", n);
   if (momentum != 0.f && velocity == nullptr) a.range_error("momentum > 0 needs a velocity buffer");
   if (nesterov && momentum == 0.f) a.range_error("nesterov needs momentum > 0");
-  check_distinct(a, {{param, "param"}, {velocity, "velocity"}, {grad, "grad"}});
+  a.check_distinct({{param, "param"}, {velocity, "velocity"}, {grad, "grad"}});
   cpu::sgd_step(param, velocity, grad, n, lr, momentum, wd, nesterov);
   return info.Env().Undefined();
 }
@@ -73,7 +59,7 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   float* m = a.f32(1, "m", n);
   float* v = a.f32(2, "v", n);
   const float* grad = a.f32(3, "grad", n);
-  check_distinct(a, {{param, "param"}, {m, "m"}, {v, "v"}, {grad, "grad"}});
+  a.check_distinct({{param, "param"}, {m, "m"}, {v, "v"}, {grad, "grad"}});
   cpu::adamw_step(param, m, v, grad, n, lr, beta1, beta2, eps, wd, step, decoupled);
   return info.Env().Undefined();
 }
@@ -106,7 +92,7 @@ Napi::Value AdafactorStep(const Napi::CallbackInfo& info) {
     a.range_error("give either row and col (factored) or v (unfactored)");
   }
   if (!factored && v == nullptr) a.range_error("give either row and col (factored) or v (unfactored)");
-  check_distinct(a, {{param, "param"}, {row, "row"}, {col, "col"}, {v, "v"}, {grad, "grad"}});
+  a.check_distinct({{param, "param"}, {row, "row"}, {col, "col"}, {v, "v"}, {grad, "grad"}});
   cpu::adafactor_step(param, row, col, v, grad, rows, cols, rho, beta2, eps1, eps2, clip, wd, scale);
   return info.Env().Undefined();
 }
@@ -126,7 +112,7 @@ Napi::Value SophiaStep(const Napi::CallbackInfo& info) {
   float* m = a.f32(1, "m", n);
   const float* h = a.f32(2, "h", n);
   const float* grad = a.f32(3, "grad", n);
-  check_distinct(a, {{param, "param"}, {m, "m"}, {h, "h"}, {grad, "grad"}});
+  a.check_distinct({{param, "param"}, {m, "m"}, {h, "h"}, {grad, "grad"}});
   cpu::sophia_step(param, m, h, grad, n, lr, beta1, rho, wd, bs, eps);
   return info.Env().Undefined();
 }
@@ -139,7 +125,7 @@ Napi::Value SophiaHessian(const Napi::CallbackInfo& info) {
   const float scale = hyper(a, 4, "scale", 0.0, FLT_MAX);
   float* h = a.f32(0, "h", n);
   const float* ghat = a.f32(1, "ghat", n);
-  check_distinct(a, {{h, "h"}, {ghat, "ghat"}});
+  a.check_distinct({{h, "h"}, {ghat, "ghat"}});
   cpu::sophia_hessian(h, ghat, n, beta2, scale);
   return info.Env().Undefined();
 }
