@@ -1,34 +1,10 @@
 // `lmkit train`: flags -> runTraining; progress on a terminal, JSON lines with --json.
 import { native } from '../native/index.js';
-import { runTraining, type ModelKind, type OptimizerKind } from '../train/run.js';
+import { runTraining, type TrainRunOptions } from '../train/run.js';
 import { Progress, formatEta } from './progress.js';
 
-export interface TrainFlags {
-  model: ModelKind;
-  corpus: 'brown';
-  epochs?: number;
-  steps?: number;
-  batch?: number;
-  context?: number;
-  embed?: number;
-  hidden?: number;
-  layers?: number;
-  heads?: number;
-  direct: boolean;
-  dropout?: number;
-  optimizer: OptimizerKind;
-  buckets?: number;
-  evalTokens?: number;
-  lr?: number;
-  weightDecay?: number;
-  clip?: number;
-  minCount: number;
-  seed: number;
-  threads?: number;
-  test: boolean;
-  json?: boolean;
-  out?: string;
-}
+/** The flags are runTraining's options plus the CLI's own. */
+export type TrainFlags = TrainRunOptions & { threads?: number; json?: boolean };
 
 export async function runTrain(f: TrainFlags): Promise<void> {
   const emit = (o: Record<string, unknown>): void => {
@@ -42,7 +18,7 @@ export async function runTrain(f: TrainFlags): Promise<void> {
   let progress: Progress | null = null;
   const t0 = performance.now();
   const result = await runTraining(
-    { ...f, clip: f.clip },
+    f,
     {
       info: say,
       step: (e) => {

@@ -43,33 +43,6 @@ struct Impl {
 // Packed A: ceil(mc/MR) micro-panels, each kc x MR (k-major), zero padded.
 // Packed B: ceil(nc/NR) micro-panels, each kc x NR (k-major), zero padded.
 // ---------------------------------------------------------------------------
-template <int MR>
-void pack_a_generic(float* __restrict Ap, const float* __restrict A, int64_t lda, bool tA, int64_t mc,
-                    int64_t kc) {
-  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-    const int64_t mr = std::min<int64_t>(MR, mc - i0);
-    if (tA) {
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = A + k * lda + i0;
-        float* dst = Ap + k * MR;
-        int64_t i = 0;
-        for (; i < mr; ++i) dst[i] = src[i];
-        for (; i < MR; ++i) dst[i] = 0.0f;
-      }
-    } else {
-      for (int64_t i = 0; i < MR; ++i) {
-        if (i < mr) {
-          const float* src = A + (i0 + i) * lda;
-          for (int64_t k = 0; k < kc; ++k) Ap[k * MR + i] = src[k];
-        } else {
-          for (int64_t k = 0; k < kc; ++k) Ap[k * MR + i] = 0.0f;
-        }
-      }
-    }
-    Ap += MR * kc;
-  }
-}
-
 template <int NR>
 void pack_b_generic(float* __restrict Bp, const float* __restrict B, int64_t ldb, bool tB, int64_t nc,
                     int64_t kc) {
@@ -103,6 +76,14 @@ void pack_b_generic(float* __restrict Bp, const float* __restrict B, int64_t ldb
     }
     Bp += NR * kc;
   }
+}
+
+// Packing A is packing B of the transposed operand: a micro-panel of MR rows of op(A) read
+// k-major is a micro-panel of NR = MR columns of op(A)^T.
+template <int MR>
+void pack_a_generic(float* __restrict Ap, const float* __restrict A, int64_t lda, bool tA, int64_t mc,
+                    int64_t kc) {
+  pack_b_generic<MR>(Ap, A, lda, !tA, mc, kc);
 }
 
 // Generic micro-kernel: C(mr,nr) = alpha * Ap(MR,kc) * Bp(kc,NR) + beta * C.
