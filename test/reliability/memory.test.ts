@@ -117,7 +117,7 @@ describe('no leaks in long loops', () => {
     opt.dispose();
   });
 
-  it('800 steps of an LSTM LM and 1,600 of a transformer: tensors and native bytes flat', async () => {
+  it('4,000 steps of an LSTM LM and 1,600 of a transformer: tensors and native bytes flat', async () => {
     const rnn = new RecurrentLM({ vocabSize: 8, cell: 'lstm', embed: 8, hidden: 8, layers: 1, dropout: 0.1, seed: 3 });
     const tf = new TransformerLM({ vocabSize: 8, context: 8, embed: 8, heads: 2, layers: 1, dropout: 0.1, seed: 4 });
     const T = 6;
@@ -134,9 +134,11 @@ describe('no leaks in long loops', () => {
     };
     for (const [name, model, steps, loss] of [
       [
+        // RSS rises for ~2,400 LSTM steps (measured 57 -> 129 MB, then flat to 6,000 steps with
+        // tensors, storages and bytes constant): the trend is fitted over steps 2,000-4,000.
         'lstm',
         rnn,
-        800,
+        4000,
         (i: number) => {
           const { ids, targets } = batchOf(i);
           return crossEntropy(rnn.forward(ids).logits, targets);
