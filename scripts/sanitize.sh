@@ -7,8 +7,8 @@
 # measured by the memory tests instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx cmake-js compile --out build-asan --CDLMKIT_SANITIZE=ON --CDCMAKE_BUILD_TYPE=RelWithDebInfo >/tmp/lmkit-asan-build.log 2>&1 ||
-  { tail -30 /tmp/lmkit-asan-build.log; exit 1; }
+npx cmake-js compile --out build-asan --CDLMKIT_SANITIZE=ON --CDCMAKE_BUILD_TYPE=RelWithDebInfo >"${TMPDIR:-/tmp}/lmkit-asan-build.$$.log" 2>&1 ||
+  { tail -30 "${TMPDIR:-/tmp}/lmkit-asan-build.$$.log"; exit 1; }
 addon="$PWD/build-asan/Release/lmkit.node"
 [ -f "$addon" ] || addon=$(find build-asan -name lmkit.node | head -1)
 libasan=$(gcc -print-file-name=libasan.so)
