@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 
 import { runEmbed, runEval, runGenerate, type EmbedFlags, type EvalFlags, type GenerateFlags } from './checkpoint-commands.js';
 import { runInfo } from './info.js';
-import { MODEL_KINDS, OPTIMIZER_KINDS } from '../train/run.js';
+import { MODEL_KINDS, OPTIMIZER_KINDS, SCHEDULE_KINDS } from '../train/run.js';
 import { runTrain, type TrainFlags } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -56,6 +56,8 @@ program
   .option('--buckets <n>', 'loglinear: rows of the hashed feature table', int('--buckets', 1))
   .option('--eval-tokens <n>', 'evaluate on at most this many tokens per split (quick runs)', int('--eval-tokens', 1))
   .option('--lr <x>', 'learning rate', num('--lr', 0))
+  .addOption(new Option('--schedule <name>', 'learning-rate schedule over the run').choices([...SCHEDULE_KINDS]).default('constant'))
+  .option('--warmup <n>', 'linear learning-rate warm-up steps', int('--warmup', 0))
   .option('--weight-decay <x>', 'weight decay (not applied to biases and gains)', num('--weight-decay', 0))
   .option('--clip <x>', 'clip the global gradient norm', num('--clip', 0))
   .option('--min-count <n>', 'vocabulary: keep words seen at least this often in train', int('--min-count', 1), 4)

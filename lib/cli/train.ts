@@ -43,6 +43,9 @@ export async function runTrain(f: TrainFlags): Promise<void> {
   emit({
     event: 'done',
     steps: result.steps,
+    seconds: result.seconds,
+    parameters: result.parameters,
+    vocab: result.vocabSize,
     tokens_per_s: result.tokensPerSecond,
     valid_ppl: result.validPpl,
     test_ppl: result.testPpl,

@@ -15,6 +15,7 @@ import { MambaLM, type MambaConfig } from '../models/mamba.js';
 import { MaskedLM, evaluateMasked, type MaskedLMConfig } from '../models/mlm.js';
 import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.js';
 import { Adafactor } from '../optim/adafactor.js';
+import { inverseTime, warmupCosine, type Schedule } from '../optim/schedule.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
 import { AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
@@ -24,6 +25,8 @@ import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent
 
 export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
 export const MODEL_KINDS: readonly ModelKind[] = ['ngram', 'loglinear', 'ffnn', 'rnn', 'lstm', 'transformer', 'mlm', 'mamba'];
+export type ScheduleKind = 'constant' | 'cosine' | 'inverse';
+export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'cosine', 'inverse'];
 export type OptimizerKind = 'sgd' | 'adamw' | 'adafactor';
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adamw', 'adafactor'];
 
@@ -47,6 +50,10 @@ export interface TrainRunOptions {
   buckets?: number;
   lr?: number;
   weightDecay?: number;
+  /** Learning-rate schedule over the whole run (default 'constant'). */
+  schedule?: ScheduleKind;
+  /** Linear warm-up steps (schedule 'cosine'; default 0). */
+  warmup?: number;
   /** Global gradient-norm clipping (default 1 for recurrent and Transformer models). */
   clip?: number;
   /** Vocabulary: words seen at least this often in train (default 4: ANCHORS.md). */
@@ -196,13 +203,14 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
         : new AdamW(params, { lr, weightDecay: o.weightDecay ?? 0 });
   ev.info?.(
     `model ${o.model}: ${describe(o.model, { context, embed, hidden, layers, heads, direct: o.direct ?? false, dropout })}; ` +
-      `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr}${clip ? `, clip ${clip}` : ''}`,
+      `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr} (${o.schedule ?? 'constant'}${o.warmup ? `, warmup ${o.warmup}` : ''})${clip ? `, clip ${clip}` : ''}`,
   );
 
   try {
-    const trainer = new Trainer(job.model, optimizer, job.loss, { clipNorm: clip });
     const epochs = o.epochs ?? (o.steps ? undefined : 1);
     const total = o.steps ?? job.stepsPerEpoch * (epochs ?? 1);
+    const schedule = makeSchedule(o.schedule ?? 'constant', optimizer.lr, o.warmup ?? 0, total);
+    const trainer = new Trainer(job.model, optimizer, job.loss, { clipNorm: clip, schedule });
     const evaluate = (split: Int32Array): EvalResult => {
       job.model.eval();
       const r = job.evaluate(split);
@@ -255,6 +263,21 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
   } finally {
     job.dispose();
     optimizer.dispose();
+  }
+}
+
+function makeSchedule(kind: ScheduleKind, lr: number, warmup: number, total: number): Schedule | undefined {
+  if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`warmup must be an integer >= 0, got ${warmup}`);
+  switch (kind) {
+    case 'constant':
+      return warmup > 0 ? (t) => (t < warmup ? (lr * (t + 1)) / warmup : lr) : undefined;
+    case 'cosine':
+      return warmupCosine(lr, warmup, total, lr / 100);
+    case 'inverse':
+      // Bengio et al. (2003): lr / (1 + r t), r chosen so the rate ends at a tenth.
+      return inverseTime(lr, 9 / Math.max(1, total));
+    default:
+      throw new Error(`unknown schedule '${String(kind)}' (one of ${SCHEDULE_KINDS.join(', ')})`);
   }
 }
 
