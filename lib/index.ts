@@ -29,6 +29,7 @@ export type { FeedForwardConfig } from './models/ffnn.js';
 export * from './models/transformer.js';
 export * from './models/rnn.js';
 export * from './models/ngram.js';
+export * from './models/interpolate.js';
 export { Optimizer, SGD, AdamW, Adam } from './optim/optimizer.js';
 export { Adafactor } from './optim/adafactor.js';
 export type { AdafactorOptions } from './optim/adafactor.js';

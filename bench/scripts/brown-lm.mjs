@@ -6,7 +6,7 @@
 // process; the results are merged into bench/results/brown-lm.json (rows run again replace
 // their old entry), and bench/results/brown-lm.md is rewritten from the JSON.
 //
-//   npm run build:ts && node bench/scripts/brown-lm.mjs [--only lstm,transformer] [--list] [--dry]
+//   npm run build:ts && node bench/scripts/brown-lm.mjs [--only lstm,transformer] [--list] [--dry] [--render]
 //
 // The full table takes hours on 2 cores; run rows one at a time with --only.
 import { spawn, execFileSync } from 'node:child_process';
@@ -150,18 +150,35 @@ function render(results) {
       `| ${r.label} | ${r.validPpl?.toFixed(1) ?? ''} | ${r.testPpl?.toFixed(1) ?? ''} | ${rel} | ${time} | ${r.tokensPerSecond ? r.tokensPerSecond.toFixed(0) : ''} | ${r.parameters ?? ''} | ${m} | \`${r.command}\` |`,
     );
   }
+  const mixFile = join(root, 'bench', 'results', 'mix-brown.json');
+  if (existsSync(mixFile)) {
+    const mix = JSON.parse(readFileSync(mixFile, 'utf8'));
+    const t = mix.mlp1Training;
+    for (const r of mix.rows.filter((x) => x.weights)) {
+      const rel = kn5 ? `${(((r.testPpl - kn5) / kn5) * 100).toFixed(1)}%` : '';
+      const w = r.weights.map((x) => x.toFixed(2)).join('/');
+      lines.push(
+        `| ${r.model} (weights ${w}) | ${r.validPpl.toFixed(1)} | ${r.testPpl.toFixed(1)} | ${rel} | ${t ? `${(t.seconds / 60).toFixed(1)} min` : ''} | ${t ? t.tokensPerSecond.toFixed(0) : ''} | | ${mix.machine.cpu}, ${mix.machine.cores} cores, Node ${mix.node} | \`${mix.command}\` |`,
+      );
+    }
+    lines.push('', `Mixture rows: ${mix.note}.`);
+  }
   for (const extra of results.extra ?? []) lines.push('', extra);
   return `${lines.join('\n')}\n`;
 }
 
 async function main() {
+  if (process.argv.includes('--render')) {
+    writeFileSync(outMd, render(JSON.parse(readFileSync(outJson, 'utf8'))));
+    return;
+  }
   if (process.argv.includes('--list')) {
     for (const r of ROWS) console.log(`${r.id.padEnd(12)} npx lmkit train ${r.flags}`);
     return;
   }
   if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm run build:ts` first');
   const only = argValue('--only')?.split(',');
-  const rows = only ? ROWS.filter((r) => only.includes(r.id)) : ROWS;
+  const rows = only ? only.map((id) => ROWS.find((r) => r.id === id)).filter(Boolean) : ROWS;
   if (only && rows.length !== only.length) throw new Error(`unknown row in --only ${only.join(',')} (rows: ${ROWS.map((r) => r.id).join(', ')})`);
   const results = existsSync(outJson) ? JSON.parse(readFileSync(outJson, 'utf8')) : { benchmark: 'brown-lm', rows: [] };
   for (const row of rows) {
