@@ -4,7 +4,7 @@ export type { DType, Device, Shape, NestedArray } from './tensor.js';
 export { backward, backwardMany, noGrad, isGradEnabled, needsGrad, record, zeroGrad } from './autograd.js';
 export type { BackwardFn, GradNode } from './autograd.js';
 export { native, nativeLoadInfo } from './native/index.js';
-export type { NativeLoadInfo } from './native/index.js';
+export type { NativeAddon, NativeBackend, NativeLoadInfo, NativeStorage } from './native/index.js';
 export * from './ops/index.js';
 
 import { native } from './native/index.js';
@@ -41,7 +41,7 @@ export * as schedules from './optim/schedule.js';
 export type { Schedule } from './optim/schedule.js';
 export { Trainer, evaluateLoss } from './train/trainer.js';
 export { runTraining, MODEL_KINDS } from './train/run.js';
-export type { ModelKind, TrainRunOptions, TrainRunEvents, TrainRunResult } from './train/run.js';
+export type { ModelKind, OptimizerKind, ScheduleKind, TrainRunOptions, TrainRunEvents, TrainRunResult } from './train/run.js';
 export type { TrainerOptions } from './train/trainer.js';
 export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult } from './train/trainer.js';
 
