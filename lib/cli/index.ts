@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
 import { runEmbed, runEval, runGenerate, type EmbedFlags, type EvalFlags, type GenerateFlags } from './checkpoint-commands.js';
+import { runBuild, type BuildFlags } from './build.js';
 import { runInfo } from './info.js';
 import { MODEL_KINDS, OPTIMIZER_KINDS, SCHEDULE_KINDS } from '../train/run.js';
 import { runTrain, type TrainFlags } from './train.js';
@@ -101,6 +102,19 @@ program
   .option('--threads <n>', 'native threads', int('--threads', 1))
   .option('--json', 'one JSON object on stdout')
   .action((o: EmbedFlags) => runEmbed(o));
+
+program
+  .command('build')
+  .description('rebuild the native addon from the shipped sources with cmake-js (needs cmake and a C++17 compiler)')
+  .option('--cuda', 'build the CUDA backend (errors when this version has none)')
+  .option('--parallel <n>', 'parallel compile jobs', int('--parallel', 1))
+  .option('--dry-run', 'print the cmake-js command and the output file, build nothing')
+  .addHelpText(
+    'after',
+    '\nThe addon goes to <package>/build/Release/lmkit.node, which lmkit loads ahead of prebuilds/.\n' +
+      'cmake-js is a devDependency of lmkit: in an installed package, first run `npm install --no-save cmake-js@^8`.',
+  )
+  .action((o: BuildFlags) => runBuild(o));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const verbose = process.argv.includes('--verbose');
