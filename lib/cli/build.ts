@@ -37,9 +37,14 @@ export interface BuildPlan {
   output: string;
 }
 
-/** The CMake option that turns the CUDA backend on, or null when CMakeLists.txt declares none. */
+/**
+ * The CMake cache variable that turns the CUDA backend on (declared with `option(LMKIT_..CUDA..`
+ * or `set(LMKIT_..CUDA.. ... CACHE ...)`), or null when CMakeLists.txt declares none.
+ */
 export function cudaOption(cmakeLists: string): string | null {
-  const m = /^\s*option\s*\(\s*(LMKIT_\w*CUDA\w*)\b/im.exec(cmakeLists);
+  const code = cmakeLists.replace(/#.*$/gm, '');
+  const m =
+    /^\s*option\s*\(\s*(LMKIT_\w*CUDA\w*)\b/im.exec(code) ?? /^\s*set\s*\(\s*(LMKIT_\w*CUDA\w*)\s[^)]*\bCACHE\b/im.exec(code);
   return m ? m[1]! : null;
 }
 

@@ -32,17 +32,29 @@ describe('lmkit build', () => {
     expect(buildPlan({ parallel: 3 }, packageRoot).args.slice(-2)).toEqual(['--parallel', '3']);
   });
 
-  it('--cuda: a clear error while CMakeLists.txt has no CUDA option; the option when it has one', () => {
+  it('--cuda: a clear error when CMakeLists.txt has no CUDA option; the option when it has one', () => {
     const lists = readFileSync(join(packageRoot, 'CMakeLists.txt'), 'utf8');
-    expect(cudaOption(lists)).toBeNull();
-    expect(() => buildPlan({ cuda: true }, packageRoot)).toThrow(/CUDA backend is not in this version of lmkit/);
-    // A package whose CMakeLists.txt declares the option gets it passed on.
-    const root = join(scratch, 'with-cuda');
+    const cpuOnly = lists.replace(/^\s*(option|set)\s*\(\s*LMKIT_\w*CUDA[^)]*\)/gim, '');
+    expect(cudaOption(cpuOnly)).toBeNull();
+    expect(cudaOption('# option(LMKIT_CUDA "in a comment" OFF)\n')).toBeNull();
+    expect(cudaOption('option(LMKIT_CUDA "Build the CUDA backend" OFF)\n')).toBe('LMKIT_CUDA');
+    expect(cudaOption('set(LMKIT_CUDA OFF CACHE STRING "OFF, ON or AUTO")\n')).toBe('LMKIT_CUDA');
+    const option = cudaOption(lists);
+    if (option === null) {
+      expect(() => buildPlan({ cuda: true }, packageRoot)).toThrow(/CUDA backend is not in this version of lmkit/);
+    } else {
+      const plan = buildPlan({ cuda: true }, packageRoot);
+      expect(plan.args).toContain(`--CD${option}=ON`);
+      expect(plan.output).toBe(join(packageRoot, 'build', 'Release', 'lmkit_cuda.node'));
+    }
+    // A copy of the package without the CUDA option: --cuda is refused before anything runs.
+    const root = join(scratch, 'cpu-only');
     mkdirSync(join(root, 'native'), { recursive: true });
-    writeFileSync(join(root, 'CMakeLists.txt'), `${lists}\noption(LMKIT_CUDA "Build the CUDA backend" OFF)\n`);
+    writeFileSync(join(root, 'CMakeLists.txt'), cpuOnly);
     writeFileSync(join(root, 'package.json'), '{"name":"x","version":"0.0.0"}');
-    expect(cudaOption(readFileSync(join(root, 'CMakeLists.txt'), 'utf8'))).toBe('LMKIT_CUDA');
-    // scratch is outside the repository: no cmake-js is reachable from it.
+    expect(() => runBuild({ cuda: true }, root)).toThrow(/^build --cuda: the CUDA backend is not in this version of lmkit/);
+    // With the option, the next check is cmake-js (scratch is outside the repository: none reachable).
+    writeFileSync(join(root, 'CMakeLists.txt'), `${cpuOnly}\noption(LMKIT_CUDA "Build the CUDA backend" OFF)\n`);
     expect(findCmakeJs(root)).toBeNull();
     expect(() => buildPlan({ cuda: true }, root)).toThrow(/cmake-js is not installed.*npm install --no-save cmake-js/);
   });
@@ -56,7 +68,7 @@ describe('lmkit build', () => {
     expect(() => buildPlan({}, join(scratch, 'nothing-here'))).toThrow(/no CMakeLists.txt and native\/ sources/);
   });
 
-  it('CLI: help text, --cuda fails with exit 1, --dry-run prints the command', () => {
+  it('CLI: help text, --cuda (refused, or planned when CMakeLists.txt has the option), --dry-run prints the command', () => {
     const help = lmkit('build', '--help');
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/rebuild the native addon/);
@@ -66,10 +78,18 @@ describe('lmkit build', () => {
     expect(help.stdout).toMatch(/npm install --no-save cmake-js/);
     expect(lmkit('--help').stdout).toMatch(/build \[options\]/);
 
-    const cuda = lmkit('build', '--cuda');
-    expect(cuda.code).toBe(1);
-    expect(cuda.stderr).toMatch(/^lmkit: build --cuda: the CUDA backend is not in this version of lmkit/);
-    expect(cuda.stdout).toBe('');
+    // --cuda: refused when this version has no CUDA option, else planned (a real CUDA build is not run here).
+    const option = cudaOption(readFileSync(join(packageRoot, 'CMakeLists.txt'), 'utf8'));
+    const cuda = option === null ? lmkit('build', '--cuda') : lmkit('build', '--cuda', '--dry-run');
+    if (option === null) {
+      expect(cuda.code).toBe(1);
+      expect(cuda.stderr).toMatch(/^lmkit: build --cuda: the CUDA backend is not in this version of lmkit/);
+      expect(cuda.stdout).toBe('');
+    } else {
+      expect(cuda.code, cuda.stderr).toBe(0);
+      expect(cuda.stdout).toContain(`--CD${option}=ON`);
+      expect(cuda.stdout).toContain('lmkit_cuda.node');
+    }
 
     const dry = lmkit('build', '--dry-run');
     expect(dry.code, dry.stderr).toBe(0);
