@@ -8,7 +8,7 @@
 // matrices). One step = forward, mean cross-entropy, loss.item(), backward, AdamW step, zero grads.
 //
 //   npx tsc -p tsconfig.json && node bench/train-cpu.mjs [--quick] [--reps 3] [--threads 1,2]
-//                                                        [--cases mlp1,lstm,transformer] [--no-write]
+//                                                        [--cases mlp1,lstm,transformer] [--no-write] [--out FILE]
 //
 // Every measurement is a fresh child process (so its peak RSS is its own): lmkit runs this file
 // with --worker, PyTorch runs bench/reference/torch_train.py under /usr/bin/python3 (Debian's
@@ -300,7 +300,7 @@ async function driver() {
       wallSeconds: wall,
       rows,
     };
-    const file = join(here, 'results', 'train-cpu.json');
+    const file = opt('--out', join(here, 'results', 'train-cpu.json'));
     writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
     console.log(`wrote ${file}`);
   }

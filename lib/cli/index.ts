@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
+import { registerBench } from './bench.js';
 import { runEmbed, runEval, runGenerate, type EmbedFlags, type EvalFlags, type GenerateFlags } from './checkpoint-commands.js';
 import { runBuild, type BuildFlags } from './build.js';
 import { runInfo } from './info.js';
@@ -115,6 +116,8 @@ program
       'cmake-js is a devDependency of lmkit: in an installed package, first run `npm install --no-save cmake-js@^8`.',
   )
   .action((o: BuildFlags) => runBuild(o));
+
+registerBench(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const verbose = process.argv.includes('--verbose');
