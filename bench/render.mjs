@@ -28,6 +28,35 @@ if (xent) {
   }
   out.push('');
 }
+const kernels = read('kernels-cpu.json');
+if (kernels) {
+  const k = kernels;
+  const peers = Object.keys(k.peers);
+  const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  out.push(`### CPU kernels: lmkit vs ${peers.join(', ')} (\`lmkit bench kernels\`, ${k.mode} run)`, '');
+  out.push(
+    `Machine: ${k.machine.cpu}, ${k.machine.cores} cores (load ${k.machine.loadavgStart.toFixed(2)} -> ${k.machine.loadavgEnd.toFixed(2)}); ` +
+      `peak ${k.machine.peak.gflops_per_thread.toFixed(1)} GFLOP/s per thread (${k.machine.peak.formula}; ${k.machine.peak.mhz.toFixed(0)} MHz from ${k.machine.peak.source}); ` +
+      `node ${k.versions.node}; ${k.versions.compiler}; lmkit SGEMM ${k.versions.lmkit_sgemm}; ${k.date}.`,
+    '',
+  );
+  const pv = peers.map((p) => `${p}: ${k.peers[p].ran ? `${k.peers[p].version ?? ''}, threads ${k.peers[p].threads}` : `not run (${k.peers[p].why})`}`);
+  out.push(`Peers: ${pv.join('; ')}. ${k.settings.statistic}. ${k.settings.units}.`, '');
+  out.push(`| case | shape | threads | unit | lmkit | % of peak | ${peers.map((p) => `${p} (lmkit / ${p})`).join(' | ')} |`);
+  out.push(`|---|---|---|---|---|---|${peers.map(() => '---|').join('')}`);
+  for (const r of k.rows) {
+    const cells = peers.map((p) => {
+      const x = r.peers[p];
+      return !x || x.skipped ? '-' : `${fmt(x.median)} (${x.ratio.toFixed(2)})`;
+    });
+    const pk = r.lmkit.peak_fraction == null ? '-' : `${(100 * r.lmkit.peak_fraction).toFixed(0)}%`;
+    out.push(`| ${r.case} | ${r.desc} | ${r.threads} | ${r.metric} | ${fmt(r.lmkit.median)} | ${pk} | ${cells.join(' | ')} |`);
+  }
+  const why = new Map();
+  for (const r of k.rows) for (const [p, x] of Object.entries(r.peers)) if (x.skipped && !x.skipped.startsWith('single-threaded') && x.skipped !== 'GEMM only') why.set(`${p} ${r.case}`, x.skipped);
+  if (why.size) out.push('', `Not run: ${[...why].map(([key, w]) => `${key}: ${w}`).join('; ')}.`);
+  out.push('');
+}
 const ngram = read('ngram-brown.json');
 if (ngram) {
   out.push('### Brown corpus: interpolated modified Kneser-Ney n-gram (perplexity)', '');
