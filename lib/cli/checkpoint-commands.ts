@@ -1,7 +1,10 @@
 // `lmkit eval`, `lmkit generate`, `lmkit embed`: commands on a checkpoint saved by `lmkit train --out`.
+// Text goes through the checkpoint's own tokenizer (checkpoint.json `tokenizer`), or for
+// Brown word models through whitespace splitting and the saved vocabulary.
 import { existsSync, statSync } from 'node:fs';
 
-import { loadBrown } from '../data/brown.js';
+import { RangeTokenSource, evaluateInChunks } from '../data/tokensource.js';
+import { decodeIds, encodeText, openEvalSplit } from '../data/training-corpus.js';
 import { analogy, nearestNeighbors, type Neighbor } from '../embeddings.js';
 import { generateAll } from '../generate/generate.js';
 import { FeedForwardLM } from '../models/ffnn.js';
@@ -22,6 +25,8 @@ function load(dir: string, threads?: number): LoadedTrained {
 
 export interface EvalFlags {
   checkpoint: string;
+  /** 'brown', a text file or folder, or a token file; default: the corpus the model was trained on. */
+  corpus?: string;
   split: 'valid' | 'test';
   evalTokens?: number;
   threads?: number;
@@ -33,16 +38,25 @@ export function runEval(f: EvalFlags): void {
   try {
     const job = t.meta.job;
     if (!job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
-    const corpus = loadBrown();
-    let ids = t.vocab.encode(corpus[f.split]);
-    if (f.evalTokens !== undefined) ids = ids.subarray(0, f.evalTokens);
-    const r = evaluateModel(t.kind, t.model, job, ids);
-    if (f.json) {
-      process.stdout.write(
-        `${JSON.stringify({ event: 'eval', kind: t.kind, split: f.split, tokens: ids.length, loss: r.loss, ppl: r.ppl })}\n`,
-      );
-    } else {
-      process.stdout.write(`${t.kind} on ${f.split} (${ids.length} tokens): loss ${r.loss.toFixed(4)}, perplexity ${r.ppl.toFixed(1)}\n`);
+    const corpus = f.corpus ?? (typeof t.meta.corpus === 'string' ? t.meta.corpus : 'brown');
+    const split = openEvalSplit(corpus, f.split, t);
+    try {
+      let ids = split.source;
+      if (f.evalTokens !== undefined && f.evalTokens < ids.length) ids = new RangeTokenSource(ids, 0, f.evalTokens);
+      const need = job.context + 2;
+      if (ids.length < need) {
+        throw new Error(`corpus ${corpus} is too small for the model's context ${job.context}: the ${f.split} split has ${ids.length} tokens, at least ${need} are needed`);
+      }
+      const r = evaluateInChunks((a) => evaluateModel(t.kind, t.model, job, a), ids);
+      if (f.json) {
+        process.stdout.write(
+          `${JSON.stringify({ event: 'eval', kind: t.kind, corpus, split: f.split, tokens: ids.length, loss: r.loss, ppl: r.ppl })}\n`,
+        );
+      } else {
+        process.stdout.write(`${t.kind} on ${corpus} ${f.split} (${ids.length} tokens): loss ${r.loss.toFixed(4)}, perplexity ${r.ppl.toFixed(1)}\n`);
+      }
+    } finally {
+      split.close();
     }
   } finally {
     t.model.dispose();
@@ -69,8 +83,8 @@ export async function runGenerate(f: GenerateFlags): Promise<void> {
   try {
     const model = t.model;
     if (!isGenerative(model)) throw new Error(`generate supports ffnn, rnn, lstm and transformer checkpoints, not ${t.kind}`);
-    const words = f.prompt.split(/\s+/).filter((w) => w !== '');
-    const ids = t.vocab.encode(words);
+    const ids = encodeText(t, f.prompt);
+    if (ids.length === 0) throw new Error('the prompt has no tokens');
     const out = await generateAll(model, ids, {
       maxTokens: f.maxTokens,
       temperature: f.temperature,
@@ -78,7 +92,7 @@ export async function runGenerate(f: GenerateFlags): Promise<void> {
       topP: f.topP,
       seed: f.seed,
     });
-    process.stdout.write(`${t.vocab.decode(out).join(' ')}\n`);
+    process.stdout.write(`${decodeIds(t, out)}\n`);
   } finally {
     t.model.dispose();
   }

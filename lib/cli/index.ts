@@ -7,6 +7,8 @@ import { registerBench } from './bench.js';
 import { runEmbed, runEval, runGenerate, type EmbedFlags, type EvalFlags, type GenerateFlags } from './checkpoint-commands.js';
 import { runBuild, type BuildFlags } from './build.js';
 import { runInfo } from './info.js';
+import { runTokenize, type TokenizeFlags } from './tokenize.js';
+import { TOKENIZER_KINDS } from '../data/build-tokenizer.js';
 import { MODEL_KINDS, OPTIMIZER_KINDS, SCHEDULE_KINDS } from '../train/run.js';
 import { runTrain, type TrainFlags } from './train.js';
 
@@ -43,7 +45,9 @@ program
   .command('train')
   .description('train a language model on a corpus and report validation/test perplexity')
   .addOption(new Option('--model <name>', 'model family').choices([...MODEL_KINDS]).default('ffnn'))
-  .addOption(new Option('--corpus <name>', 'training corpus').choices(['brown']).default('brown'))
+  .option('--corpus <path>', "'brown', a UTF-8 text FILE or DIR of *.txt (split 90/5/5), or a token file from `lmkit tokenize`", 'brown')
+  .addOption(new Option('--tokenizer <kind>', 'text corpora: tokenizer built on the training split (default word)').choices([...TOKENIZER_KINDS]))
+  .option('--bpe-vocab <n>', '--tokenizer bpe: vocabulary size', int('--bpe-vocab', 256))
   .option('--epochs <n>', 'passes over the training split', int('--epochs', 1))
   .option('--steps <n>', 'stop after this many steps', int('--steps', 1))
   .option('--batch <n>', 'batch size (examples, streams or windows)', int('--batch', 1))
@@ -62,18 +66,26 @@ program
   .option('--warmup <n>', 'linear learning-rate warm-up steps', int('--warmup', 0))
   .option('--weight-decay <x>', 'weight decay (not applied to biases and gains)', num('--weight-decay', 0))
   .option('--clip <x>', 'clip the global gradient norm', num('--clip', 0))
-  .option('--min-count <n>', 'vocabulary: keep words seen at least this often in train', int('--min-count', 1), 4)
+  .option('--min-count <n>', 'vocabulary (word, char tokenizers): keep tokens seen at least this often in train', int('--min-count', 1), 4)
   .option('--seed <n>', 'random seed', int('--seed', 0), 1)
   .option('--threads <n>', 'native threads (default: LMKIT_NUM_THREADS or all cores)', int('--threads', 1))
   .option('--no-test', 'skip the test-set evaluation at the end')
   .option('--json', 'JSON lines on stdout (one object per event)')
   .option('--out <dir>', 'save the trained model (weights, config, vocabulary) as a checkpoint in this directory')
-  .action(async (o: TrainFlags) => runTrain(o));
+  .option('--save-every <n>', 'also save a resumable checkpoint to --out every N steps', int('--save-every', 1))
+  .option('--resume <dir>', 'continue the run saved in DIR (its flags come from the checkpoint; --steps/--epochs: the new total)')
+  .option('--accumulate <n>', 'average the gradients of N batches into each optimizer step', int('--accumulate', 1))
+  .option('--eval-every <n>', 'evaluate on the validation split every N steps (default: every epoch)', int('--eval-every', 1))
+  .option('--patience <n>', 'early stopping: stop after N evaluations without a better validation perplexity', int('--patience', 1))
+  .option('--restore-best', 'with --patience: end with the weights of the best evaluation')
+  .option('--skip-nonfinite', 'skip steps whose loss is NaN/Inf instead of stopping')
+  .action(async (o: TrainFlags, cmd: Command) => runTrain(o, Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli')));
 
 program
   .command('eval')
-  .description('perplexity of a saved model on a Brown split, with its own vocabulary')
+  .description("perplexity of a saved model on a corpus split, with the checkpoint's own tokenizer")
   .requiredOption('--checkpoint <dir>', 'checkpoint directory written by `lmkit train --out`')
+  .option('--corpus <path>', "'brown', a text FILE or DIR, or a token file (default: the corpus the model was trained on)")
   .addOption(new Option('--split <name>', 'split to evaluate').choices(['valid', 'test']).default('valid'))
   .option('--eval-tokens <n>', 'evaluate on at most this many tokens', int('--eval-tokens', 1))
   .option('--threads <n>', 'native threads', int('--threads', 1))
@@ -81,10 +93,22 @@ program
   .action((o: EvalFlags) => runEval(o));
 
 program
+  .command('tokenize')
+  .description('tokenize a text FILE or DIR into a binary token file for `lmkit train --corpus FILE.bin`')
+  .requiredOption('--corpus <path>', 'UTF-8 text FILE or DIR of *.txt (read in chunks)')
+  .requiredOption('--out <file>', 'the token file to write (replaced atomically)')
+  .addOption(new Option('--tokenizer <kind>', 'tokenizer').choices([...TOKENIZER_KINDS]).default('word'))
+  .option('--bpe-vocab <n>', '--tokenizer bpe: vocabulary size', int('--bpe-vocab', 256), 1024)
+  .option('--min-count <n>', 'word, char: keep tokens seen at least this often in the sample', int('--min-count', 1), 4)
+  .option('--sample-mb <n>', 'build the tokenizer on the first N MB of text (capped at the first 90%, the training range)', int('--sample-mb', 1), 64)
+  .option('--chunk-mb <n>', 'text read per chunk', int('--chunk-mb', 1), 8)
+  .action((o: TokenizeFlags) => runTokenize(o));
+
+program
   .command('generate')
   .description('sample words from a saved model after a prompt')
   .requiredOption('--checkpoint <dir>', 'checkpoint directory written by `lmkit train --out`')
-  .requiredOption('--prompt <text>', 'prompt words (split on whitespace; unknown words become <unk>)')
+  .requiredOption('--prompt <text>', "prompt text, encoded with the checkpoint's tokenizer (Brown models: words split on whitespace; unknown words become <unk>)")
   .option('--max-tokens <n>', 'words to generate', int('--max-tokens', 0), 20)
   .option('--temperature <x>', 'sampling temperature (0 = greedy)', num('--temperature', 0))
   .option('--top-k <n>', 'keep only the k most likely words (0 = all)', int('--top-k', 0))

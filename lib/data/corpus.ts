@@ -129,15 +129,11 @@ export function loadTextCorpus(path: string, opts: LoadTextCorpusOptions = {}): 
     return { text, files: [root], bytes: bytes.length };
   }
   if (!st.isDirectory()) throw new Error(`corpus ${root} is neither a file nor a folder`);
-  const found: string[] = [];
-  listFiles(root, match, new Set(), found);
-  const rel = found.map((f) => ({ f, r: relative(root, f).split('\\').join('/') }));
-  rel.sort((x, y) => compareCodeUnits(x.r, y.r));
-  if (rel.length === 0) throw new Error(`corpus folder ${root} has no files matching ${match}`);
+  const rel = listCorpusFiles(root, match);
   const texts: string[] = [];
   const files: string[] = [];
   let bytes = 0;
-  for (const { f } of rel) {
+  for (const f of rel) {
     const buf = readFileSync(f);
     const text = decodeUtf8Strict(buf, f);
     if (text.length === 0) continue;
@@ -147,6 +143,24 @@ export function loadTextCorpus(path: string, opts: LoadTextCorpusOptions = {}): 
   }
   if (files.length === 0) throw new Error(`corpus folder ${root} has only empty files (${rel.length} matching ${match})`);
   return { text: texts.join(separator), files, bytes };
+}
+
+/**
+ * The files a corpus at `path` is read from, in the order `loadTextCorpus` joins them: the
+ * file itself, or a folder's matching files (recursive, hidden entries skipped, sorted by
+ * relative path). Throws when the path does not exist or a folder has no matching file.
+ */
+export function listCorpusFiles(path: string, match: RegExp = /\.txt$/i): string[] {
+  const root = resolve(path);
+  const st = statOrThrow(root);
+  if (st.isFile()) return [root];
+  if (!st.isDirectory()) throw new Error(`corpus ${root} is neither a file nor a folder`);
+  const found: string[] = [];
+  listFiles(root, match, new Set(), found);
+  const rel = found.map((f) => ({ f, r: relative(root, f).split('\\').join('/') }));
+  rel.sort((x, y) => compareCodeUnits(x.r, y.r));
+  if (rel.length === 0) throw new Error(`corpus folder ${root} has no files matching ${match}`);
+  return rel.map((x) => x.f);
 }
 
 export interface SplitOptions {

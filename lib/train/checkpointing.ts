@@ -2,6 +2,27 @@
 // `model.safetensors` (saveModuleState), and `checkpoint.json` carries the metadata needed
 // to rebuild the model: { kind, config (the model constructor's), job (context/batching
 // used to train and evaluate), vocab, step, valid_ppl, test_ppl }.
+//
+// Resumable checkpoints (`lmkit train --out DIR [--save-every N]`, `lmkit train --resume DIR`)
+// add the full training state, so that a resumed run continues the same loss curve exactly
+// (same machine, seed and thread count):
+// - in `model.safetensors`, beside the weights (whose names are unchanged, so eval/generate/
+//   embed load these checkpoints as before; loadTrained ignores the rest), tensors named
+//   `_train.optim.<buffer>.<param index>` (every optimizer moment: m/v, velocity, Sophia's h,
+//   Adafactor's row/col/v), `_train.carry.<name>` (the recurrent state carried between BPTT
+//   batches: h.<layer>, c.<layer>) and `_train.best.<param index>` (the best weights kept for
+//   early stopping's restore-best);
+// - in the metadata, `training`: { version, options (the run's TrainRunOptions, resolved),
+//   trainer (step, epoch, batch position in the epoch, early-stopping counters), optimizer
+//   { kind, scalars: stepCount, lr, ... }, rng (every model RNG counter, Module.rngState()),
+//   carry (names), best (whether best weights are saved) }.
+// Both go through saveCheckpoint, whose atomic protocol covers them (one weights file).
+// Models trained on a text corpus or token file also carry `tokenizer` (the tokenizer's
+// toJSON(), built on the training split) and `corpus` (the path trained on); then `vocab`
+// is absent and the loaded `vocab` is derived from the tokenizer (token-vocab.ts).
+// Brown checkpoints (and older ones) have only `vocab`: whitespace-split words.
+import { tokenVocab } from '../data/token-vocab.js';
+import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizers.js';
 import { Vocab, type VocabJSON } from '../data/vocab.js';
 import { loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState } from '../io/checkpoint.js';
 import { MODEL_KINDS, buildModel, type JobConfig, type ModelConfig, type ModelKind, type NeuralKind, type NeuralModel } from './run.js';
@@ -14,7 +35,12 @@ export interface TrainedMeta {
   config: ModelConfig;
   /** How the model was trained and evaluated (context, batch ...); absent in hand-made checkpoints. */
   job?: JobConfig;
-  vocab: VocabJSON;
+  /** The word vocabulary of a Brown (whitespace-split) model; absent when `tokenizer` is set. */
+  vocab?: VocabJSON;
+  /** The tokenizer of a model trained on a text corpus or token file. */
+  tokenizer?: TokenizerJSON;
+  /** The corpus trained on ('brown' or a path): `lmkit eval`'s default corpus. */
+  corpus?: string;
   step: number;
   valid_ppl: number | null;
   test_ppl: number | null;
@@ -34,7 +60,10 @@ export interface SaveTrainedInput {
 export interface LoadedTrained {
   kind: NeuralKind;
   model: NeuralModel;
-  vocab: Vocab;
+  /** Whitespace-split word models (Brown): the vocabulary. One of vocab and tokenizer is required. */
+  vocab?: Vocab;
+  tokenizer?: Tokenizer;
+  corpus?: string;
   meta: TrainedMeta;
 }
 
@@ -55,7 +84,8 @@ export function saveTrained(dir: string, t: SaveTrainedInput): void {
     kind,
     config: t.config,
     ...(t.job ? { job: t.job } : {}),
-    vocab: t.vocab.toJSON(),
+    ...(t.tokenizer ? { tokenizer: t.tokenizer.toJSON() } : t.vocab ? { vocab: t.vocab.toJSON() } : {}),
+    ...(t.corpus !== undefined ? { corpus: t.corpus } : {}),
     step: t.step,
     valid_ppl: t.result?.validPpl ?? null,
     test_ppl: t.result?.testPpl ?? null,
@@ -71,8 +101,19 @@ export function loadTrained(dir: string): LoadedTrained {
     const meta = ck.meta as Partial<TrainedMeta>;
     const kind = checkKind(meta.kind, where);
     if (typeof meta.config !== 'object' || meta.config === null) throw new Error(`${where}: no model config in the metadata`);
-    if (typeof meta.vocab !== 'object' || meta.vocab === null) throw new Error(`${where}: no vocabulary in the metadata`);
-    const vocab = Vocab.fromJSON(meta.vocab);
+    let tokenizer: Tokenizer | null = null;
+    let vocab: Vocab;
+    if (meta.tokenizer !== undefined) {
+      try {
+        tokenizer = tokenizerFromJSON(meta.tokenizer);
+      } catch (err) {
+        throw new Error(`${where}: bad tokenizer in the metadata: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      vocab = tokenVocab(tokenizer);
+    } else {
+      if (typeof meta.vocab !== 'object' || meta.vocab === null) throw new Error(`${where}: no vocabulary in the metadata`);
+      vocab = Vocab.fromJSON(meta.vocab);
+    }
     if (meta.config.vocabSize !== vocab.size) {
       throw new Error(`${where}: the model has ${meta.config.vocabSize} words but the vocabulary ${vocab.size}`);
     }
@@ -83,8 +124,12 @@ export function loadTrained(dir: string): LoadedTrained {
       model.dispose();
       throw new Error(`${where}: ${err instanceof Error ? err.message.replace(/\n\s*/g, '; ') : String(err)}`);
     }
-    return { kind, model, vocab, meta: meta as TrainedMeta };
+    return { kind, model, vocab, tokenizer, meta: meta as TrainedMeta };
   } finally {
     for (const t of ck.tensors.values()) t.dispose();
   }
 }
+  /** Token strings by id (for embed; from the tokenizer when there is one). */
+  /** The training tokenizer, or null for a whitespace-split word model (Brown). */
+  tokenizer: Tokenizer | null;
+  if (!t.tokenizer && !t.vocab) throw new Error('saveTrained: a vocab or a tokenizer is required');

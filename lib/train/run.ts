@@ -1,10 +1,20 @@
 // One training run of a language model on a corpus, as `lmkit train` does it: builds the
 // vocabulary, the model and the optimizer from a flat options object, trains, evaluates
 // validation (and test) perplexity, and reports progress through callbacks.
-import { loadBrown } from '../data/brown.js';
+import {
+  RangeTokenSource,
+  bpttBatchesFrom,
+  evaluateInChunks,
+  inMemory,
+  numBpttBatchesFrom,
+  randomContextWindowsFrom,
+  randomWindowsFrom,
+  type TokenSource,
+} from '../data/tokensource.js';
+import { openTrainingCorpus, type TrainingCorpus } from '../data/training-corpus.js';
+import type { TokenizerKind } from '../data/tokenizers.js';
 import { bpttBatches, numBpttBatches, type BpttBatch } from '../data/bptt.js';
 import { contextWindows, type WindowBatch } from '../data/loaders.js';
-import { Vocab } from '../data/vocab.js';
 import { randomWindows, sequentialWindows, type SequenceBatch } from '../data/windows.js';
 import { FeedForwardLM, type FeedForwardConfig } from '../models/ffnn.js';
 import { KneserNeyLM } from '../models/ngram.js';
@@ -32,7 +42,12 @@ export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adamw', 'adafa
 
 export interface TrainRunOptions {
   model: ModelKind;
-  corpus: 'brown';
+  /** 'brown', a UTF-8 text file or folder (split 90/5/5), or a token file from `lmkit tokenize` (see data/training-corpus.ts). */
+  corpus: string;
+  /** Text corpora: the tokenizer built on the training split (default 'word'). */
+  tokenizer?: TokenizerKind;
+  /** --tokenizer bpe: target vocabulary size (default 1024). */
+  bpeVocab?: number;
   epochs?: number;
   steps?: number;
   /** Examples (ffnn), streams (rnn/lstm) or windows (transformer) per batch. */
@@ -56,7 +71,7 @@ export interface TrainRunOptions {
   warmup?: number;
   /** Global gradient-norm clipping (default 1 for recurrent and Transformer models). */
   clip?: number;
-  /** Vocabulary: words seen at least this often in train (default 4: ANCHORS.md). */
+  /** Vocabulary (word and char tokenizers): tokens seen at least this often in train (default 4: ANCHORS.md). */
   minCount?: number;
   seed?: number;
   /** Also evaluate on the test split (default true). */
@@ -119,29 +134,59 @@ interface Job<B> {
   dispose: () => void;
 }
 
-export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
-  if (o.corpus !== 'brown') throw new Error(`unknown corpus '${String(o.corpus)}'`);
+export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
+  const o = resolveRunOptions(input);
+  if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
+  if (typeof o.corpus !== 'string' || o.corpus === '') throw new Error(`unknown corpus '${String(o.corpus)}'`);
   if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
   if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model as NeuralKind)) {
     throw new Error(`--out: saving '${o.model}' models is not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
   }
   const seed = o.seed ?? 1;
-  const minCount = o.minCount ?? 4;
-  const corpus = loadBrown();
-  const vocab = Vocab.build(corpus.train, minCount);
-  const limit = (a: Int32Array): Int32Array => (o.evalTokens !== undefined ? a.subarray(0, o.evalTokens) : a);
-  const ids = {
-    train: vocab.encode(corpus.train),
-    valid: limit(vocab.encode(corpus.valid)),
-    test: limit(vocab.encode(corpus.test)),
-  };
-  ev.info?.(
-    `corpus brown: ${ids.train.length} train / ${ids.valid.length} valid / ${ids.test.length} test tokens, ` +
-      `vocabulary ${vocab.size} (min count ${minCount})`,
-  );
-  const V = vocab.size;
+  const limit = (a: TokenSource): TokenSource =>
+    o.evalTokens !== undefined && o.evalTokens < a.length ? new RangeTokenSource(a, 0, o.evalTokens) : a;
+  const ids = { train: corpus.train, valid: limit(corpus.valid), test: limit(corpus.test) };
+  ev.info?.(corpus.summary);
+  const V = corpus.vocabSize;
+  const evalSplits = (): [string, TokenSource][] => [
+    ['train', ids.train],
+    ['valid', ids.valid],
+    ...(o.test !== false ? ([['test', ids.test]] as [string, TokenSource][]) : []),
+  ];
 
   if (o.model === 'ngram') {
+  const corpus = openTrainingCorpus({ corpus: o.corpus, tokenizer: o.tokenizer, bpeVocab: o.bpeVocab, minCount: o.minCount });
+  try {
+    return await runTrainingOn(corpus, o, ev);
+  } finally {
+    corpus.close();
+  }
+}
+
+/**
+ * Checks that every split holds enough tokens for the model's windows (and, recurrent
+ * models, for the batch of streams); throws one clear line otherwise.
+ */
+function checkCorpusSize(kind: ModelKind, name: string, splits: [string, TokenSource][], context: number, batch: number): void {
+  const recurrent = kind === 'rnn' || kind === 'lstm';
+  for (const [split, src] of splits) {
+    // Recurrent evaluation reads 10 parallel streams of at least 2 tokens each.
+    let need = recurrent && split !== 'train' ? Math.max(context + 2, 21) : context + 2;
+    let what = `--context ${context}`;
+    if (recurrent && split === 'train' && 2 * batch > need) {
+      need = 2 * batch;
+      what = `--batch ${batch}`;
+    }
+    if (src.length < need) {
+      throw new Error(
+        `corpus ${name} is too small for ${what}: the ${split} split has ${src.length} tokens, at least ${need} are needed ` +
+          `(use more text${split === 'train' ? '' : ', a larger --eval-tokens'} or a smaller ${what.split(' ')[0]})`,
+      );
+    }
+  }
+}
+
+async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: TrainRunEvents): Promise<TrainRunResult> {
     const order = (o.context ?? 4) + 1;
     const t0 = performance.now();
     const lm = KneserNeyLM.train(ids.train, { order, vocabSize: V });
@@ -160,6 +205,12 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
       steps: 0,
       seconds,
       tokensPerSecond: ids.train.length / Math.max(seconds, 1e-9),
+    checkCorpusSize('ngram', corpus.name, evalSplits(), order - 1, 1);
+    const inMem = (s: TokenSource): Int32Array => {
+      const a = inMemory(s);
+      if (!a) throw new Error(`--model ngram counts the whole corpus in memory: train it on a text corpus, not the token file ${corpus.name}`);
+      return a;
+    };
       parameters: 0,
       vocabSize: V,
       validPpl: valid.ppl,
@@ -194,6 +245,10 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
 
   const optimizerName = o.optimizer ?? 'adamw';
   const lr = o.lr ?? (optimizerName === 'sgd' ? 0.5 : d.lr);
+  checkCorpusSize(o.model, corpus.name, evalSplits(), context, batch);
+  if (o.model === 'mlm' && !inMemory(ids.train)) {
+    throw new Error(`--model mlm does not stream from token files yet: train it on a text corpus, not ${corpus.name}`);
+  }
   const params = job.model.parameters();
   const optimizer: Optimizer =
     optimizerName === 'sgd'
@@ -210,10 +265,44 @@ export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): 
     const epochs = o.epochs ?? (o.steps ? undefined : 1);
     const total = o.steps ?? job.stepsPerEpoch * (epochs ?? 1);
     const schedule = makeSchedule(o.schedule ?? 'constant', optimizer.lr, o.warmup ?? 0, total);
-    const trainer = new Trainer(job.model, optimizer, job.loss, { clipNorm: clip, schedule });
-    const evaluate = (split: Int32Array): EvalResult => {
+    const trainer = new Trainer(job.model, optimizer, job.loss, {
+      clipNorm: clip,
+      schedule,
+      accumulate,
+      onNonFinite: o.skipNonfinite ? 'skip' : 'stop',
+      seed,
+    });
+    // Resumable checkpoints: the model's files plus the whole training state (checkpointing.ts).
+    const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }): void =>
+      saveTrained(dir, {
+        kind: o.model,
+        config: job.config,
+        job: jobConfig,
+        model: job.model as NeuralModel,
+        vocab: corpus.vocab ?? undefined,
+        tokenizer: corpus.tokenizer ?? undefined,
+        corpus: corpus.name,
+        step: trainer.step,
+        ...(result ? { result } : {}),
+        training: {
+          options: recordedOptions(o),
+          trainer: trainer.state(),
+          optimizer,
+          optimizerKind: optimizerName,
+          rng: job.model.rngState(),
+          carry: job.carry?.() ?? null,
+          best: trainer.bestWeights,
+        },
+      });
+    let pendingCarry: Map<string, Tensor> | null = null;
+    if (o.resume !== undefined) {
+      opened = openTraining(o.resume);
+      pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind: optimizerName, trainer });
+      ev.info?.(`resumed ${o.resume} at step ${trainer.step} (epoch ${trainer.epoch + 1}, batch ${trainer.batchInEpoch})`);
+    }
+    const evaluate = (split: TokenSource): EvalResult => {
       job.model.eval();
-      const r = job.evaluate(split);
+      const r = evaluateInChunks(job.evaluate, split);
       job.model.train();
       return r;
     };
@@ -419,13 +508,13 @@ function evaluatorFor(kind: NeuralKind, model: Module, c: JobConfig): (ids: Int3
 // The union of the three batch kinds; each job only ever sees its own.
 type AnyBatch = { inputs: Int32Array; targets: Int32Array };
 
-function makeJob(kind: NeuralKind, c: JobConfig, train: Int32Array): Job<AnyBatch> & { config: ModelConfig } {
+function makeJob(kind: NeuralKind, c: JobConfig, train: TokenSource): Job<AnyBatch> & { config: ModelConfig } {
   const config = modelConfigFor(kind, c);
   const job = jobFor(kind, buildModel(kind, config), c, train);
   return { ...job, config };
 }
 
-function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Int32Array): Job<AnyBatch> {
+function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: TokenSource): Job<AnyBatch> {
   const evaluate = evaluatorFor(kind, built, c);
   if (kind === 'ffnn' || kind === 'loglinear') {
     const model = built as FeedForwardLM | LogLinearLM;
@@ -437,8 +526,9 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Int32
     let state: RecurrentState | null = null;
     return {
       model,
-      batches: () => bpttBatches(train, c.batch, c.context),
-      stepsPerEpoch: numBpttBatches(train, c.batch, c.context),
+      // In memory: the array loader; a token file: the same streams, read window by window.
+      batches: () => (mem ? bpttBatches(mem, c.batch, c.context) : bpttBatchesFrom(train, c.batch, c.context)),
+      stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context) : numBpttBatchesFrom(train, c.batch, c.context),
       startEpoch: () => {
         disposeState(state);
         state = null;
@@ -455,6 +545,9 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Int32
         model.dispose();
       },
     };
+    // The state the last batch started from (kept for Sophia's lossOnLabels).
+    let input: RecurrentState | null = null;
+    const mem = inMemory(train);
   }
   if (kind === 'mlm') {
     const model = built as MaskedLM;
@@ -463,7 +556,7 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Int32
       model,
       batches: function* (epoch) {
         for (let s = 0; s < stepsPerEpoch; s++) {
-          yield randomMaskedWindows(train, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, { vocabSize: c.V });
+          yield randomMaskedWindows(mlmIds, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, { vocabSize: c.V });
         }
       },
       stepsPerEpoch,
@@ -492,16 +585,21 @@ function windowJob(
   model: Module,
   forward: (x: Tensor) => Tensor,
   c: JobConfig,
-  train: Int32Array,
+  train: TokenSource,
   evaluate: (ids: Int32Array) => EvalResult,
 ): Job<AnyBatch> {
   return {
     model,
-    batches: (epoch) => contextWindows(train, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch }),
-    stepsPerEpoch: Math.ceil((train.length - c.context) / c.batch),
+    batches: mem
+      ? (epoch) => contextWindows(mem, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch })
+      : function* (epoch) {
+          for (let s = 0; s < stepsPerEpoch; s++) yield randomContextWindowsFrom(train, c.context, c.batch, c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
+        },
+    stepsPerEpoch,
     loss: (b) => {
       const { x, y } = windowTensors(b as WindowBatch, c.context);
-      return { loss: crossEntropy(forward(x), y), tokens: (b as WindowBatch).size };
+      const logits = forward(x);
+      return { loss: crossEntropy(logits, y), tokens: (b as WindowBatch).size, logits, lossOnLabels: (labels) => crossEntropy(forward(windowTensors(b as WindowBatch, c.context).x), labels) };
     },
     evaluate,
     dispose: () => model.dispose(),
@@ -511,6 +609,8 @@ function windowJob(
 function sequenceLoss(model: TransformerLM | MambaLM, b: SequenceBatch, reduction: 'mean' | 'sum'): Tensor {
   return crossEntropy(
     model.forward(Tensor.fromArray(b.inputs, [b.batchSize, b.seqLen], 'int32')),
+    const mlmIds = inMemory(train);
+    if (!mlmIds) throw new Error('mlm: the training tokens must be in memory');
     Tensor.fromArray(b.targets, [b.tokens], 'int32'),
     { reduction },
   );
@@ -520,18 +620,31 @@ function sequenceLoss(model: TransformerLM | MambaLM, b: SequenceBatch, reductio
 function sequenceJob(
   model: TransformerLM | MambaLM,
   c: JobConfig,
-  train: Int32Array,
+  train: TokenSource,
   evaluate: (ids: Int32Array) => EvalResult,
 ): Job<AnyBatch> {
   const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
   return {
     model,
     batches: function* (epoch) {
-      for (let s = 0; s < stepsPerEpoch; s++) yield randomWindows(train, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
+      for (let s = 0; s < stepsPerEpoch; s++) yield windows(c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
     },
     stepsPerEpoch,
-    loss: (b) => ({ loss: sequenceLoss(model, b as SequenceBatch, 'mean'), tokens: (b as SequenceBatch).tokens }),
+    loss: (b) => {
+      // sequenceLoss, exposing the logits and the loss on other labels (Sophia).
+      const sb = b as SequenceBatch;
+      const ids = (): Tensor => Tensor.fromArray(sb.inputs, [sb.batchSize, sb.seqLen], 'int32');
+      const logits = model.forward(ids());
+      const loss = crossEntropy(logits, Tensor.fromArray(sb.targets, [sb.tokens], 'int32'), { reduction: 'mean' });
+      return { loss, tokens: sb.tokens, logits, lossOnLabels: (labels) => crossEntropy(model.forward(ids()), labels) };
+    },
     evaluate,
     dispose: () => model.dispose(),
   };
 }
+  const mem = inMemory(train);
+  const stepsPerEpoch = Math.ceil((train.length - c.context) / c.batch);
+  // In memory: slices of the array; a token file: one read of T + 1 tokens per window.
+  const mem = inMemory(train);
+  const windows = (seed: number): SequenceBatch =>
+    mem ? randomWindows(mem, c.batch, c.context, seed) : randomWindowsFrom(train, c.batch, c.context, seed);
