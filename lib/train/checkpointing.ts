@@ -2,21 +2,6 @@
 // `model.safetensors` (saveModuleState), and `checkpoint.json` carries the metadata needed
 // to rebuild the model: { kind, config (the model constructor's), job (context/batching
 // used to train and evaluate), vocab, step, valid_ppl, test_ppl }.
-//
-// Resumable checkpoints (`lmkit train --out DIR [--save-every N]`, `lmkit train --resume DIR`)
-// add the full training state, so that a resumed run continues the same loss curve exactly
-// (same machine, seed and thread count):
-// - in `model.safetensors`, beside the weights (whose names are unchanged, so eval/generate/
-//   embed load these checkpoints as before; loadTrained ignores the rest), tensors named
-//   `_train.optim.<buffer>.<param index>` (every optimizer moment: m/v, velocity, Sophia's h,
-//   Adafactor's row/col/v), `_train.carry.<name>` (the recurrent state carried between BPTT
-//   batches: h.<layer>, c.<layer>) and `_train.best.<param index>` (the best weights kept for
-//   early stopping's restore-best);
-// - in the metadata, `training`: { version, options (the run's TrainRunOptions, resolved),
-//   trainer (step, epoch, batch position in the epoch, early-stopping counters), optimizer
-//   { kind, scalars: stepCount, lr, ... }, rng (every model RNG counter, Module.rngState()),
-//   carry (names), best (whether best weights are saved) }.
-// Both go through saveCheckpoint, whose atomic protocol covers them (one weights file).
 // Models trained on a text corpus or token file also carry `tokenizer` (the tokenizer's
 // toJSON(), built on the training split) and `corpus` (the path trained on); then `vocab`
 // is absent and the loaded `vocab` is derived from the tokenizer (token-vocab.ts).
@@ -52,7 +37,10 @@ export interface SaveTrainedInput {
   config: ModelConfig;
   job?: JobConfig;
   model: NeuralModel;
-  vocab: Vocab;
+  /** Whitespace-split word models (Brown): the vocabulary. One of vocab and tokenizer is required. */
+  vocab?: Vocab;
+  tokenizer?: Tokenizer;
+  corpus?: string;
   step: number;
   result?: { validPpl?: number | null; testPpl?: number | null };
 }
@@ -60,10 +48,10 @@ export interface SaveTrainedInput {
 export interface LoadedTrained {
   kind: NeuralKind;
   model: NeuralModel;
-  /** Whitespace-split word models (Brown): the vocabulary. One of vocab and tokenizer is required. */
-  vocab?: Vocab;
-  tokenizer?: Tokenizer;
-  corpus?: string;
+  /** Token strings by id (for embed; from the tokenizer when there is one). */
+  vocab: Vocab;
+  /** The training tokenizer, or null for a whitespace-split word model (Brown). */
+  tokenizer: Tokenizer | null;
   meta: TrainedMeta;
 }
 
@@ -80,6 +68,7 @@ function checkKind(kind: unknown, where: string): NeuralKind {
 /** Writes the trained model to `dir` (created if needed; an earlier checkpoint there is replaced atomically). */
 export function saveTrained(dir: string, t: SaveTrainedInput): void {
   const kind = checkKind(t.kind, 'saveTrained');
+  if (!t.tokenizer && !t.vocab) throw new Error('saveTrained: a vocab or a tokenizer is required');
   const meta: TrainedMeta = {
     kind,
     config: t.config,
@@ -129,7 +118,3 @@ export function loadTrained(dir: string): LoadedTrained {
     for (const t of ck.tensors.values()) t.dispose();
   }
 }
-  /** Token strings by id (for embed; from the tokenizer when there is one). */
-  /** The training tokenizer, or null for a whitespace-split word model (Brown). */
-  tokenizer: Tokenizer | null;
-  if (!t.tokenizer && !t.vocab) throw new Error('saveTrained: a vocab or a tokenizer is required');

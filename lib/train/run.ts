@@ -134,27 +134,12 @@ interface Job<B> {
   dispose: () => void;
 }
 
-export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
-  const o = resolveRunOptions(input);
-  if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
+export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
   if (typeof o.corpus !== 'string' || o.corpus === '') throw new Error(`unknown corpus '${String(o.corpus)}'`);
   if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
   if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model as NeuralKind)) {
     throw new Error(`--out: saving '${o.model}' models is not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
   }
-  const seed = o.seed ?? 1;
-  const limit = (a: TokenSource): TokenSource =>
-    o.evalTokens !== undefined && o.evalTokens < a.length ? new RangeTokenSource(a, 0, o.evalTokens) : a;
-  const ids = { train: corpus.train, valid: limit(corpus.valid), test: limit(corpus.test) };
-  ev.info?.(corpus.summary);
-  const V = corpus.vocabSize;
-  const evalSplits = (): [string, TokenSource][] => [
-    ['train', ids.train],
-    ['valid', ids.valid],
-    ...(o.test !== false ? ([['test', ids.test]] as [string, TokenSource][]) : []),
-  ];
-
-  if (o.model === 'ngram') {
   const corpus = openTrainingCorpus({ corpus: o.corpus, tokenizer: o.tokenizer, bpeVocab: o.bpeVocab, minCount: o.minCount });
   try {
     return await runTrainingOn(corpus, o, ev);
@@ -187,16 +172,35 @@ function checkCorpusSize(kind: ModelKind, name: string, splits: [string, TokenSo
 }
 
 async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: TrainRunEvents): Promise<TrainRunResult> {
+  const seed = o.seed ?? 1;
+  const limit = (a: TokenSource): TokenSource =>
+    o.evalTokens !== undefined && o.evalTokens < a.length ? new RangeTokenSource(a, 0, o.evalTokens) : a;
+  const ids = { train: corpus.train, valid: limit(corpus.valid), test: limit(corpus.test) };
+  ev.info?.(corpus.summary);
+  const V = corpus.vocabSize;
+  const evalSplits = (): [string, TokenSource][] => [
+    ['train', ids.train],
+    ['valid', ids.valid],
+    ...(o.test !== false ? ([['test', ids.test]] as [string, TokenSource][]) : []),
+  ];
+
+  if (o.model === 'ngram') {
     const order = (o.context ?? 4) + 1;
+    checkCorpusSize('ngram', corpus.name, evalSplits(), order - 1, 1);
+    const inMem = (s: TokenSource): Int32Array => {
+      const a = inMemory(s);
+      if (!a) throw new Error(`--model ngram counts the whole corpus in memory: train it on a text corpus, not the token file ${corpus.name}`);
+      return a;
+    };
     const t0 = performance.now();
-    const lm = KneserNeyLM.train(ids.train, { order, vocabSize: V });
+    const lm = KneserNeyLM.train(inMem(ids.train), { order, vocabSize: V });
     const seconds = (performance.now() - t0) / 1000;
     ev.info?.(`model ngram: interpolated modified Kneser-Ney, order ${order}; trained in ${seconds.toFixed(1)} s`);
-    const valid = lm.evaluate(ids.valid);
+    const valid = lm.evaluate(inMem(ids.valid));
     ev.eval?.({ ...valid, split: 'valid', step: 0 });
     let testPpl: number | null = null;
     if (o.test !== false) {
-      const t = lm.evaluate(ids.test);
+      const t = lm.evaluate(inMem(ids.test));
       testPpl = t.ppl;
       ev.eval?.({ ...t, split: 'test', step: 0 });
     }
@@ -205,12 +209,6 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       steps: 0,
       seconds,
       tokensPerSecond: ids.train.length / Math.max(seconds, 1e-9),
-    checkCorpusSize('ngram', corpus.name, evalSplits(), order - 1, 1);
-    const inMem = (s: TokenSource): Int32Array => {
-      const a = inMemory(s);
-      if (!a) throw new Error(`--model ngram counts the whole corpus in memory: train it on a text corpus, not the token file ${corpus.name}`);
-      return a;
-    };
       parameters: 0,
       vocabSize: V,
       validPpl: valid.ppl,
@@ -228,6 +226,10 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
   const heads = o.heads ?? d.heads;
   const dropout = o.dropout ?? 0;
   const clip = o.clip ?? d.clip;
+  checkCorpusSize(o.model, corpus.name, evalSplits(), context, batch);
+  if (o.model === 'mlm' && !inMemory(ids.train)) {
+    throw new Error(`--model mlm does not stream from token files yet: train it on a text corpus, not ${corpus.name}`);
+  }
   const jobConfig: JobConfig = {
     V,
     batch,
@@ -245,10 +247,6 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
 
   const optimizerName = o.optimizer ?? 'adamw';
   const lr = o.lr ?? (optimizerName === 'sgd' ? 0.5 : d.lr);
-  checkCorpusSize(o.model, corpus.name, evalSplits(), context, batch);
-  if (o.model === 'mlm' && !inMemory(ids.train)) {
-    throw new Error(`--model mlm does not stream from token files yet: train it on a text corpus, not ${corpus.name}`);
-  }
   const params = job.model.parameters();
   const optimizer: Optimizer =
     optimizerName === 'sgd'
@@ -265,41 +263,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
     const epochs = o.epochs ?? (o.steps ? undefined : 1);
     const total = o.steps ?? job.stepsPerEpoch * (epochs ?? 1);
     const schedule = makeSchedule(o.schedule ?? 'constant', optimizer.lr, o.warmup ?? 0, total);
-    const trainer = new Trainer(job.model, optimizer, job.loss, {
-      clipNorm: clip,
-      schedule,
-      accumulate,
-      onNonFinite: o.skipNonfinite ? 'skip' : 'stop',
-      seed,
-    });
-    // Resumable checkpoints: the model's files plus the whole training state (checkpointing.ts).
-    const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }): void =>
-      saveTrained(dir, {
-        kind: o.model,
-        config: job.config,
-        job: jobConfig,
-        model: job.model as NeuralModel,
-        vocab: corpus.vocab ?? undefined,
-        tokenizer: corpus.tokenizer ?? undefined,
-        corpus: corpus.name,
-        step: trainer.step,
-        ...(result ? { result } : {}),
-        training: {
-          options: recordedOptions(o),
-          trainer: trainer.state(),
-          optimizer,
-          optimizerKind: optimizerName,
-          rng: job.model.rngState(),
-          carry: job.carry?.() ?? null,
-          best: trainer.bestWeights,
-        },
-      });
-    let pendingCarry: Map<string, Tensor> | null = null;
-    if (o.resume !== undefined) {
-      opened = openTraining(o.resume);
-      pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind: optimizerName, trainer });
-      ev.info?.(`resumed ${o.resume} at step ${trainer.step} (epoch ${trainer.epoch + 1}, batch ${trainer.batchInEpoch})`);
-    }
+    const trainer = new Trainer(job.model, optimizer, job.loss, { clipNorm: clip, schedule });
     const evaluate = (split: TokenSource): EvalResult => {
       job.model.eval();
       const r = evaluateInChunks(job.evaluate, split);
@@ -331,7 +295,9 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
         config: job.config,
         job: jobConfig,
         model: job.model as NeuralModel,
-        vocab,
+        vocab: corpus.vocab ?? undefined,
+        tokenizer: corpus.tokenizer ?? undefined,
+        corpus: corpus.name,
         step: result.steps,
         result: { validPpl: valid.ppl, testPpl },
       });
@@ -524,6 +490,7 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
     const model = built as RecurrentLM;
     // The hidden state carried from batch to batch (truncated BPTT), reset every epoch.
     let state: RecurrentState | null = null;
+    const mem = inMemory(train);
     return {
       model,
       // In memory: the array loader; a token file: the same streams, read window by window.
@@ -545,12 +512,11 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
         model.dispose();
       },
     };
-    // The state the last batch started from (kept for Sophia's lossOnLabels).
-    let input: RecurrentState | null = null;
-    const mem = inMemory(train);
   }
   if (kind === 'mlm') {
     const model = built as MaskedLM;
+    const mlmIds = inMemory(train);
+    if (!mlmIds) throw new Error('mlm: the training tokens must be in memory');
     const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
     return {
       model,
@@ -580,7 +546,10 @@ function windowTensors(b: WindowBatch, context: number): { x: Tensor; y: Tensor 
   };
 }
 
-/** Fixed-context models (feed-forward, log-linear): shuffled context windows -> next token. */
+/**
+ * Fixed-context models (feed-forward, log-linear): shuffled context windows -> next token.
+ * A token file (not in memory) draws random positions per batch instead of shuffling them all.
+ */
 function windowJob(
   model: Module,
   forward: (x: Tensor) => Tensor,
@@ -588,6 +557,8 @@ function windowJob(
   train: TokenSource,
   evaluate: (ids: Int32Array) => EvalResult,
 ): Job<AnyBatch> {
+  const mem = inMemory(train);
+  const stepsPerEpoch = Math.ceil((train.length - c.context) / c.batch);
   return {
     model,
     batches: mem
@@ -598,8 +569,7 @@ function windowJob(
     stepsPerEpoch,
     loss: (b) => {
       const { x, y } = windowTensors(b as WindowBatch, c.context);
-      const logits = forward(x);
-      return { loss: crossEntropy(logits, y), tokens: (b as WindowBatch).size, logits, lossOnLabels: (labels) => crossEntropy(forward(windowTensors(b as WindowBatch, c.context).x), labels) };
+      return { loss: crossEntropy(forward(x), y), tokens: (b as WindowBatch).size };
     },
     evaluate,
     dispose: () => model.dispose(),
@@ -609,8 +579,6 @@ function windowJob(
 function sequenceLoss(model: TransformerLM | MambaLM, b: SequenceBatch, reduction: 'mean' | 'sum'): Tensor {
   return crossEntropy(
     model.forward(Tensor.fromArray(b.inputs, [b.batchSize, b.seqLen], 'int32')),
-    const mlmIds = inMemory(train);
-    if (!mlmIds) throw new Error('mlm: the training tokens must be in memory');
     Tensor.fromArray(b.targets, [b.tokens], 'int32'),
     { reduction },
   );
@@ -624,27 +592,18 @@ function sequenceJob(
   evaluate: (ids: Int32Array) => EvalResult,
 ): Job<AnyBatch> {
   const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
+  // In memory: slices of the array; a token file: one read of T + 1 tokens per window.
+  const mem = inMemory(train);
+  const windows = (seed: number): SequenceBatch =>
+    mem ? randomWindows(mem, c.batch, c.context, seed) : randomWindowsFrom(train, c.batch, c.context, seed);
   return {
     model,
     batches: function* (epoch) {
       for (let s = 0; s < stepsPerEpoch; s++) yield windows(c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
     },
     stepsPerEpoch,
-    loss: (b) => {
-      // sequenceLoss, exposing the logits and the loss on other labels (Sophia).
-      const sb = b as SequenceBatch;
-      const ids = (): Tensor => Tensor.fromArray(sb.inputs, [sb.batchSize, sb.seqLen], 'int32');
-      const logits = model.forward(ids());
-      const loss = crossEntropy(logits, Tensor.fromArray(sb.targets, [sb.tokens], 'int32'), { reduction: 'mean' });
-      return { loss, tokens: sb.tokens, logits, lossOnLabels: (labels) => crossEntropy(model.forward(ids()), labels) };
-    },
+    loss: (b) => ({ loss: sequenceLoss(model, b as SequenceBatch, 'mean'), tokens: (b as SequenceBatch).tokens }),
     evaluate,
     dispose: () => model.dispose(),
   };
 }
-  const mem = inMemory(train);
-  const stepsPerEpoch = Math.ceil((train.length - c.context) / c.batch);
-  // In memory: slices of the array; a token file: one read of T + 1 tokens per window.
-  const mem = inMemory(train);
-  const windows = (seed: number): SequenceBatch =>
-    mem ? randomWindows(mem, c.batch, c.context, seed) : randomWindowsFrom(train, c.batch, c.context, seed);
