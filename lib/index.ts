@@ -43,6 +43,10 @@ export { Trainer, evaluateLoss } from './train/trainer.js';
 export { runTraining, MODEL_KINDS } from './train/run.js';
 export type { ModelKind, OptimizerKind, ScheduleKind, TrainRunOptions, TrainRunEvents, TrainRunResult } from './train/run.js';
 export type { TrainerOptions } from './train/trainer.js';
+// Checkpoints written by runTraining({ out }) (`lmkit train --out`), loaded back with their vocabulary.
+export { loadTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
+export type { LoadedTrained, TrainedMeta } from './train/checkpointing.js';
+export type { NeuralKind, NeuralModel, ModelConfig, JobConfig } from './train/run.js';
 export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult } from './train/trainer.js';
 
 // Data.
