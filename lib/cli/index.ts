@@ -72,7 +72,14 @@ program
   .option('--no-test', 'skip the test-set evaluation at the end')
   .option('--json', 'JSON lines on stdout (one object per event)')
   .option('--out <dir>', 'save the trained model (weights, config, vocabulary) as a checkpoint in this directory')
-  .action(async (o: TrainFlags) => runTrain(o));
+  .option('--save-every <n>', 'also save a resumable checkpoint to --out every N steps', int('--save-every', 1))
+  .option('--resume <dir>', 'continue the run saved in DIR (its flags come from the checkpoint; --steps/--epochs: the new total)')
+  .option('--accumulate <n>', 'average the gradients of N batches into each optimizer step', int('--accumulate', 1))
+  .option('--eval-every <n>', 'evaluate on the validation split every N steps (default: every epoch)', int('--eval-every', 1))
+  .option('--patience <n>', 'early stopping: stop after N evaluations without a better validation perplexity', int('--patience', 1))
+  .option('--restore-best', 'with --patience: end with the weights of the best evaluation')
+  .option('--skip-nonfinite', 'skip steps whose loss is NaN/Inf instead of stopping')
+  .action(async (o: TrainFlags, cmd: Command) => runTrain(o, Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli')));
 
 program
   .command('eval')

@@ -1,12 +1,26 @@
 // `lmkit train`: flags -> runTraining; progress on a terminal, JSON lines with --json.
+// `--resume DIR` passes only the flags given on the command line (`given`): the rest come
+// from the checkpoint, and a given model/training flag that differs from it is an error.
 import { native } from '../native/index.js';
 import { runTraining, type TrainRunOptions } from '../train/run.js';
+import type { TrainRunInput } from '../train/run-state.js';
 import { Progress, formatEta } from './progress.js';
 
 /** The flags are runTraining's options plus the CLI's own. */
 export type TrainFlags = TrainRunOptions & { threads?: number; json?: boolean };
 
-export async function runTrain(f: TrainFlags): Promise<void> {
+/** The runTraining input of the flags: all of them, or with --resume those in `given` (names). */
+export function trainInput(f: TrainFlags, given?: readonly string[]): TrainRunInput {
+  const { threads: _threads, json: _json, ...run } = f;
+  if (f.resume === undefined) return run;
+  const picked: Partial<TrainRunOptions> = {};
+  for (const [k, v] of Object.entries(run)) {
+    if (given === undefined || given.includes(k)) (picked as Record<string, unknown>)[k] = v;
+  }
+  return { ...picked, resume: f.resume };
+}
+
+export async function runTrain(f: TrainFlags, given?: readonly string[]): Promise<void> {
   const emit = (o: Record<string, unknown>): void => {
     if (f.json) process.stdout.write(`${JSON.stringify(o)}\n`);
   };
@@ -18,7 +32,7 @@ export async function runTrain(f: TrainFlags): Promise<void> {
   let progress: Progress | null = null;
   const t0 = performance.now();
   const result = await runTraining(
-    f,
+    trainInput(f, given),
     {
       info: say,
       step: (e) => {

@@ -102,6 +102,15 @@ export class BiRecurrentTagger extends Module {
     this.outputBias = this.param('outputBias', uniformInit([c.numTags], r, c.seed + 8));
   }
 
+  /** RNG state (resumable checkpoints): the counter behind the dropout seeds. */
+  protected override ownRngState(): Record<string, number> {
+    return { dropoutCalls: this.dropoutCalls };
+  }
+
+  protected override setOwnRngState(s: Record<string, number>): void {
+    this.dropoutCalls = s.dropoutCalls!;
+  }
+
   private drop(x: Tensor): Tensor {
     const p = this.config.dropout;
     if (!this.training || p === 0) return x;

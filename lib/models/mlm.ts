@@ -78,6 +78,15 @@ export class MaskedLM extends Module {
   }
 
   /** ids (B,T) int32 in [0, vocabSize] (vocabSize = [MASK]), T <= context -> logits (B*T, vocabSize); row b*T+t is about position t. */
+  /** RNG state (resumable checkpoints): the counter behind the dropout seeds. */
+  protected override ownRngState(): Record<string, number> {
+    return { forwardCount: this.forwardCount };
+  }
+
+  protected override setOwnRngState(s: Record<string, number>): void {
+    this.forwardCount = s.forwardCount!;
+  }
+
   forward(ids: Tensor, opts: { seed?: number } = {}): Tensor {
     const { context, embed, dropout: p, vocabSize } = this.config;
     if (!(ids instanceof Tensor) || ids.dtype !== 'int32' || ids.rank !== 2) {

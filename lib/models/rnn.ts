@@ -127,6 +127,15 @@ export class RecurrentLM extends Module {
     return { h: zeros(), c: this.config.cell === 'lstm' ? zeros() : null };
   }
 
+  /** RNG state (resumable checkpoints): the counter behind the dropout seeds. */
+  protected override ownRngState(): Record<string, number> {
+    return { dropoutCalls: this.dropoutCalls };
+  }
+
+  protected override setOwnRngState(s: Record<string, number>): void {
+    this.dropoutCalls = s.dropoutCalls!;
+  }
+
   private drop(x: Tensor): Tensor {
     const p = this.config.dropout;
     if (!this.training || p === 0) return x;

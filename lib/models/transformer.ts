@@ -80,6 +80,15 @@ export class TransformerLM extends Module {
     this.lnFinal = this.module('lnFinal', new LayerNormModule(c.embed));
   }
 
+  /** RNG state (resumable checkpoints): the counter behind the dropout seeds. */
+  protected override ownRngState(): Record<string, number> {
+    return { forwardCount: this.forwardCount };
+  }
+
+  protected override setOwnRngState(s: Record<string, number>): void {
+    this.forwardCount = s.forwardCount!;
+  }
+
   /** ids (B,T) int32 with 1 <= T <= context -> logits (B*T, V) (row b*T + t predicts ids[b, t+1]). */
   forward(ids: Tensor, opts: TransformerForwardOptions = {}): Tensor {
     const { context, embed, dropout: p } = this.config;

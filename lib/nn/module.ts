@@ -1,4 +1,8 @@
 // Module: a named tree of parameters and sub-modules.
+// RNG state: modules that draw random numbers during training (dropout masks) derive them
+// from counters; `rngState()` collects every module's counters by dotted name and
+// `setRngState()` puts them back (resumable checkpoints). Such modules override
+// `ownRngState` / `setOwnRngState` (RecurrentLM, TransformerLM, MaskedLM, BiRecurrentTagger).
 import { Tensor, keep, makeRng } from '../tensor.js';
 
 export class Module {
@@ -39,6 +43,33 @@ export class Module {
   numParameters(): number {
     return this.parameters().reduce((s, p) => s + p.size, 0);
   }
+
+  /** The counters behind every random draw of this module and its children, by dotted name. */
+  rngState(prefix = ''): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.ownRngState())) out[prefix + k] = v;
+    for (const [n, c] of this.children) Object.assign(out, c.rngState(`${prefix}${n}.`));
+    return out;
+  }
+
+  /** Restores counters saved by `rngState()`; a counter missing from `s` is an error. */
+  setRngState(s: Record<string, number>, prefix = ''): void {
+    const own: Record<string, number> = {};
+    for (const k of Object.keys(this.ownRngState())) {
+      const v = s[prefix + k];
+      if (!Number.isSafeInteger(v) || v! < 0) throw new Error(`setRngState: missing or bad counter '${prefix + k}' (${String(v)})`);
+      own[k] = v!;
+    }
+    this.setOwnRngState(own);
+    for (const [n, c] of this.children) c.setRngState(s, `${prefix}${n}.`);
+  }
+
+  /** This module's own RNG counters (none by default). */
+  protected ownRngState(): Record<string, number> {
+    return {};
+  }
+
+  protected setOwnRngState(_s: Record<string, number>): void {}
 
   train(on = true): this {
     this.training = on;

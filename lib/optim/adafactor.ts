@@ -96,6 +96,52 @@ export class Adafactor extends Optimizer {
     return s;
   }
 
+  // Resumable state: `v.<i>` (unfactored) or `row.<i>` and `col.<i>` (factored), as
+  // views of this.state built on each call.
+  protected override stateMaps(): Record<string, Map<number, Tensor>> {
+    const v = new Map<number, Tensor>();
+    const row = new Map<number, Tensor>();
+    const col = new Map<number, Tensor>();
+    for (const [i, s] of this.state) {
+      if ('v' in s) v.set(i, s.v);
+      else {
+        row.set(i, s.row);
+        col.set(i, s.col);
+      }
+    }
+    return { v, row, col };
+  }
+
+  protected override stateShape(name: string, p: Tensor): readonly number[] {
+    if (name === 'v') return p.shape;
+    const f = adafactorFactorShape(p.shape);
+    if (!f) return [-1];
+    return name === 'row' ? [f[0]] : [f[1]];
+  }
+
+  override loadStateDict(state: { tensors: Map<string, Tensor> | Record<string, Tensor>; scalars: Record<string, number> }): void {
+    // The base class fills the three maps (after disposing the current state through them).
+    const maps = { v: new Map<number, Tensor>(), row: new Map<number, Tensor>(), col: new Map<number, Tensor>() };
+    const saved = this.stateMaps.bind(this);
+    this.stateMaps = () => {
+      const cur = saved();
+      for (const k of ['v', 'row', 'col'] as const) for (const [i, t] of cur[k]!) maps[k].set(i, t);
+      return maps;
+    };
+    try {
+      super.loadStateDict(state);
+    } finally {
+      this.stateMaps = saved;
+    }
+    this.state.clear();
+    for (const [i, v] of maps.v) this.state.set(i, { v });
+    for (const [i, row] of maps.row) {
+      const col = maps.col.get(i);
+      if (!col) throw new Error(`Adafactor.loadStateDict: 'row.${i}' without 'col.${i}'`);
+      this.state.set(i, { row, col });
+    }
+  }
+
   override dispose(): void {
     for (const s of this.state.values()) {
       if ('v' in s) s.v.dispose();

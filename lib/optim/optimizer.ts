@@ -1,7 +1,18 @@
 // Optimizers: each keeps per-parameter state tensors and applies a fused native update.
 // Weight decay is not applied to biases and normalisation gains (parameters of rank <= 1).
+//
+// Resumable state: `stateDict()` returns every state tensor by name (`<buffer>.<param index>`,
+// e.g. `m.3`, `v.3`; live tensors, do not dispose) and the numbers (`stepCount`, `lr`, plus
+// each optimizer's own, e.g. Sophia's `hessianUpdates`); `loadStateDict()` copies such a
+// state into a fresh optimizer over the same parameters (shapes checked, unknown names refused).
 import { adamwStep, sgdStep } from '../ops/optim.js';
 import { Tensor, keep } from '../tensor.js';
+
+/** An optimizer's resumable state. */
+export interface OptimizerState {
+  tensors: Record<string, Tensor>;
+  scalars: Record<string, number>;
+}
 
 export abstract class Optimizer {
   /** Number of steps taken. */
@@ -37,6 +48,69 @@ export abstract class Optimizer {
   }
 
   protected abstract update(index: number, param: Tensor, grad: Tensor): void;
+
+  /** Every state tensor by name (live tensors: do not dispose) and the scalars, for a checkpoint. */
+  stateDict(): OptimizerState {
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, map] of Object.entries(this.stateMaps())) {
+      for (const [i, t] of map) tensors[`${name}.${i}`] = t;
+    }
+    return { tensors, scalars: { stepCount: this.stepCount, lr: this.lr, ...this.stateScalars() } };
+  }
+
+  /**
+   * Restores a state saved by `stateDict()` (of an optimizer of the same kind over parameters
+   * of the same shapes): the tensors are copied. Throws naming the first mismatch.
+   */
+  loadStateDict(state: { tensors: Map<string, Tensor> | Record<string, Tensor>; scalars: Record<string, number> }): void {
+    const where = `${this.constructor.name}.loadStateDict`;
+    const maps = this.stateMaps();
+    const entries = state.tensors instanceof Map ? [...state.tensors.entries()] : Object.entries(state.tensors);
+    const staged: [Map<number, Tensor>, number, Tensor][] = [];
+    for (const [key, t] of entries) {
+      const m = /^(.+)\.(\d+)$/.exec(key);
+      const map = m ? maps[m[1]!] : undefined;
+      const i = m ? Number(m[2]) : -1;
+      if (!map || i >= this.params.length) throw new Error(`${where}: unexpected state tensor '${key}'`);
+      const shape = this.stateShape(m![1]!, this.params[i]!);
+      if (t.dtype !== 'float32' || t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
+        throw new Error(`${where}: '${key}' is ${t.describe()}, expected float32 [${shape.join(',')}]`);
+      }
+      staged.push([map, i, t]);
+    }
+    const { stepCount, lr } = state.scalars;
+    if (!Number.isSafeInteger(stepCount) || stepCount! < 0) throw new Error(`${where}: bad stepCount ${String(stepCount)}`);
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new Error(`${where}: bad lr ${String(lr)}`);
+    for (const map of Object.values(maps)) {
+      for (const t of map.values()) t.dispose();
+      map.clear();
+    }
+    for (const [map, i, t] of staged) {
+      const c = keep(Tensor.zeros(t.shape));
+      c.storage.copyFrom(t.storage);
+      map.set(i, c);
+    }
+    this.stepCount = stepCount!;
+    this.lr = lr;
+    this.loadStateScalars(state.scalars);
+  }
+
+  /** The named per-parameter state buffers (index -> tensor). */
+  protected stateMaps(): Record<string, Map<number, Tensor>> {
+    return {};
+  }
+
+  /** The shape of buffer `name` for parameter `p` (default: the parameter's shape). */
+  protected stateShape(_name: string, p: Tensor): readonly number[] {
+    return p.shape;
+  }
+
+  /** Optimizer-specific numbers saved with the state. */
+  protected stateScalars(): Record<string, number> {
+    return {};
+  }
+
+  protected loadStateScalars(_s: Record<string, number>): void {}
 
   protected decayFor(p: Tensor, weightDecay: number): number {
     return p.rank <= 1 ? 0 : weightDecay;
@@ -84,6 +158,10 @@ export class SGD extends Optimizer {
     });
   }
 
+  protected override stateMaps(): Record<string, Map<number, Tensor>> {
+    return { velocity: this.velocity };
+  }
+
   override dispose(): void {
     for (const t of this.velocity.values()) t.dispose();
     this.velocity.clear();
@@ -126,6 +204,10 @@ export class AdamW extends Optimizer {
       step: this.stepCount,
       decoupled: this.decoupled,
     });
+  }
+
+  protected override stateMaps(): Record<string, Map<number, Tensor>> {
+    return { m: this.m, v: this.v };
   }
 
   override dispose(): void {

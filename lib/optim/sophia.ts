@@ -16,6 +16,8 @@
 //     const y = SophiaG.sampleLabels(logits, seed);   // logits (N, V), detached
 //     lossOn(y).backward(); opt.updateHessian(); opt.zeroGrad();
 //   }
+// (Trainer does this when its loss function returns `logits` and `lossOnLabels`.)
+// Resumable state (stateDict): tensors `m.<i>`, `h.<i>`; scalars stepCount, lr, hessianUpdates, batchTokens.
 import { sampleLabels, sophiaHessianUpdate, sophiaStep } from '../ops/optim.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer } from './optimizer.js';
@@ -121,6 +123,19 @@ export class SophiaG extends Optimizer {
       bs: this.batchTokens,
       eps: this.eps,
     });
+  }
+
+  protected override stateMaps(): Record<string, Map<number, Tensor>> {
+    return { m: this.m, h: this.h };
+  }
+
+  protected override stateScalars(): Record<string, number> {
+    return { hessianUpdates: this.hessianUpdates, batchTokens: this.batchTokens };
+  }
+
+  protected override loadStateScalars(s: Record<string, number>): void {
+    if (Number.isSafeInteger(s.hessianUpdates)) this.hessianUpdates = s.hessianUpdates!;
+    if (typeof s.batchTokens === 'number' && s.batchTokens > 0) this.batchTokens = s.batchTokens;
   }
 
   override dispose(): void {

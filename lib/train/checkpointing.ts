@@ -2,6 +2,21 @@
 // `model.safetensors` (saveModuleState), and `checkpoint.json` carries the metadata needed
 // to rebuild the model: { kind, config (the model constructor's), job (context/batching
 // used to train and evaluate), vocab, step, valid_ppl, test_ppl }.
+//
+// Resumable checkpoints (`lmkit train --out DIR [--save-every N]`, `lmkit train --resume DIR`)
+// add the full training state, so that a resumed run continues the same loss curve exactly
+// (same machine, seed and thread count):
+// - in `model.safetensors`, beside the weights (whose names are unchanged, so eval/generate/
+//   embed load these checkpoints as before; loadTrained ignores the rest), tensors named
+//   `_train.optim.<buffer>.<param index>` (every optimizer moment: m/v, velocity, Sophia's h,
+//   Adafactor's row/col/v), `_train.carry.<name>` (the recurrent state carried between BPTT
+//   batches: h.<layer>, c.<layer>) and `_train.best.<param index>` (the best weights kept for
+//   early stopping's restore-best);
+// - in the metadata, `training`: { version, options (the run's TrainRunOptions, resolved),
+//   trainer (step, epoch, batch position in the epoch, early-stopping counters), optimizer
+//   { kind, scalars: stepCount, lr, ... }, rng (every model RNG counter, Module.rngState()),
+//   carry (names), best (whether best weights are saved) }.
+// Both go through saveCheckpoint, whose atomic protocol covers them (one weights file).
 // Models trained on a text corpus or token file also carry `tokenizer` (the tokenizer's
 // toJSON(), built on the training split) and `corpus` (the path trained on); then `vocab`
 // is absent and the loaded `vocab` is derived from the tokenizer (token-vocab.ts).
@@ -10,7 +25,59 @@ import { tokenVocab } from '../data/token-vocab.js';
 import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizers.js';
 import { Vocab, type VocabJSON } from '../data/vocab.js';
 import { loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState } from '../io/checkpoint.js';
-import { MODEL_KINDS, buildModel, type JobConfig, type ModelConfig, type ModelKind, type NeuralKind, type NeuralModel } from './run.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Tensor } from '../tensor.js';
+import {
+  MODEL_KINDS,
+  buildModel,
+  type JobConfig,
+  type ModelConfig,
+  type ModelKind,
+  type NeuralKind,
+  type NeuralModel,
+  type TrainRunOptions,
+} from './run.js';
+import type { TrainerState } from './trainer.js';
+
+/** Names of training-state tensors start with this (never a model parameter name). */
+export const TRAIN_STATE_PREFIX = '_train.';
+export const TRAINING_STATE_VERSION = 1;
+
+/** The training state written into a resumable checkpoint. */
+export interface TrainingStateInput {
+  options: TrainRunOptions;
+  trainer: TrainerState;
+  optimizer: Optimizer;
+  optimizerKind: string;
+  rng: Record<string, number>;
+  /** The carried recurrent state (live tensors), or null. */
+  carry: Record<string, Tensor> | null;
+  /** Early stopping's best weights (aligned with the optimizer's parameters), or null. */
+  best: readonly Tensor[] | null;
+}
+
+/** `meta.training` of a resumable checkpoint. */
+export interface TrainingStateMeta {
+  version: number;
+  options: TrainRunOptions;
+  trainer: TrainerState;
+  optimizer: { kind: string; scalars: Record<string, number> };
+  rng: Record<string, number>;
+  carry: string[];
+  best: boolean;
+}
+
+/** A resumable checkpoint opened for `--resume`: dispose() frees its tensors. */
+export interface OpenedTraining {
+  dir: string;
+  meta: TrainedMeta;
+  training: TrainingStateMeta;
+  model: Map<string, Tensor>;
+  optimizer: Map<string, Tensor>;
+  carry: Map<string, Tensor>;
+  best: Tensor[] | null;
+  dispose(): void;
+}
 
 /** The kinds that can be saved and loaded (ngram and mlm: not supported yet). */
 export const CHECKPOINT_KINDS: readonly NeuralKind[] = ['ffnn', 'rnn', 'lstm', 'transformer', 'mamba', 'loglinear'];
@@ -43,6 +110,8 @@ export interface SaveTrainedInput {
   corpus?: string;
   step: number;
   result?: { validPpl?: number | null; testPpl?: number | null };
+  /** The full training state (makes the checkpoint resumable). */
+  training?: TrainingStateInput;
 }
 
 export interface LoadedTrained {
@@ -79,7 +148,113 @@ export function saveTrained(dir: string, t: SaveTrainedInput): void {
     valid_ppl: t.result?.validPpl ?? null,
     test_ppl: t.result?.testPpl ?? null,
   };
-  saveCheckpoint(dir, { tensors: saveModuleState(t.model), meta });
+  const tensors: Record<string, Tensor> = saveModuleState(t.model);
+  if (t.training) {
+    const tr = t.training;
+    const opt = tr.optimizer.stateDict();
+    for (const [k, v] of Object.entries(opt.tensors)) tensors[`${TRAIN_STATE_PREFIX}optim.${k}`] = v;
+    for (const [k, v] of Object.entries(tr.carry ?? {})) tensors[`${TRAIN_STATE_PREFIX}carry.${k}`] = v;
+    tr.best?.forEach((b, i) => (tensors[`${TRAIN_STATE_PREFIX}best.${i}`] = b));
+    const training: TrainingStateMeta = {
+      version: TRAINING_STATE_VERSION,
+      options: tr.options,
+      trainer: tr.trainer,
+      optimizer: { kind: tr.optimizerKind, scalars: opt.scalars },
+      rng: tr.rng,
+      carry: Object.keys(tr.carry ?? {}),
+      best: tr.best !== null,
+    };
+    meta.training = training;
+  }
+  saveCheckpoint(dir, { tensors, meta });
+}
+
+/**
+ * Opens the resumable checkpoint in `dir` (written by `lmkit train --out` / `--save-every`):
+ * the model weights, the optimizer's state, the carried recurrent state, the best weights
+ * and the training metadata. Throws a clear Error when `dir` holds no such checkpoint.
+ */
+export function openTraining(dir: string): OpenedTraining {
+  const ck = loadCheckpoint(dir);
+  const all = [...ck.tensors.values()];
+  const dispose = (): void => {
+    for (const t of all) t.dispose();
+  };
+  try {
+    const meta = ck.meta as TrainedMeta;
+    const training = meta.training as TrainingStateMeta | undefined;
+    if (typeof training !== 'object' || training === null) {
+      throw new Error(`--resume: checkpoint ${dir} holds no training state (it was not written by \`lmkit train --out\`)`);
+    }
+    if (training.version !== TRAINING_STATE_VERSION) {
+      throw new Error(`--resume: checkpoint ${dir} has training state version ${String(training.version)} (this lmkit reads ${TRAINING_STATE_VERSION})`);
+    }
+    checkKind(meta.kind, `checkpoint ${dir}`);
+    const model = new Map<string, Tensor>();
+    const optimizer = new Map<string, Tensor>();
+    const carry = new Map<string, Tensor>();
+    const bestByIndex = new Map<number, Tensor>();
+    for (const [k, t] of ck.tensors) {
+      if (!k.startsWith(TRAIN_STATE_PREFIX)) model.set(k, t);
+      else if (k.startsWith(`${TRAIN_STATE_PREFIX}optim.`)) optimizer.set(k.slice(TRAIN_STATE_PREFIX.length + 6), t);
+      else if (k.startsWith(`${TRAIN_STATE_PREFIX}carry.`)) carry.set(k.slice(TRAIN_STATE_PREFIX.length + 6), t);
+      else if (k.startsWith(`${TRAIN_STATE_PREFIX}best.`)) bestByIndex.set(Number(k.slice(TRAIN_STATE_PREFIX.length + 5)), t);
+    }
+    const best = training.best ? [...bestByIndex.keys()].sort((a, b) => a - b).map((i) => bestByIndex.get(i)!) : null;
+    return { dir, meta, training, model, optimizer, carry, best, dispose };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+/** Options that may differ on `--resume` (they do not change the model or the update rule). */
+export const RESUME_OVERRIDABLE: readonly (keyof TrainRunOptions)[] = [
+  'steps',
+  'epochs',
+  'out',
+  'saveEvery',
+  'evalTokens',
+  'test',
+  'evalEvery',
+  'patience',
+  'restoreBest',
+  'skipNonfinite',
+];
+
+const flagOf = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * The options of a resumed run: the checkpoint's, with `given`'s overridable ones (steps,
+ * epochs, out, ...; the steps/epochs target is a total; `out` defaults to the resumed
+ * directory). Any other option given with a value different from the checkpoint's is an
+ * error naming the flag (the model and its training come from the checkpoint).
+ */
+export function resumeOptions(saved: TrainRunOptions, given: Partial<TrainRunOptions>, dir: string): TrainRunOptions {
+  const conflicts: string[] = [];
+  for (const [k, v] of Object.entries(given)) {
+    if (k === 'resume' || v === undefined || RESUME_OVERRIDABLE.includes(k as keyof TrainRunOptions)) continue;
+    const s = (saved as unknown as Record<string, unknown>)[k];
+    if (JSON.stringify(v) !== JSON.stringify(s)) {
+      conflicts.push(`${flagOf(k)} ${JSON.stringify(v)} (the checkpoint has ${s === undefined ? 'the default' : JSON.stringify(s)})`);
+    }
+  }
+  if (conflicts.length > 0) {
+    throw new Error(
+      `--resume ${dir}: ${conflicts.join('; ')}: the model and training flags come from the checkpoint; drop them or start a new run`,
+    );
+  }
+  const out: TrainRunOptions = { ...saved };
+  delete out.resume;
+  if (given.steps !== undefined || given.epochs !== undefined) {
+    delete out.steps;
+    delete out.epochs;
+  }
+  for (const k of RESUME_OVERRIDABLE) {
+    if (given[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = given[k];
+  }
+  out.out ??= dir;
+  return out;
 }
 
 /** Rebuilds the model saved in `dir` with its vocabulary. Throws an Error naming the problem. */
@@ -108,7 +283,9 @@ export function loadTrained(dir: string): LoadedTrained {
     }
     const model = buildModel(kind, meta.config);
     try {
-      loadModuleState(model, ck.tensors);
+      // Training-state tensors of a resumable checkpoint are not the model's.
+      const weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith(TRAIN_STATE_PREFIX)));
+      loadModuleState(model, weights);
     } catch (err) {
       model.dispose();
       throw new Error(`${where}: ${err instanceof Error ? err.message.replace(/\n\s*/g, '; ') : String(err)}`);

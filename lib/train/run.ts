@@ -18,27 +18,26 @@ import { contextWindows, type WindowBatch } from '../data/loaders.js';
 import { randomWindows, sequentialWindows, type SequenceBatch } from '../data/windows.js';
 import { FeedForwardLM, type FeedForwardConfig } from '../models/ffnn.js';
 import { KneserNeyLM } from '../models/ngram.js';
-import { RecurrentLM, disposeState, evaluateRecurrent, recurrentLoss, type RecurrentConfig, type RecurrentState } from '../models/rnn.js';
+import { RecurrentLM, detachState, disposeState, evaluateRecurrent, type RecurrentConfig, type RecurrentState } from '../models/rnn.js';
 import { TransformerLM, type TransformerConfig } from '../models/transformer.js';
 import { LogLinearLM, type LogLinearConfig } from '../models/loglinear.js';
 import { MambaLM, type MambaConfig } from '../models/mamba.js';
 import { MaskedLM, evaluateMasked, type MaskedLMConfig } from '../models/mlm.js';
 import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.js';
-import { Adafactor } from '../optim/adafactor.js';
 import { inverseTime, warmupCosine, type Schedule } from '../optim/schedule.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
-import { AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
-import { Tensor } from '../tensor.js';
-import { CHECKPOINT_KINDS, saveTrained } from './checkpointing.js';
+import { Tensor, keep } from '../tensor.js';
+import { CHECKPOINT_KINDS, openTraining, saveTrained, type OpenedTraining } from './checkpointing.js';
+import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
 export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
 export const MODEL_KINDS: readonly ModelKind[] = ['ngram', 'loglinear', 'ffnn', 'rnn', 'lstm', 'transformer', 'mlm', 'mamba'];
 export type ScheduleKind = 'constant' | 'cosine' | 'inverse';
 export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'cosine', 'inverse'];
-export type OptimizerKind = 'sgd' | 'adamw' | 'adafactor';
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adamw', 'adafactor'];
+export type OptimizerKind = 'sgd' | 'adamw' | 'adam' | 'adafactor' | 'sophia';
+export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adamw', 'adam', 'adafactor', 'sophia'];
 
 export interface TrainRunOptions {
   model: ModelKind;
@@ -80,6 +79,20 @@ export interface TrainRunOptions {
   evalTokens?: number;
   /** Save the trained model (weights, config, vocabulary) as a checkpoint in this directory. */
   out?: string;
+  /** Also save a resumable checkpoint to `out` every this many steps (run-state.ts). */
+  saveEvery?: number;
+  /** Continue the run saved in this checkpoint directory (options from it; see run-state.ts). */
+  resume?: string;
+  /** Batches whose gradients are averaged into each optimizer step (default 1). */
+  accumulate?: number;
+  /** Evaluate the validation split every this many steps (default: at the end of every epoch only). */
+  evalEvery?: number;
+  /** Early stopping: stop after this many evaluations without a better validation perplexity. */
+  patience?: number;
+  /** With early stopping: end with the weights of the best evaluation. */
+  restoreBest?: boolean;
+  /** Skip the steps whose loss is NaN/Inf (default: stop there with an error). */
+  skipNonfinite?: boolean;
 }
 
 export interface TrainRunEvents {
@@ -131,10 +144,16 @@ interface Job<B> {
   evaluate: (ids: Int32Array) => EvalResult;
   /** Called at the start of every epoch (recurrent models reset their carried state). */
   startEpoch?: () => void;
+  /** The state carried between batches (recurrent models), by name: live tensors, for checkpoints. */
+  carry?: () => Record<string, Tensor> | null;
+  /** Sets the carried state from saved tensors (copied); called after startEpoch on resume. */
+  setCarry?: (saved: Map<string, Tensor>) => void;
   dispose: () => void;
 }
 
-export async function runTraining(o: TrainRunOptions, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
+export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
+  const o = resolveRunOptions(input);
+  if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
   if (typeof o.corpus !== 'string' || o.corpus === '') throw new Error(`unknown corpus '${String(o.corpus)}'`);
   if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
   if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model as NeuralKind)) {
@@ -246,24 +265,55 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
   const job = makeJob(o.model, jobConfig, ids.train);
 
   const optimizerName = o.optimizer ?? 'adamw';
-  const lr = o.lr ?? (optimizerName === 'sgd' ? 0.5 : d.lr);
-  const params = job.model.parameters();
-  const optimizer: Optimizer =
-    optimizerName === 'sgd'
-      ? new SGD(params, { lr, momentum: 0.9, weightDecay: o.weightDecay ?? 0 })
-      : optimizerName === 'adafactor'
-        ? new Adafactor(params, { lr: o.lr ?? 1e-2, weightDecay: o.weightDecay ?? 0 })
-        : new AdamW(params, { lr, weightDecay: o.weightDecay ?? 0 });
+  const accumulate = o.accumulate ?? 1;
+  const batchTokens = batch * (o.model === 'ffnn' || o.model === 'loglinear' ? 1 : context) * accumulate;
+  const optimizer = makeOptimizer(optimizerName, job.model.parameters(), o, d.lr, batchTokens);
+  const lr = optimizer.lr;
   ev.info?.(
     `model ${o.model}: ${describe(o.model, { context, embed, hidden, layers, heads, direct: o.direct ?? false, dropout })}; ` +
       `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr} (${o.schedule ?? 'constant'}${o.warmup ? `, warmup ${o.warmup}` : ''})${clip ? `, clip ${clip}` : ''}`,
   );
 
+  let opened: OpenedTraining | null = null;
   try {
     const epochs = o.epochs ?? (o.steps ? undefined : 1);
-    const total = o.steps ?? job.stepsPerEpoch * (epochs ?? 1);
+    const total = o.steps ?? Math.ceil(job.stepsPerEpoch / accumulate) * (epochs ?? 1);
     const schedule = makeSchedule(o.schedule ?? 'constant', optimizer.lr, o.warmup ?? 0, total);
-    const trainer = new Trainer(job.model, optimizer, job.loss, { clipNorm: clip, schedule });
+    const trainer = new Trainer(job.model, optimizer, job.loss, {
+      clipNorm: clip,
+      schedule,
+      accumulate,
+      onNonFinite: o.skipNonfinite ? 'skip' : 'stop',
+      seed,
+    });
+    // Resumable checkpoints: the model's files plus the whole training state (checkpointing.ts).
+    const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }): void =>
+      saveTrained(dir, {
+        kind: o.model,
+        config: job.config,
+        job: jobConfig,
+        model: job.model as NeuralModel,
+        vocab: corpus.vocab ?? undefined,
+        tokenizer: corpus.tokenizer ?? undefined,
+        corpus: corpus.name,
+        step: trainer.step,
+        ...(result ? { result } : {}),
+        training: {
+          options: recordedOptions(o),
+          trainer: trainer.state(),
+          optimizer,
+          optimizerKind: optimizerName,
+          rng: job.model.rngState(),
+          carry: job.carry?.() ?? null,
+          best: trainer.bestWeights,
+        },
+      });
+    let pendingCarry: Map<string, Tensor> | null = null;
+    if (o.resume !== undefined) {
+      opened = openTraining(o.resume);
+      pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind: optimizerName, trainer });
+      ev.info?.(`resumed ${o.resume} at step ${trainer.step} (epoch ${trainer.epoch + 1}, batch ${trainer.batchInEpoch})`);
+    }
     const evaluate = (split: TokenSource): EvalResult => {
       job.model.eval();
       const r = evaluateInChunks(job.evaluate, split);
@@ -273,14 +323,27 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
     const result = await trainer.fit({
       batches: (epoch) => {
         job.startEpoch?.();
+        if (pendingCarry) job.setCarry?.(pendingCarry); // a resumed epoch continues its BPTT state
+        pendingCarry = null;
         return job.batches(epoch);
       },
       epochs,
       steps: o.steps,
       evaluate: () => evaluate(ids.valid),
+      evalEvery: o.evalEvery,
+      patience: o.patience,
+      restoreBest: o.restoreBest,
       onStep: (e) => ev.step?.({ ...e, total }),
       onEval: (e) => ev.eval?.({ ...e, split: 'valid' }),
+      saveEvery: o.saveEvery,
+      onSave: () => saveTo(o.out!),
     });
+    if (result.stoppedEarly) {
+      ev.info?.(
+        `early stop at step ${result.steps}: no better validation perplexity in ${o.patience} evaluations ` +
+          `(best ${result.bestPpl?.toFixed(1)} at step ${result.bestStep}${o.restoreBest ? ', restored' : ''})`,
+      );
+    }
     const valid = evaluate(ids.valid);
     let testPpl: number | null = null;
     if (o.test !== false) {
@@ -290,17 +353,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
     }
     let checkpoint: string | null = null;
     if (o.out !== undefined) {
-      saveTrained(o.out, {
-        kind: o.model,
-        config: job.config,
-        job: jobConfig,
-        model: job.model as NeuralModel,
-        vocab: corpus.vocab ?? undefined,
-        tokenizer: corpus.tokenizer ?? undefined,
-        corpus: corpus.name,
-        step: result.steps,
-        result: { validPpl: valid.ppl, testPpl },
-      });
+      saveTo(o.out, { validPpl: valid.ppl, testPpl });
       checkpoint = o.out;
       ev.info?.(`checkpoint saved to ${o.out}`);
     }
@@ -316,6 +369,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       checkpoint,
     };
   } finally {
+    opened?.dispose();
     job.dispose();
     optimizer.dispose();
   }
@@ -490,6 +544,8 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
     const model = built as RecurrentLM;
     // The hidden state carried from batch to batch (truncated BPTT), reset every epoch.
     let state: RecurrentState | null = null;
+    // The state the last batch started from (kept for Sophia's lossOnLabels).
+    let input: RecurrentState | null = null;
     const mem = inMemory(train);
     return {
       model,
@@ -498,17 +554,50 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
       stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context) : numBpttBatchesFrom(train, c.batch, c.context),
       startEpoch: () => {
         disposeState(state);
+        disposeState(input);
         state = null;
+        input = null;
       },
       loss: (b) => {
-        const r = recurrentLoss(model, b as BpttBatch, state);
+        // recurrentLoss, keeping the batch's input state until the next batch (Sophia's
+        // lossOnLabels re-runs the forward from it).
+        const { batchSize: B, T, inputs, targets } = b as BpttBatch;
+        disposeState(input);
+        input = state;
+        const from = input;
+        const ids = (): Tensor => Tensor.fromArray(inputs, [B, T], 'int32');
+        const out = model.forward(ids(), from);
+        const loss = crossEntropy(out.logits, Tensor.fromArray(targets, [B * T], 'int32'));
+        state = detachState(out.state);
+        return {
+          loss,
+          tokens: B * T,
+          logits: out.logits,
+          lossOnLabels: (labels) => crossEntropy(model.forward(ids(), from).logits, labels),
+        };
+      },
+      carry: () => {
+        if (!state) return null;
+        const named: Record<string, Tensor> = {};
+        state.h.forEach((t, l) => (named[`h.${l}`] = t));
+        state.c?.forEach((t, l) => (named[`c.${l}`] = t));
+        return named;
+      },
+      setCarry: (saved) => {
+        const take = (name: string): Tensor => {
+          const t = saved.get(name);
+          if (!t) throw new Error(`--resume: the checkpoint's carried state has no '${name}'`);
+          return keep(t.clone());
+        };
+        const h = Array.from({ length: c.layers }, (_, l) => take(`h.${l}`));
+        const cs = model.config.cell === 'lstm' ? Array.from({ length: c.layers }, (_, l) => take(`c.${l}`)) : null;
         disposeState(state);
-        state = r.state;
-        return { loss: r.loss, tokens: r.tokens };
+        state = { h, c: cs };
       },
       evaluate,
       dispose: () => {
         disposeState(state);
+        disposeState(input);
         model.dispose();
       },
     };
@@ -569,7 +658,8 @@ function windowJob(
     stepsPerEpoch,
     loss: (b) => {
       const { x, y } = windowTensors(b as WindowBatch, c.context);
-      return { loss: crossEntropy(forward(x), y), tokens: (b as WindowBatch).size };
+      const logits = forward(x);
+      return { loss: crossEntropy(logits, y), tokens: (b as WindowBatch).size, logits, lossOnLabels: (labels) => crossEntropy(forward(windowTensors(b as WindowBatch, c.context).x), labels) };
     },
     evaluate,
     dispose: () => model.dispose(),
@@ -602,7 +692,14 @@ function sequenceJob(
       for (let s = 0; s < stepsPerEpoch; s++) yield windows(c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
     },
     stepsPerEpoch,
-    loss: (b) => ({ loss: sequenceLoss(model, b as SequenceBatch, 'mean'), tokens: (b as SequenceBatch).tokens }),
+    loss: (b) => {
+      // sequenceLoss, exposing the logits and the loss on other labels (Sophia).
+      const sb = b as SequenceBatch;
+      const ids = (): Tensor => Tensor.fromArray(sb.inputs, [sb.batchSize, sb.seqLen], 'int32');
+      const logits = model.forward(ids());
+      const loss = crossEntropy(logits, Tensor.fromArray(sb.targets, [sb.tokens], 'int32'), { reduction: 'mean' });
+      return { loss, tokens: sb.tokens, logits, lossOnLabels: (labels) => crossEntropy(model.forward(ids()), labels) };
+    },
     evaluate,
     dispose: () => model.dispose(),
   };

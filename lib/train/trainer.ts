@@ -1,18 +1,50 @@
 // The training loop: batches -> forward -> loss -> backward -> step, with periodic
 // evaluation. `fit()` is async and yields to the event loop after every step, so a
 // server that trains a model keeps answering requests.
+//
+// Options (TrainerOptions / FitOptions):
+// - accumulate: k  -- each optimizer step averages the gradients of k consecutive batches
+//   (every batch's loss is scaled by 1/k before backward; the last group of an epoch may be
+//   shorter and is averaged over its own size). `step` counts optimizer steps; the reported
+//   loss of a step is the mean of its batches' losses.
+// - onNonFinite: 'stop' (default) throws on a NaN/Inf loss naming the step, weights
+//   untouched; 'skip' drops that step's gradients (no optimizer update), counts it in
+//   `skippedSteps`, reports it with `skipped: true` and goes on with the next batches.
+// - patience: n (with evaluate) -- early stopping: fit() stops when the validation
+//   perplexity has not improved for n consecutive evaluations; restoreBest copies the
+//   weights of the best evaluation back at the end of fit().
+// - Sophia-G: when the optimizer is a SophiaG, its batchTokens is set to each step's tokens,
+//   and after every `hessianInterval`-th step the Hessian estimate is refreshed: labels are
+//   sampled (seeded by `seed` and the step) from the step's last batch's `logits`, and the
+//   gradient of `lossOnLabels(labels)` feeds `updateHessian()`. Loss functions used with
+//   Sophia must return both.
+// - Resumable state: `state()` / `restoreState()` give the step, the epoch and the batches
+//   consumed in it, and the early-stopping bookkeeping (the best weights are `bestWeights`);
+//   fit() continues from there (it skips the consumed batches of the epoch: batch order
+//   must be a function of the epoch). `saveEvery` + `onSave` call back at step boundaries.
 import { noGrad } from '../autograd.js';
 import type { Module } from '../nn/module.js';
+import { mulScalar } from '../ops/elementwise.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { clipGradNorm } from '../optim/clip.js';
 import type { Schedule } from '../optim/schedule.js';
-import { Tensor, tidy } from '../tensor.js';
+import { SophiaG } from '../optim/sophia.js';
+import { Tensor, keep, tidy } from '../tensor.js';
 
 export interface LossResult {
   /** Scalar loss (mean over the batch's tokens) to back-propagate. */
   loss: Tensor;
   /** Tokens predicted in this batch (for tokens/s). */
   tokens: number;
+  /** The batch's logits (N, V), row i predicting target i (Sophia samples labels from them). */
+  logits?: Tensor;
+  /**
+   * The mean loss of the same batch (same inputs, same carried state) against other labels
+   * (N) int32, by a fresh forward with the current weights (backward releases the first
+   * forward's graph). Sophia's Hessian estimate calls it at most once, after the optimizer
+   * step and before the next batch's loss.
+   */
+  lossOnLabels?: (labels: Tensor) => Tensor;
 }
 
 export interface StepEvent {
@@ -21,6 +53,8 @@ export interface StepEvent {
   loss: number;
   lr: number;
   tokensPerSecond: number;
+  /** True when the step was skipped because of a non-finite loss (onNonFinite 'skip'). */
+  skipped?: boolean;
 }
 
 export interface EvalResult {
@@ -32,8 +66,9 @@ export interface EvalResult {
 export interface FitOptions<B> {
   /** The training batches of one epoch (called once per epoch, so it may reshuffle). */
   batches: (epoch: number) => Iterable<B>;
+  /** Total epochs (counting those done before a resume). */
   epochs?: number;
-  /** Stop after this many steps (whatever the epoch). */
+  /** Stop once `step` reaches this many optimizer steps (whatever the epoch; a total). */
   steps?: number;
   /** Evaluate every this many steps (and at the end of every epoch) when `evaluate` is given. */
   evalEvery?: number;
@@ -42,6 +77,13 @@ export interface FitOptions<B> {
   onEval?: (e: EvalResult & { step: number }) => void;
   /** Steps not counted in tokens/s (warm-up). */
   warmupSteps?: number;
+  /** Early stopping: stop after this many consecutive evaluations without a better perplexity. */
+  patience?: number;
+  /** Copy the weights of the best evaluation back into the model at the end of fit(). */
+  restoreBest?: boolean;
+  /** Call `onSave` every this many optimizer steps (after that step's evaluation, if any). */
+  saveEvery?: number;
+  onSave?: (trainer: Trainer<B>) => void;
 }
 
 export interface FitResult {
@@ -50,6 +92,26 @@ export interface FitResult {
   lastLoss: number;
   tokensPerSecond: number;
   seconds: number;
+  /** True when early stopping (patience) ended the run. */
+  stoppedEarly: boolean;
+  /** Best validation perplexity seen and its step (null without evaluations). */
+  bestPpl: number | null;
+  bestStep: number | null;
+  /** Steps skipped because of a non-finite loss. */
+  skippedSteps: number;
+}
+
+/** The trainer's resumable counters (JSON). */
+export interface TrainerState {
+  step: number;
+  /** The epoch in progress (or the next one when `batchInEpoch` is 0). */
+  epoch: number;
+  /** Batches of `epoch` already consumed. */
+  batchInEpoch: number;
+  bestPpl: number | null;
+  bestStep: number | null;
+  evalsSinceBest: number;
+  skippedSteps: number;
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -59,12 +121,36 @@ export interface TrainerOptions {
   schedule?: Schedule;
   /** Clip the global gradient norm to this value before each step. */
   clipNorm?: number;
+  /** Batches whose gradients are averaged into each optimizer step (default 1). */
+  accumulate?: number;
+  /** On a NaN/Inf loss: 'stop' (throw; default) or 'skip' the step. */
+  onNonFinite?: 'stop' | 'skip';
+  /** Seed of Sophia's sampled labels (default 1). */
+  seed?: number;
+}
+
+export interface StepResult {
+  loss: number;
+  tokens: number;
+  skipped: boolean;
 }
 
 export class Trainer<B> {
   step = 0;
+  /** The epoch in progress and the batches of it consumed (resumable position). */
+  epoch = 0;
+  batchInEpoch = 0;
+  bestPpl: number | null = null;
+  bestStep: number | null = null;
+  evalsSinceBest = 0;
+  skippedSteps = 0;
+  /** Copies of the parameters at the best evaluation (kept only with restoreBest). */
+  bestWeights: Tensor[] | null = null;
   readonly schedule?: Schedule;
   readonly clipNorm?: number;
+  readonly accumulate: number;
+  readonly onNonFinite: 'stop' | 'skip';
+  readonly seed: number;
 
   constructor(
     readonly model: Module,
@@ -77,45 +163,196 @@ export class Trainer<B> {
     if (this.clipNorm !== undefined && !(this.clipNorm > 0)) {
       throw new RangeError(`Trainer: clipNorm must be > 0, got ${this.clipNorm}`);
     }
+    this.accumulate = opts.accumulate ?? 1;
+    if (!Number.isSafeInteger(this.accumulate) || this.accumulate < 1) {
+      throw new RangeError(`Trainer: accumulate must be an integer >= 1, got ${String(opts.accumulate)}`);
+    }
+    this.onNonFinite = opts.onNonFinite ?? 'stop';
+    if (this.onNonFinite !== 'stop' && this.onNonFinite !== 'skip') {
+      throw new RangeError(`Trainer: onNonFinite must be 'stop' or 'skip', got '${String(opts.onNonFinite)}'`);
+    }
+    this.seed = opts.seed ?? 1;
   }
 
-  /** One optimisation step on one batch; returns the loss. Throws on a non-finite loss. */
-  trainStep(batch: B): { loss: number; tokens: number } {
-    this.model.train();
-    const { loss, tokens } = tidy(() => {
-      const r = this.lossFn(batch);
-      const value = r.loss.item();
-      if (!Number.isFinite(value)) return { loss: value, tokens: r.tokens };
-      r.loss.backward();
-      return { loss: value, tokens: r.tokens };
-    });
-    if (!Number.isFinite(loss)) {
-      this.optimizer.zeroGrad();
-      throw new Error(`training stopped: the loss is ${loss} at step ${this.step + 1}; weights were not updated`);
+  /** The resumable counters. */
+  state(): TrainerState {
+    return {
+      step: this.step,
+      epoch: this.epoch,
+      batchInEpoch: this.batchInEpoch,
+      bestPpl: this.bestPpl,
+      bestStep: this.bestStep,
+      evalsSinceBest: this.evalsSinceBest,
+      skippedSteps: this.skippedSteps,
+    };
+  }
+
+  /** Sets the counters saved by `state()` (the best weights are restored separately). */
+  restoreState(s: TrainerState): void {
+    for (const k of ['step', 'epoch', 'batchInEpoch', 'evalsSinceBest', 'skippedSteps'] as const) {
+      if (!Number.isSafeInteger(s[k]) || s[k] < 0) throw new RangeError(`Trainer.restoreState: ${k} must be an integer >= 0, got ${String(s[k])}`);
     }
-    if (this.clipNorm !== undefined) clipGradNorm(this.optimizer.params, this.clipNorm);
-    if (this.schedule) this.optimizer.lr = this.schedule(this.step);
-    this.optimizer.step();
-    this.optimizer.zeroGrad();
-    this.step++;
-    return { loss, tokens };
+    this.step = s.step;
+    this.epoch = s.epoch;
+    this.batchInEpoch = s.batchInEpoch;
+    this.bestPpl = s.bestPpl ?? null;
+    this.bestStep = s.bestStep ?? null;
+    this.evalsSinceBest = s.evalsSinceBest;
+    this.skippedSteps = s.skippedSteps;
+  }
+
+  /** One optimisation step on one batch; returns the loss. Throws on a non-finite loss (unless skipping). */
+  trainStep(batch: B): StepResult {
+    return this.trainSteps([batch]);
+  }
+
+  /**
+   * One optimisation step on the averaged gradients of `batches` (each loss scaled by
+   * 1 / batches.length). Returns the mean loss and the tokens.
+   */
+  trainSteps(batches: readonly B[]): StepResult {
+    const k = batches.length;
+    if (k === 0) throw new RangeError('Trainer.trainSteps: no batch');
+    this.model.train();
+    const sophia = this.optimizer instanceof SophiaG ? this.optimizer : null;
+    const hessianNext = sophia !== null && (sophia.stepCount + 1) % sophia.hessianInterval === 0;
+    let sum = 0;
+    let tokens = 0;
+    let bad: number | null = null;
+    let hessian: { labels: Tensor; lossOn: (labels: Tensor) => Tensor } | null = null;
+    try {
+      for (const [j, batch] of batches.entries()) {
+        const r = tidy(() => {
+          const out = this.lossFn(batch);
+          const value = out.loss.item();
+          if (!Number.isFinite(value)) return { value, tokens: out.tokens };
+          (k === 1 ? out.loss : mulScalar(out.loss, 1 / k)).backward();
+          if (hessianNext && j === k - 1) {
+            if (!out.logits || !out.lossOnLabels) {
+              throw new Error('Trainer: the Sophia optimizer needs a loss function that returns logits and lossOnLabels');
+            }
+            const seed = this.seed * 1_000_003 + sophia!.stepCount + 1;
+            hessian = { labels: keep(SophiaG.sampleLabels(out.logits.detach(), seed)), lossOn: out.lossOnLabels };
+          }
+          return { value, tokens: out.tokens };
+        });
+        tokens += r.tokens;
+        if (!Number.isFinite(r.value)) {
+          bad = r.value;
+          break;
+        }
+        sum += r.value;
+      }
+      if (bad !== null) {
+        this.optimizer.zeroGrad();
+        if (this.onNonFinite === 'stop') {
+          throw new Error(`training stopped: the loss is ${bad} at step ${this.step + 1}; weights were not updated`);
+        }
+        this.step++;
+        this.skippedSteps++;
+        return { loss: bad, tokens, skipped: true };
+      }
+      if (this.clipNorm !== undefined) clipGradNorm(this.optimizer.params, this.clipNorm);
+      if (this.schedule) this.optimizer.lr = this.schedule(this.step);
+      if (sophia) sophia.batchTokens = tokens;
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+      const h = hessian as { labels: Tensor; lossOn: (labels: Tensor) => Tensor } | null;
+      if (sophia && h && sophia.hessianDue()) {
+        tidy(() => h.lossOn(h.labels).backward());
+        sophia.updateHessian();
+        sophia.zeroGrad();
+      }
+      this.step++;
+      return { loss: sum / k, tokens, skipped: false };
+    } finally {
+      (hessian as { labels: Tensor } | null)?.labels.dispose();
+    }
+  }
+
+  /** Records an evaluation for early stopping; returns true when patience is exhausted. */
+  private noteEval(ppl: number, patience: number | undefined, keepBest: boolean): boolean {
+    if (this.bestPpl === null || ppl < this.bestPpl) {
+      this.bestPpl = ppl;
+      this.bestStep = this.step;
+      this.evalsSinceBest = 0;
+      if (keepBest) this.snapshotBest();
+    } else {
+      this.evalsSinceBest++;
+    }
+    return patience !== undefined && this.evalsSinceBest >= patience;
+  }
+
+  private snapshotBest(): void {
+    const params = this.optimizer.params;
+    if (!this.bestWeights) this.bestWeights = params.map((p) => keep(Tensor.zeros(p.shape)));
+    params.forEach((p, i) => this.bestWeights![i]!.storage.copyFrom(p.storage));
+  }
+
+  /** Sets the best-weights snapshot (e.g. from a checkpoint); takes ownership of copies of `ts`. */
+  setBestWeights(ts: readonly Tensor[] | null): void {
+    this.disposeBest();
+    if (ts === null) return;
+    const params = this.optimizer.params;
+    if (ts.length !== params.length) throw new RangeError(`Trainer: ${ts.length} best weights for ${params.length} parameters`);
+    this.bestWeights = params.map((p, i) => {
+      const t = ts[i]!;
+      if (t.size !== p.size) throw new RangeError(`Trainer: best weight ${i} has ${t.size} elements, the parameter ${p.size}`);
+      const c = keep(Tensor.zeros(p.shape));
+      c.storage.copyFrom(t.storage);
+      return c;
+    });
+  }
+
+  /** Frees the best-weights snapshot. */
+  disposeBest(): void {
+    for (const t of this.bestWeights ?? []) t.dispose();
+    this.bestWeights = null;
   }
 
   async fit(opts: FitOptions<B>): Promise<FitResult> {
     const epochs = opts.epochs ?? (opts.steps !== undefined ? Number.POSITIVE_INFINITY : 1);
     const warmup = opts.warmupSteps ?? 3;
+    const { patience, saveEvery } = opts;
+    if (patience !== undefined && (!Number.isSafeInteger(patience) || patience < 1)) {
+      throw new RangeError(`fit: patience must be an integer >= 1, got ${String(patience)}`);
+    }
+    if (saveEvery !== undefined && (!Number.isSafeInteger(saveEvery) || saveEvery < 1)) {
+      throw new RangeError(`fit: saveEvery must be an integer >= 1, got ${String(saveEvery)}`);
+    }
+    const keepBest = opts.restoreBest === true && opts.evaluate !== undefined;
     let counted = 0;
     let countedTokens = 0;
     let countedSeconds = 0;
     let lastLoss = Number.NaN;
-    let epoch = 0;
+    let stoppedEarly = patience !== undefined && this.evalsSinceBest >= patience;
     const t0 = performance.now();
-    outer: for (; epoch < epochs; epoch++) {
-      let any = false;
-      for (const batch of opts.batches(epoch)) {
-        any = true;
+    const stepsDone = (): boolean => opts.steps !== undefined && this.step >= opts.steps;
+    const runEval = (): boolean => {
+      const r = opts.evaluate!();
+      opts.onEval?.({ ...r, step: this.step });
+      return this.noteEval(r.ppl, patience, keepBest);
+    };
+    outer: while (!stoppedEarly && !stepsDone() && this.epoch < epochs) {
+      const epoch = this.epoch;
+      const skip = this.batchInEpoch;
+      let index = 0;
+      const group: B[] = [];
+      const it = opts.batches(epoch)[Symbol.iterator]();
+      let done = false;
+      while (!done) {
+        const next = it.next();
+        done = next.done === true;
+        if (!done) {
+          if (index++ < skip) continue;
+          group.push(next.value);
+          if (group.length < this.accumulate) continue;
+        }
+        if (group.length === 0) break;
         const s0 = performance.now();
-        const { loss, tokens } = this.trainStep(batch);
+        const { loss, tokens, skipped } = this.trainSteps(group);
+        this.batchInEpoch += group.length;
+        group.length = 0;
         const dt = (performance.now() - s0) / 1000;
         lastLoss = loss;
         if (++counted > warmup) {
@@ -128,27 +365,39 @@ export class Trainer<B> {
           loss,
           lr: this.optimizer.lr,
           tokensPerSecond: countedSeconds > 0 ? countedTokens / countedSeconds : tokens / Math.max(dt, 1e-9),
+          ...(skipped ? { skipped } : {}),
         });
         if (opts.evaluate && opts.evalEvery && this.step % opts.evalEvery === 0) {
-          opts.onEval?.({ ...opts.evaluate(), step: this.step });
+          if (runEval()) stoppedEarly = true;
         }
+        if (saveEvery !== undefined && this.step % saveEvery === 0) opts.onSave?.(this);
         await yieldToEventLoop();
-        if (opts.steps !== undefined && this.step >= opts.steps) {
-          epoch++;
+        if (stoppedEarly || stepsDone()) {
+          it.return?.();
           break outer;
         }
       }
-      if (!any) throw new Error('fit: the training data produced no batch');
+      if (index === 0) throw new Error('fit: the training data produced no batch');
+      // (Also after a resume that found this epoch fully consumed: the save came before this evaluation.)
       if (opts.evaluate && !(opts.evalEvery && this.step % opts.evalEvery === 0)) {
-        opts.onEval?.({ ...opts.evaluate(), step: this.step });
+        if (runEval()) stoppedEarly = true;
       }
+      this.epoch++;
+      this.batchInEpoch = 0;
+    }
+    if (keepBest && this.bestWeights && this.bestStep !== this.step) {
+      this.optimizer.params.forEach((p, i) => p.storage.copyFrom(this.bestWeights![i]!.storage));
     }
     return {
       steps: this.step,
-      epochs: epoch,
+      epochs: this.batchInEpoch > 0 ? this.epoch + 1 : this.epoch,
       lastLoss,
       tokensPerSecond: countedSeconds > 0 ? countedTokens / countedSeconds : 0,
       seconds: (performance.now() - t0) / 1000,
+      stoppedEarly,
+      bestPpl: this.bestPpl,
+      bestStep: this.bestStep,
+      skippedSteps: this.skippedSteps,
     };
   }
 }
