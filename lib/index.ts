@@ -35,19 +35,20 @@ export { Adafactor } from './optim/adafactor.js';
 export type { AdafactorOptions } from './optim/adafactor.js';
 export { SophiaG } from './optim/sophia.js';
 export type { SophiaOptions } from './optim/sophia.js';
-export type { SGDOptions, AdamWOptions } from './optim/optimizer.js';
+export type { SGDOptions, AdamWOptions, OptimizerState } from './optim/optimizer.js';
 export { clipGradNorm } from './optim/clip.js';
 export * as schedules from './optim/schedule.js';
 export type { Schedule } from './optim/schedule.js';
 export { Trainer, evaluateLoss } from './train/trainer.js';
 export { runTraining, MODEL_KINDS } from './train/run.js';
 export type { ModelKind, OptimizerKind, ScheduleKind, TrainRunOptions, TrainRunEvents, TrainRunResult } from './train/run.js';
+export type { TrainRunInput } from './train/run-state.js';
 export type { TrainerOptions } from './train/trainer.js';
 // Checkpoints written by runTraining({ out }) (`lmkit train --out`), loaded back with their vocabulary.
 export { loadTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
 export type { LoadedTrained, TrainedMeta } from './train/checkpointing.js';
 export type { NeuralKind, NeuralModel, ModelConfig, JobConfig } from './train/run.js';
-export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult } from './train/trainer.js';
+export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult, StepResult, TrainerState } from './train/trainer.js';
 
 // Data.
 export { loadBrown, loadBrownTagged, splitBrown, brownDirectory } from './data/brown.js';
