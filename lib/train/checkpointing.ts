@@ -17,6 +17,10 @@
 //   { kind, scalars: stepCount, lr, ... }, rng (every model RNG counter, Module.rngState()),
 //   carry (names), best (whether best weights are saved) }.
 // Both go through saveCheckpoint, whose atomic protocol covers them (one weights file).
+// `--save-every` checkpoints (written between steps) resume exactly; the final `--out`
+// checkpoint does too, except after `--restore-best` put the best weights back: it then holds
+// those (what eval/generate should use), and a resume continues from them with the
+// optimizer state of the last step.
 // Models trained on a text corpus or token file also carry `tokenizer` (the tokenizer's
 // toJSON(), built on the training split) and `corpus` (the path trained on); then `vocab`
 // is absent and the loaded `vocab` is derived from the tokenizer (token-vocab.ts).

@@ -22,6 +22,8 @@
 //   consumed in it, and the early-stopping bookkeeping (the best weights are `bestWeights`);
 //   fit() continues from there (it skips the consumed batches of the epoch: batch order
 //   must be a function of the epoch). `saveEvery` + `onSave` call back at step boundaries.
+//   So `steps` and `epochs` are totals for the trainer: a second fit() with the same
+//   `epochs` on a trainer that already finished them returns at once.
 import { noGrad } from '../autograd.js';
 import type { Module } from '../nn/module.js';
 import { mulScalar } from '../ops/elementwise.js';

@@ -67,6 +67,16 @@ describe('resume', () => {
     });
   }
 
+  it('early-stopping counters survive a resume (lr 0: no evaluation improves; patience 3 stops at step 4 either way)', async () => {
+    const o = { ...small, model: 'ffnn', batch: 16, embed: 8, hidden: 8, lr: 0, evalEvery: 1, patience: 3 } as TrainRunOptions;
+    const straight = await runTraining({ ...o, steps: 50 });
+    expect(straight.steps).toBe(4);
+    const dir = tmp();
+    await runTraining({ ...o, steps: 2, out: dir });
+    const resumed = await runTraining({ resume: dir, steps: 50 });
+    expect(resumed.steps).toBe(4);
+  });
+
   it('conflicting model flags on resume are an error naming the flag; overridable ones are fine', async () => {
     const dir = tmp();
     await runTraining({ ...small, model: 'ffnn', batch: 32, embed: 8, hidden: 8, steps: 2, out: dir } as TrainRunOptions);

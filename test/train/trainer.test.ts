@@ -210,6 +210,20 @@ function lmkit(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+describe('runTraining: optimizers', () => {
+  it("'adam' is AdamW without weight decay (identical losses)", async () => {
+    const run = async (optimizer: 'adam' | 'adamw', weightDecay?: number): Promise<number[]> => {
+      const l: number[] = [];
+      await runTraining(
+        { model: 'ffnn', corpus: 'brown', minCount: 50, evalTokens: 100, test: false, batch: 16, embed: 8, hidden: 8, steps: 5, optimizer, ...(weightDecay !== undefined ? { weightDecay } : {}) },
+        { step: (e) => l.push(e.loss) },
+      );
+      return l;
+    };
+    expect(await run('adam')).toEqual(await run('adamw', 0));
+  });
+});
+
 describe('lmkit train --optimizer', () => {
   it('sophia: 40 steps of ffnn lower the loss', () => {
     const r = lmkit('train', '--model', 'ffnn', '--optimizer', 'sophia', '--steps', '40', '--eval-tokens', '2000', '--no-test', '--json');
