@@ -10,6 +10,12 @@
 #include "registry.h"
 #include "storage.h"
 
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/cublas_dl.h"
+#include "../cuda/matmul.h"
+#include "../cuda/runtime.h"
+#endif
+
 namespace lmkit {
 namespace napi {
 
@@ -28,13 +34,81 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   o.Set("storages", Napi::Number::New(info.Env(), static_cast<double>(Storage::live_count())));
   o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(Storage::live_bytes())));
   o.Set("cachedBytes", Napi::Number::New(info.Env(), static_cast<double>(Storage::cached_bytes())));
+#ifdef LMKIT_WITH_CUDA
+  o.Set("deviceStorages", Napi::Number::New(info.Env(), static_cast<double>(Storage::device_live_count())));
+  o.Set("deviceBytes", Napi::Number::New(info.Env(), static_cast<double>(Storage::device_live_bytes())));
+#endif
   return o;
 }
 
 Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
   Storage::empty_cache();
+#ifdef LMKIT_WITH_CUDA
+  if (cuda::device_count() > 0) cuda::trim_pool(0);
+#endif
   return info.Env().Undefined();
 }
+
+#ifdef LMKIT_WITH_CUDA
+// deviceCount(): CUDA devices visible (0 without a driver or GPU; never throws).
+Napi::Value DeviceCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cuda::device_count()); }
+
+// cudaInfo(): what `lmkit info` prints about the CUDA backend. Initialises the device (and
+// tries to load cuBLAS) when one is visible.
+Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  const int n = cuda::device_count();
+  o.Set("deviceCount", Napi::Number::New(env, n));
+  cuda::DeviceInfo d;
+  const cudaError_t e = n > 0 ? cuda::device_info(&d) : cudaErrorNoDevice;
+  if (n == 0) {
+    cudaDriverGetVersion(&d.driver_version);
+    cudaRuntimeGetVersion(&d.runtime_version);
+  }
+  o.Set("driverVersion", Napi::Number::New(env, d.driver_version));
+  o.Set("runtimeVersion", Napi::Number::New(env, d.runtime_version));
+  if (e != cudaSuccess) {
+    o.Set("error", Napi::String::New(env, n == 0 ? cuda::init_error() : std::string(cudaGetErrorString(e))));
+    o.Set("cublas", Napi::Boolean::New(env, false));
+    return o;
+  }
+  o.Set("device", Napi::Number::New(env, cuda::device()));
+  o.Set("name", Napi::String::New(env, d.name));
+  o.Set("computeCapability", Napi::String::New(env, std::to_string(d.major) + "." + std::to_string(d.minor)));
+  o.Set("totalMemory", Napi::Number::New(env, static_cast<double>(d.total_memory)));
+  o.Set("multiprocessors", Napi::Number::New(env, d.multiprocessors));
+  const bool cublas = cuda::cublas::available() && cuda::cublas::handle() != nullptr;
+  o.Set("cublas", Napi::Boolean::New(env, cublas));
+  o.Set("cublasPath", Napi::String::New(env, cuda::cublas::loaded_path()));
+  o.Set("cublasVersion", Napi::Number::New(env, cuda::cublas::version()));
+  if (!cublas) o.Set("cublasError", Napi::String::New(env, cuda::cublas::load_error()));
+  o.Set("sgemm", Napi::String::New(env, cuda::sgemm_backend()));
+  return o;
+}
+
+// cudaSynchronize(): waits for the lmkit stream; throws on an earlier asynchronous error.
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  Args a(info, "cudaSynchronize", 0);
+  a.check_cuda(cuda::synchronize());
+  return info.Env().Undefined();
+}
+
+// cuda_gemm_test(C, A, B, batch, M, N, K, transA, transB, useCublas): C = op(A) op(B) with a
+// chosen engine (the op suite compares the own kernel with cuBLAS).
+Napi::Value CudaGemmTest(const Napi::CallbackInfo& info) {
+  Args a(info, "cuda_gemm_test", 10);
+  a.allow_cuda();
+  const int64_t batch = a.dim(3, "batch"), M = a.dim(4, "M"), N = a.dim(5, "N"), K = a.dim(6, "K");
+  const bool tA = a.boolean(7, "transA"), tB = a.boolean(8, "transB"), use = a.boolean(9, "useCublas");
+  float* c = a.f32(0, "C", a.mul(batch, M, N));
+  const float* x = a.f32(1, "A", a.mul(batch, M, K));
+  const float* w = a.f32(2, "B", a.mul(batch, K, N));
+  if (!a.on_cuda()) a.error("the storages must be on the cuda device");
+  a.check_cuda(cuda::gemm(c, x, w, batch, M, N, K, tA, tB, 1.0f, 0.0f, use));
+  return info.Env().Undefined();
+}
+#endif
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
 
@@ -65,7 +139,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_fn(env, exports, "emptyCache", EmptyCache);
   export_fn(env, exports, "numThreads", GetNumThreads);
   export_fn(env, exports, "setNumThreads", SetNumThreads);
+#ifdef LMKIT_WITH_CUDA
+  exports.Set("backend", Napi::String::New(env, "cuda"));
+  export_fn(env, exports, "deviceCount", DeviceCount);
+  export_fn(env, exports, "cudaInfo", CudaInfo);
+  export_fn(env, exports, "cudaSynchronize", CudaSynchronize);
+  export_fn(env, exports, "cuda_gemm_test", CudaGemmTest);
+#else
   exports.Set("backend", Napi::String::New(env, "cpu"));
+#endif
   exports.Set("avx2", Napi::Boolean::New(env, cpu_has_avx2_fma()));
   register_all(env, exports);
   return exports;

@@ -3,6 +3,12 @@
 #include <cmath>
 #include <sstream>
 
+#ifdef LMKIT_WITH_CUDA
+#include <vector>
+
+#include "../cuda/runtime.h"
+#endif
+
 namespace lmkit {
 namespace napi {
 
@@ -105,6 +111,17 @@ Storage* Args::storage(size_t i, const char* name) const {
   }
   Storage* s = static_cast<Storage*>(raw);
   if (s->disposed()) error(std::string(name) + " has been disposed");
+#ifdef LMKIT_WITH_CUDA
+  const int dev = s->on_cuda() ? 1 : 0;
+  if (dev == 1 && !allow_cuda_) {
+    error(std::string(name) + " is on the cuda device, but this op has no CUDA kernel yet (move the tensor with .to('cpu'))");
+  }
+  if (dev_ >= 0 && dev != dev_) {
+    error(std::string(name) + " is on " + (dev ? "cuda" : "cpu") + " but an earlier argument is on " +
+          (dev_ ? "cuda" : "cpu") + ": all tensors of one op must be on the same device");
+  }
+  dev_ = dev;
+#endif
   return s;
 }
 
@@ -154,7 +171,25 @@ void Args::check_distinct(std::initializer_list<std::pair<const void*, const cha
   }
 }
 
+#ifdef LMKIT_WITH_CUDA
+void Args::check_cuda(int err) const {
+  if (err != cudaSuccess) error(std::string("CUDA error: ") + cudaGetErrorString(static_cast<cudaError_t>(err)));
+}
+void Args::copy_to_host(void* dst, const void* src, int64_t n) const {
+  check_cuda(cuda::memcpy_d2h(dst, src, static_cast<size_t>(n) * 4));
+}
+#endif
+
 void Args::check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) const {
+#ifdef LMKIT_WITH_CUDA
+  // Device ids are checked on a host copy (this waits for the stream).
+  std::vector<int32_t> host;
+  if (on_cuda() && n > 0) {
+    host.resize(static_cast<size_t>(n));
+    copy_to_host(host.data(), ids, n);
+    ids = host.data();
+  }
+#endif
   for (int64_t k = 0; k < n; ++k) {
     if (ids[k] < 0 || ids[k] >= limit) {
       std::ostringstream m;
@@ -165,6 +200,14 @@ void Args::check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* n
 }
 
 void Args::check_ids_ignore(const int32_t* ids, int64_t n, int64_t limit, int64_t ignore, const char* name) const {
+#ifdef LMKIT_WITH_CUDA
+  std::vector<int32_t> host;
+  if (on_cuda() && n > 0) {
+    host.resize(static_cast<size_t>(n));
+    copy_to_host(host.data(), ids, n);
+    ids = host.data();
+  }
+#endif
   for (int64_t k = 0; k < n; ++k) {
     if (ids[k] == ignore) continue;
     if (ids[k] < 0 || ids[k] >= limit) {

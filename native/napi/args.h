@@ -79,6 +79,19 @@ class Args {
   void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) const;
   void check_ids_ignore(const int32_t* ids, int64_t n, int64_t limit, int64_t ignore, const char* name) const;
 
+#ifdef LMKIT_WITH_CUDA
+  // CUDA addon only (see docs/cuda.md). A binding that has a CUDA kernel calls allow_cuda()
+  // (LMKIT_CUDA_ALLOW) before reading storages; the first storage read fixes the device of
+  // the call and every later one must be on the same device (Error otherwise). A binding
+  // without allow_cuda() refuses device storages with an Error that says so.
+  void allow_cuda() { allow_cuda_ = true; }
+  bool on_cuda() const { return dev_ == 1; }
+  // Throws an Error naming the op when err (a cudaError_t) is not cudaSuccess.
+  void check_cuda(int err) const;
+  // Copies n int32/float elements of a device storage to the host (waits).
+  void copy_to_host(void* dst, const void* src, int64_t n) const;
+#endif
+
   [[noreturn]] void type_error(const std::string& msg) const;
   [[noreturn]] void range_error(const std::string& msg) const;
   [[noreturn]] void error(const std::string& msg) const;
@@ -89,7 +102,34 @@ class Args {
   const char* op_;
   // Denormals flush to zero for the span of the call (see native/cpu/common.h).
   FlushDenormals ftz_;
+#ifdef LMKIT_WITH_CUDA
+  bool allow_cuda_ = false;
+  mutable int dev_ = -1;  // device of the storages read so far: -1 none yet, 0 cpu, 1 cuda
+#endif
 };
+
+// Dispatch to a CUDA kernel in a binding (expand to nothing in the CPU-only build):
+//   Args a(info, "relu_forward", 3);
+//   LMKIT_CUDA_ALLOW(a);
+//   ... read arguments ...
+//   LMKIT_CUDA_CALL(a, cuda::relu_forward(out, inp, n));  // returns undefined when on cuda
+//   cpu::relu_forward(out, inp, n);
+#ifdef LMKIT_WITH_CUDA
+#define LMKIT_CUDA_ALLOW(a) (a).allow_cuda()
+#define LMKIT_CUDA_CALL(a, expr)                 \
+  do {                                           \
+    if ((a).on_cuda()) {                         \
+      (a).check_cuda(static_cast<int>(expr));    \
+      return (a).env().Undefined();              \
+    }                                            \
+  } while (0)
+// `, cuda::fn` (an extra argument naming the CUDA kernel), or nothing in the CPU-only build.
+#define LMKIT_DEV(fn) , cuda::fn
+#else
+#define LMKIT_DEV(fn)
+#define LMKIT_CUDA_ALLOW(a) ((void)0)
+#define LMKIT_CUDA_CALL(a, expr) ((void)0)
+#endif
 
 // Registers fn as exports[name].
 void export_fn(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback fn);

@@ -1,5 +1,8 @@
 // Bindings of the `activations` family (native/cpu/activations.h).
 #include "../cpu/activations.h"
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/activations.h"
+#endif
 #include "args.h"
 #include "pointwise.h"
 #include "registry.h"
@@ -10,10 +13,10 @@ namespace {
 
 #define LMKIT_ACT(name, saved)                                                            \
   Napi::Value name##Forward(const Napi::CallbackInfo& info) {                             \
-    return UnaryForward<cpu::name##_forward>(info, #name "_forward");                     \
+    return UnaryForward<cpu::name##_forward LMKIT_DEV(name##_forward)>(info, #name "_forward");                     \
   }                                                                                       \
   Napi::Value name##Backward(const Napi::CallbackInfo& info) {                            \
-    return UnaryBackward<cpu::name##_backward>(info, #name "_backward", saved);           \
+    return UnaryBackward<cpu::name##_backward LMKIT_DEV(name##_backward)>(info, #name "_backward", saved);           \
   }
 
 LMKIT_ACT(tanh, "out")

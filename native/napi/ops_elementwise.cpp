@@ -3,6 +3,9 @@
 #include <string>
 
 #include "../cpu/elementwise.h"
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/elementwise.h"
+#endif
 #include "args.h"
 #include "pointwise.h"
 #include "registry.h"
@@ -14,6 +17,7 @@ namespace {
 // binary_forward(op, out, a, b, shape, aStrides, bStrides)
 Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
   Args a(info, "binary_forward", 7);
+  LMKIT_CUDA_ALLOW(a);
   if (!info[0].IsString()) a.type_error("op must be one of 'add', 'sub', 'mul', 'div'");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   cpu::BinaryOp op;
@@ -60,6 +64,9 @@ Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
                     std::to_string(rb));
     }
   }
+  LMKIT_CUDA_CALL(a, cuda::binary_forward(static_cast<cuda::BinaryOp>(static_cast<int>(op)), out,
+                                          static_cast<const float*>(as->data()), static_cast<const float*>(bs->data()),
+                                          nd, shape, sa, sb));
   cpu::binary_forward(op, out, static_cast<const float*>(as->data()), static_cast<const float*>(bs->data()), nd, shape,
                       sa, sb);
   return info.Env().Undefined();
@@ -68,58 +75,69 @@ Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
 // affine_forward(out, inp, n, alpha, beta)
 Napi::Value AffineForward(const Napi::CallbackInfo& info) {
   Args a(info, "affine_forward", 5);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(2, "n");
   float* out = a.f32(0, "out", n);
   const float* inp = a.f32(1, "inp", n);
   // Non-finite alpha / beta are allowed: x * Infinity is arithmetic, not a bad call.
-  cpu::affine_forward(out, inp, n, static_cast<float>(a.any_number(3, "alpha")),
-                      static_cast<float>(a.any_number(4, "beta")));
+  const float alpha = static_cast<float>(a.any_number(3, "alpha")), beta = static_cast<float>(a.any_number(4, "beta"));
+  LMKIT_CUDA_CALL(a, cuda::affine_forward(out, inp, n, alpha, beta));
+  cpu::affine_forward(out, inp, n, alpha, beta);
   return info.Env().Undefined();
 }
 
 // axpy(y, x, n, alpha): y += alpha * x
 Napi::Value Axpy(const Napi::CallbackInfo& info) {
   Args a(info, "axpy", 4);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(2, "n");
   float* y = a.f32(0, "y", n);
   const float* x = a.f32(1, "x", n);
-  cpu::axpy(y, x, n, static_cast<float>(a.number(3, "alpha")));
+  const float alpha = static_cast<float>(a.number(3, "alpha"));
+  LMKIT_CUDA_CALL(a, cuda::axpy(y, x, n, alpha));
+  cpu::axpy(y, x, n, alpha);
   return info.Env().Undefined();
 }
 
-Napi::Value ExpForward(const Napi::CallbackInfo& info) { return UnaryForward<cpu::exp_forward>(info, "exp_forward"); }
+Napi::Value ExpForward(const Napi::CallbackInfo& info) { return UnaryForward<cpu::exp_forward LMKIT_DEV(exp_forward)>(info, "exp_forward"); }
 Napi::Value ExpBackward(const Napi::CallbackInfo& info) {
-  return UnaryBackward<cpu::exp_backward>(info, "exp_backward", "out");
+  return UnaryBackward<cpu::exp_backward LMKIT_DEV(exp_backward)>(info, "exp_backward", "out");
 }
-Napi::Value LogForward(const Napi::CallbackInfo& info) { return UnaryForward<cpu::log_forward>(info, "log_forward"); }
+Napi::Value LogForward(const Napi::CallbackInfo& info) { return UnaryForward<cpu::log_forward LMKIT_DEV(log_forward)>(info, "log_forward"); }
 Napi::Value LogBackward(const Napi::CallbackInfo& info) {
-  return UnaryBackward<cpu::log_backward>(info, "log_backward", "inp");
+  return UnaryBackward<cpu::log_backward LMKIT_DEV(log_backward)>(info, "log_backward", "inp");
 }
 Napi::Value SqrtForward(const Napi::CallbackInfo& info) {
-  return UnaryForward<cpu::sqrt_forward>(info, "sqrt_forward");
+  return UnaryForward<cpu::sqrt_forward LMKIT_DEV(sqrt_forward)>(info, "sqrt_forward");
 }
 Napi::Value SqrtBackward(const Napi::CallbackInfo& info) {
-  return UnaryBackward<cpu::sqrt_backward>(info, "sqrt_backward", "out");
+  return UnaryBackward<cpu::sqrt_backward LMKIT_DEV(sqrt_backward)>(info, "sqrt_backward", "out");
 }
 
 // pow_scalar_forward(out, inp, n, p)
 Napi::Value PowScalarForward(const Napi::CallbackInfo& info) {
   Args a(info, "pow_scalar_forward", 4);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(2, "n");
   float* out = a.f32(0, "out", n);
   const float* inp = a.f32(1, "inp", n);
-  cpu::pow_scalar_forward(out, inp, n, static_cast<float>(a.number(3, "p")));
+  const float p = static_cast<float>(a.number(3, "p"));
+  LMKIT_CUDA_CALL(a, cuda::pow_scalar_forward(out, inp, n, p));
+  cpu::pow_scalar_forward(out, inp, n, p);
   return info.Env().Undefined();
 }
 
 // pow_scalar_backward(dinp, dout, inp, n, p)
 Napi::Value PowScalarBackward(const Napi::CallbackInfo& info) {
   Args a(info, "pow_scalar_backward", 5);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(3, "n");
   float* dinp = a.f32(0, "dinp", n);
   const float* dout = a.f32(1, "dout", n);
   const float* inp = a.f32(2, "inp", n);
-  cpu::pow_scalar_backward(dinp, dout, inp, n, static_cast<float>(a.number(4, "p")));
+  const float p = static_cast<float>(a.number(4, "p"));
+  LMKIT_CUDA_CALL(a, cuda::pow_scalar_backward(dinp, dout, inp, n, p));
+  cpu::pow_scalar_backward(dinp, dout, inp, n, p);
   return info.Env().Undefined();
 }
 

@@ -1,5 +1,8 @@
 // Bindings of the matmul family (native/cpu/matmul.h).
 #include "../cpu/gemm.h"
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/matmul.h"
+#endif
 #include "../cpu/matmul.h"
 #include "args.h"
 #include "registry.h"
@@ -28,11 +31,13 @@ MatmulSizes read_sizes(const Args& a, size_t first) {
 // matmul_forward(out, a, b, batch, M, N, K, transA, transB)
 Napi::Value MatmulForward(const Napi::CallbackInfo& info) {
   Args a(info, "matmul_forward", 9);
+  LMKIT_CUDA_ALLOW(a);
   const MatmulSizes s = read_sizes(a, 3);
   float* out = a.f32(0, "out", a.mul(s.batch, s.M, s.N));
   const float* x = a.f32(1, "a", a.mul(s.batch, s.M, s.K));
   const float* w = a.f32(2, "b", a.mul(s.batch, s.K, s.N));
   if (out == x || out == w) a.range_error("out must not alias an input");
+  LMKIT_CUDA_CALL(a, cuda::matmul_forward(out, x, w, s.batch, s.M, s.N, s.K, s.transA, s.transB));
   cpu::matmul_forward(out, x, w, s.batch, s.M, s.N, s.K, s.transA, s.transB);
   return info.Env().Undefined();
 }
@@ -40,6 +45,7 @@ Napi::Value MatmulForward(const Napi::CallbackInfo& info) {
 // matmul_backward(da | null, db | null, dout, a, b, batch, M, N, K, transA, transB, accumulate)
 Napi::Value MatmulBackward(const Napi::CallbackInfo& info) {
   Args a(info, "matmul_backward", 12);
+  LMKIT_CUDA_ALLOW(a);
   const MatmulSizes s = read_sizes(a, 5);
   const bool accumulate = a.boolean(11, "accumulate");
   float* da = a.f32_opt(0, "da", a.mul(s.batch, s.M, s.K));
@@ -51,6 +57,9 @@ Napi::Value MatmulBackward(const Napi::CallbackInfo& info) {
     if (g != nullptr && (g == dout || g == x || g == w)) a.range_error("gradient outputs must not alias inputs");
   }
   if (da != nullptr && da == db) a.range_error("da and db must be different storages");
+  LMKIT_CUDA_CALL(a, accumulate ? cuda::matmul_backward_accumulate(da, db, dout, x, w, s.batch, s.M, s.N, s.K, s.transA,
+                                                                     s.transB)
+                                : cuda::matmul_backward(da, db, dout, x, w, s.batch, s.M, s.N, s.K, s.transA, s.transB));
   if (accumulate) {
     cpu::matmul_backward_accumulate(da, db, dout, x, w, s.batch, s.M, s.N, s.K, s.transA, s.transB);
   } else {

@@ -7,6 +7,9 @@
 #include <string>
 
 #include "../cpu/norm.h"
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/norm.h"
+#endif
 #include "args.h"
 #include "registry.h"
 
@@ -23,6 +26,7 @@ float read_eps(const Args& a, size_t i) {
 // layernorm_forward(out, mean | null, rstd | null, inp, weight, bias | null, N, C, eps)
 Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
   Args a(info, "layernorm_forward", 9);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t N = a.dim(6, "N"), C = a.pdim(7, "C");
   const float eps = read_eps(a, 8);
   const int64_t NC = a.mul(N, C);
@@ -34,6 +38,7 @@ Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
   const float* bias = a.f32_opt(5, "bias", C);
   a.check_distinct({{out, "out"}, {mean, "mean"}, {rstd, "rstd"}, {weight, "weight"}, {bias, "bias"}});
   a.check_distinct({{inp, "inp"}, {mean, "mean"}, {rstd, "rstd"}});
+  LMKIT_CUDA_CALL(a, cuda::layernorm_forward(out, mean, rstd, inp, weight, bias, N, C, eps));
   cpu::layernorm_forward(out, mean, rstd, inp, weight, bias, N, C, eps);
   return info.Env().Undefined();
 }
@@ -41,6 +46,7 @@ Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
 // layernorm_backward(dinp, dweight, dbias | null, dout, inp, weight, mean, rstd, N, C)
 Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   Args a(info, "layernorm_backward", 10);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t N = a.dim(8, "N"), C = a.pdim(9, "C");
   const int64_t NC = a.mul(N, C);
   float* dinp = a.f32(0, "dinp", NC);
@@ -54,6 +60,7 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   a.check_distinct({{dinp, "dinp"}, {dweight, "dweight"}, {dbias, "dbias"}, {inp, "inp"}, {weight, "weight"},
                      {mean, "mean"}, {rstd, "rstd"}});
   a.check_distinct({{dweight, "dweight"}, {dbias, "dbias"}, {dout, "dout"}});
+  LMKIT_CUDA_CALL(a, cuda::layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C));
   cpu::layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
   return info.Env().Undefined();
 }
@@ -61,6 +68,7 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
 // rmsnorm_forward(out, rstd | null, inp, weight, N, C, eps)
 Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
   Args a(info, "rmsnorm_forward", 7);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t N = a.dim(4, "N"), C = a.pdim(5, "C");
   const float eps = read_eps(a, 6);
   const int64_t NC = a.mul(N, C);
@@ -70,6 +78,7 @@ Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
   const float* weight = a.f32(3, "weight", C);
   a.check_distinct({{out, "out"}, {rstd, "rstd"}, {weight, "weight"}});
   a.check_distinct({{inp, "inp"}, {rstd, "rstd"}});
+  LMKIT_CUDA_CALL(a, cuda::rmsnorm_forward(out, rstd, inp, weight, N, C, eps));
   cpu::rmsnorm_forward(out, rstd, inp, weight, N, C, eps);
   return info.Env().Undefined();
 }
@@ -77,6 +86,7 @@ Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
 // rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C)
 Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
   Args a(info, "rmsnorm_backward", 8);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t N = a.dim(6, "N"), C = a.pdim(7, "C");
   const int64_t NC = a.mul(N, C);
   float* dinp = a.f32(0, "dinp", NC);
@@ -87,6 +97,7 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
   const float* rstd = a.f32(5, "rstd", N);
   a.check_distinct({{dinp, "dinp"}, {dweight, "dweight"}, {inp, "inp"}, {weight, "weight"}, {rstd, "rstd"}});
   a.check_distinct({{dweight, "dweight"}, {dout, "dout"}});
+  LMKIT_CUDA_CALL(a, cuda::rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C));
   cpu::rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C);
   return info.Env().Undefined();
 }

@@ -6,6 +6,9 @@
 #include <string>
 
 #include "../cpu/optim.h"
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/optim.h"
+#endif
 #include "args.h"
 #include "registry.h"
 
@@ -26,6 +29,7 @@ float hyper(const Args& a, size_t i, const char* name, double lo, double hi, boo
 // sgd_step(param, velocity | null, grad, n, lr, momentum, weightDecay, nesterov)
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   Args a(info, "sgd_step", 8);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(3, "n");
   const float lr = hyper(a, 4, "lr", 0.0, FLT_MAX);
   const float momentum = hyper(a, 5, "momentum", 0.0, FLT_MAX);
@@ -37,6 +41,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   if (momentum != 0.f && velocity == nullptr) a.range_error("momentum > 0 needs a velocity buffer");
   if (nesterov && momentum == 0.f) a.range_error("nesterov needs momentum > 0");
   a.check_distinct({{param, "param"}, {velocity, "velocity"}, {grad, "grad"}});
+  LMKIT_CUDA_CALL(a, cuda::sgd_step(param, velocity, grad, n, lr, momentum, wd, nesterov));
   cpu::sgd_step(param, velocity, grad, n, lr, momentum, wd, nesterov);
   return info.Env().Undefined();
 }
@@ -44,6 +49,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
 // adamw_step(param, m, v, grad, n, lr, beta1, beta2, eps, weightDecay, step, decoupled)
 Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   Args a(info, "adamw_step", 12);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(4, "n");
   const float lr = hyper(a, 5, "lr", 0.0, FLT_MAX);
   const float beta1 = hyper(a, 6, "beta1", 0.0, 1.0, true);
@@ -60,6 +66,7 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   float* v = a.f32(2, "v", n);
   const float* grad = a.f32(3, "grad", n);
   a.check_distinct({{param, "param"}, {m, "m"}, {v, "v"}, {grad, "grad"}});
+  LMKIT_CUDA_CALL(a, cuda::adamw_step(param, m, v, grad, n, lr, beta1, beta2, eps, wd, step, decoupled));
   cpu::adamw_step(param, m, v, grad, n, lr, beta1, beta2, eps, wd, step, decoupled);
   return info.Env().Undefined();
 }

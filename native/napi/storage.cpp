@@ -18,12 +18,21 @@
 #include "../cpu/threadpool.h"
 #include "args.h"
 
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/elementwise.h"
+#include "../cuda/runtime.h"
+#endif
+
 namespace lmkit {
 namespace napi {
 
 namespace {
 std::atomic<int64_t> g_live_count{0};
 std::atomic<int64_t> g_live_bytes{0};
+#ifdef LMKIT_WITH_CUDA
+std::atomic<int64_t> g_dev_count{0};
+std::atomic<int64_t> g_dev_bytes{0};
+#endif
 
 size_t elem_size(DType) { return 4; }  // float32 and int32 are both 4 bytes
 
@@ -178,6 +187,17 @@ Napi::Function Storage::Constructor(Napi::Env env) { return env.GetInstanceData<
 
 int64_t Storage::live_count() { return g_live_count.load(); }
 int64_t Storage::live_bytes() { return g_live_bytes.load(); }
+#ifdef LMKIT_WITH_CUDA
+int64_t Storage::device_live_count() { return g_dev_count.load(); }
+int64_t Storage::device_live_bytes() { return g_dev_bytes.load(); }
+
+namespace {
+// Throws a JS Error naming the call when a CUDA runtime call failed.
+void check_cuda(const Args& a, cudaError_t e) {
+  if (e != cudaSuccess) a.error(std::string("CUDA error: ") + cudaGetErrorString(e));
+}
+}  // namespace
+#endif
 
 Napi::Function Storage::Init(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "Storage",
@@ -193,6 +213,9 @@ Napi::Function Storage::Init(Napi::Env env) {
                                       InstanceAccessor("numel", &Storage::GetNumel, nullptr),
                                       InstanceAccessor("bytes", &Storage::GetBytes, nullptr),
                                       InstanceAccessor("disposed", &Storage::GetDisposed, nullptr),
+#ifdef LMKIT_WITH_CUDA
+                                      InstanceAccessor("device", &Storage::GetDevice, nullptr),
+#endif
                                   });
   auto* data = new AddonData();
   data->storage_ctor = Napi::Persistent(fn);
@@ -214,6 +237,37 @@ Storage::Storage(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Storage>(inf
   numel_ = a.dim(1, "numel");
   const size_t bytes = static_cast<size_t>(numel_) * elem_size(dtype_);
   const bool zero = a.has(2) ? a.boolean(2, "zero") : true;
+#ifdef LMKIT_WITH_CUDA
+  if (a.has(3)) {
+    if (!info[3].IsString()) a.type_error("device must be 'cpu' or 'cuda'");
+    const std::string dev = info[3].As<Napi::String>().Utf8Value();
+    if (dev == "cuda") {
+      cuda_ = true;
+    } else if (dev != "cpu") {
+      a.type_error("device must be 'cpu' or 'cuda', got '" + dev + "'");
+    }
+  }
+  if (cuda_) {
+    void* p = nullptr;
+    check_cuda(a, cuda::malloc_async(&p, bytes));
+    cudaError_t e = cudaSuccess;
+    if (zero) {
+      e = cuda::memset_async(p, 0, bytes);
+    } else if (poison_empty()) {
+      e = cuda::fill32(p, dtype_ == DType::F32 ? 0x7FC00000u : 0xA5A5A5A5u, numel_);
+    }
+    if (e != cudaSuccess) {
+      cuda::free_async(p);
+      check_cuda(a, e);
+    }
+    data_ = p;
+    env_ = info.Env();
+    memory_ = info.Env().GetInstanceData<AddonData>()->memory;
+    g_dev_count.fetch_add(1);
+    g_dev_bytes.fetch_add(static_cast<int64_t>(bytes));
+    return;
+  }
+#endif
   // One block larger than the memory available now would only get the process killed by
   // the kernel's OOM killer when its pages are touched: refuse it with an error instead.
   const size_t avail = bytes >= (size_t(256) << 20) ? available_memory() : 0;
@@ -238,6 +292,15 @@ Storage::~Storage() { release(env_); }
 void Storage::release(napi_env env) {
   if (data_ == nullptr) return;
   const int64_t bytes = numel_ * static_cast<int64_t>(elem_size(dtype_));
+#ifdef LMKIT_WITH_CUDA
+  if (cuda_) {
+    cuda::free_async(data_);  // an error here (e.g. at process exit) cannot be reported
+    data_ = nullptr;
+    g_dev_count.fetch_sub(1);
+    g_dev_bytes.fetch_sub(bytes);
+    return;
+  }
+#endif
   free_storage(data_, static_cast<size_t>(bytes));
   data_ = nullptr;
   g_live_count.fetch_sub(1);
@@ -267,6 +330,12 @@ Napi::Value Storage::Write(const Napi::CallbackInfo& info) {
                   " overflows a storage of " + std::to_string(numel_));
   }
   const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+#ifdef LMKIT_WITH_CUDA
+  if (cuda_) {
+    check_cuda(a, cuda::memcpy_h2d(static_cast<uint8_t*>(data_) + offset * 4, src, static_cast<size_t>(n) * 4));
+    return info.Env().Undefined();
+  }
+#endif
   if (n > 0) std::memcpy(static_cast<uint8_t*>(data_) + offset * 4, src, static_cast<size_t>(n) * 4);
   return info.Env().Undefined();
 }
@@ -280,6 +349,11 @@ Napi::Value Storage::Read(const Napi::CallbackInfo& info) {
   if (count > numel_ - offset) a.range_error("reading " + std::to_string(count) + " elements overflows");
   Napi::Env env = info.Env();
   Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, static_cast<size_t>(count) * 4);
+#ifdef LMKIT_WITH_CUDA
+  if (cuda_) {
+    check_cuda(a, cuda::memcpy_d2h(buf.Data(), static_cast<uint8_t*>(data_) + offset * 4, static_cast<size_t>(count) * 4));
+  } else
+#endif
   if (count > 0) std::memcpy(buf.Data(), static_cast<uint8_t*>(data_) + offset * 4, static_cast<size_t>(count) * 4);
   if (dtype_ == DType::F32) return Napi::Float32Array::New(env, static_cast<size_t>(count), buf, 0);
   return Napi::Int32Array::New(env, static_cast<size_t>(count), buf, 0);
@@ -288,6 +362,22 @@ Napi::Value Storage::Read(const Napi::CallbackInfo& info) {
 Napi::Value Storage::Fill(const Napi::CallbackInfo& info) {
   Args a(info, "Storage.fill", 1);
   if (disposed()) a.error("storage has been disposed");
+#ifdef LMKIT_WITH_CUDA
+  if (cuda_) {
+    uint32_t bits;
+    if (dtype_ == DType::F32) {
+      const float v = static_cast<float>(a.any_number(0, "value"));
+      std::memcpy(&bits, &v, 4);
+    } else {
+      const int64_t v = a.integer(0, "value");
+      if (v < INT32_MIN || v > INT32_MAX) a.range_error("value does not fit in int32");
+      const int32_t i = static_cast<int32_t>(v);
+      std::memcpy(&bits, &i, 4);
+    }
+    check_cuda(a, cuda::fill32(data_, bits, numel_));
+    return info.Env().Undefined();
+  }
+#endif
   if (dtype_ == DType::F32) {
     const float v = static_cast<float>(a.any_number(0, "value"));
     float* p = static_cast<float*>(data_);
@@ -303,18 +393,38 @@ Napi::Value Storage::Fill(const Napi::CallbackInfo& info) {
 
 Napi::Value Storage::CopyFrom(const Napi::CallbackInfo& info) {
   Args a(info, "Storage.copyFrom", 1);
+#ifdef LMKIT_WITH_CUDA
+  a.allow_cuda();
+#endif
   if (disposed()) a.error("storage has been disposed");
   Storage* src = a.storage(0, "source");
   if (src->dtype_ != dtype_ || src->numel_ != numel_) {
     a.range_error(std::string("source is ") + dtype_name(src->dtype_) + "[" + std::to_string(src->numel_) +
                   "], destination is " + dtype_name(dtype_) + "[" + std::to_string(numel_) + "]");
   }
+#ifdef LMKIT_WITH_CUDA
+  // Any pair of devices: this is how Tensor.to('cuda' | 'cpu') moves data.
+  if (src != this && numel_ > 0 && (cuda_ || src->cuda_)) {
+    const size_t nb = static_cast<size_t>(numel_) * 4;
+    if (cuda_ && src->cuda_) {
+      check_cuda(a, cuda::memcpy_d2d(data_, src->data_, nb));
+    } else if (cuda_) {
+      check_cuda(a, cuda::memcpy_h2d(data_, src->data_, nb));
+    } else {
+      check_cuda(a, cuda::memcpy_d2h(data_, src->data_, nb));
+    }
+    return info.Env().Undefined();
+  }
+#endif
   if (src != this && numel_ > 0) std::memcpy(data_, src->data_, static_cast<size_t>(numel_) * 4);
   return info.Env().Undefined();
 }
 
 Napi::Value Storage::AddFrom(const Napi::CallbackInfo& info) {
   Args a(info, "Storage.addFrom", -1);
+#ifdef LMKIT_WITH_CUDA
+  a.allow_cuda();
+#endif
   if (disposed()) a.error("storage has been disposed");
   Storage* src = a.storage(0, "source");
   if (dtype_ != DType::F32 || src->dtype_ != DType::F32) a.type_error("addFrom needs float32 storages");
@@ -322,6 +432,16 @@ Napi::Value Storage::AddFrom(const Napi::CallbackInfo& info) {
     a.range_error("source has " + std::to_string(src->numel_) + " elements, destination " + std::to_string(numel_));
   }
   const float alpha = a.has(1) ? static_cast<float>(a.number(1, "alpha")) : 1.0f;
+#ifdef LMKIT_WITH_CUDA
+  if (cuda_ != src->cuda_) {
+    a.error(std::string("source is on ") + (src->cuda_ ? "cuda" : "cpu") + ", destination on " + (cuda_ ? "cuda" : "cpu") +
+            ": both must be on the same device");
+  }
+  if (cuda_) {
+    check_cuda(a, cuda::axpy(static_cast<float*>(data_), static_cast<const float*>(src->data_), numel_, alpha));
+    return info.Env().Undefined();
+  }
+#endif
   float* y = static_cast<float*>(data_);
   const float* x = static_cast<const float*>(src->data_);
   parallel_for(numel_, 1 << 16, [=](int64_t b, int64_t e) {
@@ -335,6 +455,12 @@ Napi::Value Storage::Scale(const Napi::CallbackInfo& info) {
   if (disposed()) a.error("storage has been disposed");
   if (dtype_ != DType::F32) a.type_error("scale needs a float32 storage");
   const float alpha = static_cast<float>(a.number(0, "alpha"));
+#ifdef LMKIT_WITH_CUDA
+  if (cuda_) {
+    check_cuda(a, cuda::scale(static_cast<float*>(data_), numel_, alpha));
+    return info.Env().Undefined();
+  }
+#endif
   float* y = static_cast<float*>(data_);
   parallel_for(numel_, 1 << 16, [=](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) y[k] *= alpha;
@@ -348,6 +474,9 @@ Napi::Value Storage::GetBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), disposed() ? 0.0 : static_cast<double>(numel_ * 4));
 }
 Napi::Value Storage::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed()); }
+#ifdef LMKIT_WITH_CUDA
+Napi::Value Storage::GetDevice(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cuda_ ? "cuda" : "cpu"); }
+#endif
 
 }  // namespace napi
 }  // namespace lmkit

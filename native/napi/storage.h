@@ -9,6 +9,12 @@
 //     s.fill(value), s.copyFrom(other)
 //     s.addFrom(other, alpha = 1)       — this += alpha * other (float32; the autograd engine accumulates with it)
 //     s.scale(alpha)                    — this *= alpha (float32)
+// CUDA addon only (LMKIT_WITH_CUDA; see docs/cuda.md):
+//     new Storage(dtype, numel, zero = true, device = 'cpu' | 'cuda') — 'cuda' allocates device
+//     memory (stream-ordered, native/cuda/runtime.h); s.device is 'cpu' or 'cuda'. write/read
+//     copy host<->device, copyFrom copies between any two devices (Tensor.to), fill/addFrom/
+//     scale run on the storage's device. Device bytes are counted apart (memory().deviceBytes)
+//     and are not reported to V8.
 // The bytes are reported to V8 with napi_adjust_external_memory, in steps of 256 MB per
 // environment (see ExternalMemory in storage.cpp), so GC pressure follows real growth.
 #pragma once
@@ -41,6 +47,11 @@ class Storage : public Napi::ObjectWrap<Storage> {
   DType dtype() const { return dtype_; }
   int64_t numel() const { return numel_; }
   void* data() const { return data_; }
+#ifdef LMKIT_WITH_CUDA
+  bool on_cuda() const { return cuda_; }
+  static int64_t device_live_count();
+  static int64_t device_live_bytes();
+#endif
 
   // Process-wide accounting, read by memory().
   static int64_t live_count();
@@ -62,6 +73,10 @@ class Storage : public Napi::ObjectWrap<Storage> {
   Napi::Value GetNumel(const Napi::CallbackInfo& info);
   Napi::Value GetBytes(const Napi::CallbackInfo& info);
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+#ifdef LMKIT_WITH_CUDA
+  Napi::Value GetDevice(const Napi::CallbackInfo& info);
+  bool cuda_ = false;  // data_ is device memory
+#endif
 
   void* data_ = nullptr;
   int64_t numel_ = 0;
