@@ -37,8 +37,12 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
       info: say,
       step: (e) => {
         progress ??= new Progress(f.json ? null : e.total);
-        if (e.step % 50 === 0 || e.step === e.total) {
-          emit({ event: 'step', step: e.step, loss: e.loss, tokens_per_s: e.tokensPerSecond });
+        if (e.step % 50 === 0 || e.step === e.total || e.skipped) {
+          emit({ event: 'step', step: e.step, loss: e.loss, tokens_per_s: e.tokensPerSecond, ...(e.skipped ? { skipped: true } : {}) });
+        }
+        if (e.skipped && !f.json) {
+          progress.done();
+          say(`step ${e.step}: the loss is ${e.loss}; step skipped (--skip-nonfinite), weights not updated`);
         }
         const elapsed = (performance.now() - t0) / 1000;
         progress.update(e.step, {
@@ -64,6 +68,7 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
     valid_ppl: result.validPpl,
     test_ppl: result.testPpl,
     checkpoint: result.checkpoint,
+    ...(result.stoppedEarly !== undefined ? { stopped_early: result.stoppedEarly, skipped_steps: result.skippedSteps } : {}),
   });
   say(
     `done: ${result.model}, ${result.steps} steps in ${result.seconds.toFixed(1)} s, ` +

@@ -112,6 +112,10 @@ export interface TrainRunResult {
   testPpl: number | null;
   /** The checkpoint directory written (with `out`), else null. */
   checkpoint: string | null;
+  /** True when early stopping (`patience`) ended the run (neural models). */
+  stoppedEarly?: boolean;
+  /** Steps skipped for a non-finite loss (`skipNonfinite`; neural models). */
+  skippedSteps?: number;
 }
 
 interface Defaults {
@@ -367,6 +371,8 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       validPpl: valid.ppl,
       testPpl,
       checkpoint,
+      stoppedEarly: result.stoppedEarly,
+      skippedSteps: result.skippedSteps,
     };
   } finally {
     opened?.dispose();

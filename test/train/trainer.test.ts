@@ -139,6 +139,7 @@ describe('Trainer: early stopping', () => {
       { info: (s) => info.push(s) },
     );
     expect(r.steps).toBe(3);
+    expect(r.stoppedEarly).toBe(true);
     expect(info.join('\n')).toMatch(/early stop at step 3/);
   });
 });
@@ -243,6 +244,24 @@ describe('lmkit train --optimizer', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/sophia/);
+  });
+
+  it('--skip-nonfinite: a run whose loss turns NaN (SGD, lr 1e38) goes on with skipped steps; without it: exit 1 naming the step', () => {
+    const flags = ['train', '--model', 'ffnn', '--batch', '32', '--embed', '8', '--hidden', '8', '--min-count', '50', '--eval-tokens', '200', '--no-test'];
+    flags.push('--optimizer', 'sgd', '--lr', '1e38', '--steps', '6', '--json');
+    const stop = lmkit(...flags);
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toMatch(/the loss is NaN at step \d+; weights were not updated/);
+    const skip = lmkit(...flags, '--skip-nonfinite');
+    expect(skip.code, skip.stderr).toBe(0);
+    const ev = skip.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(ev.filter((e) => e.event === 'step' && e.skipped === true).length).toBeGreaterThan(0);
+    const done = ev.find((e) => e.event === 'done')!;
+    expect(done.steps).toBe(6);
+    expect(done.skipped_steps as number).toBeGreaterThan(0);
   });
 
   it('the new flags are in the help', () => {
