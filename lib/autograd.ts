@@ -144,7 +144,7 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
   try {
     roots.forEach((root, i) => {
       const grad = grads?.[i];
-      add(root, grad === undefined ? Tensor.ones(root.shape) : grad.clone());
+      add(root, grad === undefined ? Tensor.ones(root.shape, 'float32', root.device) : grad.clone());
     });
     for (const node of topoOrder(roots)) {
       if (node.backward === null) {
@@ -153,7 +153,7 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
       const gradOutputs = node.outputs.map((o) => {
         const g = pending.get(o);
         pending.delete(o);
-        return g ?? Tensor.zeros(o.shape);
+        return g ?? Tensor.zeros(o.shape, 'float32', o.device);
       });
       const gradInputs = node.backward(gradOutputs);
       for (const g of gradOutputs) g.dispose();

@@ -1,5 +1,6 @@
 // lmkit: train and run neural language models from TypeScript.
 export { Tensor, tidy, keep, memory, emptyCache, makeRng, shapeSize, formatShape } from './tensor.js';
+export { getDefaultDevice, setDefaultDevice, deviceOf } from './tensor.js';
 export type { DType, Device, Shape, NestedArray } from './tensor.js';
 export { backward, backwardMany, noGrad, isGradEnabled, needsGrad, record, zeroGrad } from './autograd.js';
 export type { BackwardFn, GradNode } from './autograd.js';

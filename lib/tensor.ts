@@ -3,11 +3,17 @@
 // Memory: a tensor's storage is freed by `dispose()`, by the `tidy()` scope that created it,
 // or, as a safety net, when the garbage collector finds it unreachable. Views made by
 // `reshape()` / `detach()` share the storage; it is freed when the last of them goes.
+//
+// Devices: 'cpu' always; 'cuda' when the CUDA addon is loaded (LMKIT_BACKEND=cuda, see
+// docs/cuda.md). A tensor lives on one device (`tensor.device`); `to(device)` copies;
+// `toArray()`/`item()` copy back to the host. New tensors go to the device given to the
+// constructor, else to the default device (`setDefaultDevice`, initially 'cpu'); ops put their
+// outputs on their inputs' device, and refuse inputs on different devices.
 import { backward as runBackward, type GradNode } from './autograd.js';
 import { native, type DType, type NativeStorage } from './native/index.js';
 
 export type { DType } from './native/index.js';
-export type Device = 'cpu';
+export type Device = 'cpu' | 'cuda';
 export type Shape = readonly number[];
 
 /** Nested number arrays, as accepted by `Tensor.fromArray`. */
@@ -103,14 +109,77 @@ export function keep<T extends Tensor>(t: T): T {
  * bytes, and the bytes of freed blocks kept for reuse (`cachedBytes`; LMKIT_CACHE_MB bounds
  * them, `emptyCache()` frees them).
  */
-export function memory(): { tensors: number; storages: number; bytes: number; cachedBytes: number } {
+export function memory(): {
+  tensors: number;
+  storages: number;
+  bytes: number;
+  cachedBytes: number;
+  /** CUDA addon only: live device storages and their bytes (not included in storages/bytes). */
+  deviceStorages?: number;
+  deviceBytes?: number;
+} {
   const m = native.memory();
-  return { tensors: liveTensors, storages: m.storages, bytes: m.bytes, cachedBytes: m.cachedBytes };
+  const out = { tensors: liveTensors, storages: m.storages, bytes: m.bytes, cachedBytes: m.cachedBytes };
+  if (m.deviceBytes === undefined) return out;
+  return { ...out, deviceStorages: m.deviceStorages ?? 0, deviceBytes: m.deviceBytes };
 }
 
 /** Frees the native blocks kept for reuse. */
 export function emptyCache(): void {
   native.emptyCache();
+}
+
+// ---- devices ---------------------------------------------------------------------
+
+let defaultDevice: Device = 'cpu';
+/** Only the CUDA addon's storages have a `device` (the CPU addon's are all host memory). */
+const hasDevices = native.backend === 'cuda';
+
+function checkDevice(device: unknown, what: string): Device {
+  if (device !== 'cpu' && device !== 'cuda') {
+    throw new TypeError(`${what}: device must be 'cpu' or 'cuda', got ${JSON.stringify(device)}`);
+  }
+  if (device === 'cuda' && native.backend !== 'cuda') {
+    throw new Error(
+      `${what}: the 'cuda' device needs the CUDA addon, but the ${native.backend} addon is loaded ` +
+        `(build it with \`bash scripts/build-cuda.sh\` and set LMKIT_BACKEND=cuda; see \`lmkit info\` and docs/cuda.md)`,
+    );
+  }
+  return device;
+}
+
+/** Where new tensors go when no device is given (initially 'cpu'). */
+export function getDefaultDevice(): Device {
+  return defaultDevice;
+}
+
+/** Sets the device of new tensors created without one; returns the previous default. */
+export function setDefaultDevice(device: Device): Device {
+  const prev = defaultDevice;
+  defaultDevice = checkDevice(device, 'setDefaultDevice');
+  return prev;
+}
+
+/**
+ * The device shared by the given tensors (nulls skipped), or an Error naming the op and
+ * the devices when they differ. With no tensor, the default device.
+ */
+export function deviceOf(op: string, ...tensors: (Tensor | null | undefined)[]): Device {
+  let dev: Device | undefined;
+  let first: Tensor | undefined;
+  for (const t of tensors) {
+    if (!t) continue;
+    if (dev === undefined) {
+      dev = t.device;
+      first = t;
+    } else if (t.device !== dev) {
+      throw new Error(
+        `${op}: inputs are on different devices (${first!.describe()} on ${dev}, ${t.describe()} on ${t.device}); ` +
+          `move them to one device with .to('${dev}') or .to('${t.device}')`,
+      );
+    }
+  }
+  return dev ?? defaultDevice;
 }
 
 // ---- random numbers (seeded, reproducible) -----------------------------------------
@@ -182,7 +251,8 @@ function flatten(data: NestedArray, shape: number[], out: number[], depth = 0): 
 export class Tensor {
   readonly shape: Shape;
   readonly dtype: DType;
-  readonly device: Device = 'cpu';
+  /** Where the data lives: 'cpu', or 'cuda' (CUDA addon only). */
+  readonly device: Device;
   /** Number of elements. */
   readonly size: number;
   /** When true, backward() accumulates this leaf's gradient into `.grad`. */
@@ -203,6 +273,7 @@ export class Tensor {
     this.shared = shared;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
+    this.device = hasDevices ? ((shared.storage as { device?: Device }).device ?? 'cpu') : 'cpu';
     this.size = shapeSize(shape);
     shared.refs++;
     liveTensors++;
@@ -216,30 +287,35 @@ export class Tensor {
    * A tensor whose contents are unspecified: for outputs that a kernel overwrites in full.
    * (Under LMKIT_POISON_EMPTY=1, as in the test suite, they are NaN.)
    */
-  static empty(shape: Shape, dtype: DType = 'float32'): Tensor {
-    return Tensor.allocate(shape, dtype, false, 'Tensor.empty');
+  static empty(shape: Shape, dtype: DType = 'float32', device?: Device): Tensor {
+    return Tensor.allocate(shape, dtype, false, 'Tensor.empty', device);
   }
 
-  static zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
-    return Tensor.allocate(shape, dtype, true, 'Tensor.zeros');
+  static zeros(shape: Shape, dtype: DType = 'float32', device?: Device): Tensor {
+    return Tensor.allocate(shape, dtype, true, 'Tensor.zeros', device);
   }
 
-  private static allocate(shape: Shape, dtype: DType, zero: boolean, what: string): Tensor {
+  private static allocate(shape: Shape, dtype: DType, zero: boolean, what: string, device?: Device): Tensor {
     checkShape(shape, what);
     if (dtype !== 'float32' && dtype !== 'int32') throw new TypeError(`${what}: unsupported dtype '${String(dtype)}'`);
-    const storage = new native.Storage(dtype, shapeSize(shape), zero);
+    const dev = device ?? defaultDevice;
+    // The CPU path calls the constructor exactly as before (no device argument).
+    const storage =
+      dev === 'cpu'
+        ? new native.Storage(dtype, shapeSize(shape), zero)
+        : new native.Storage(dtype, shapeSize(shape), zero, checkDevice(dev, what));
     return new Tensor({ storage, refs: 0 }, shape, dtype);
   }
 
-  static full(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
-    if (value === 0) return Tensor.zeros(shape, dtype);
-    const t = Tensor.empty(shape, dtype);
+  static full(shape: Shape, value: number, dtype: DType = 'float32', device?: Device): Tensor {
+    if (value === 0) return Tensor.zeros(shape, dtype, device);
+    const t = Tensor.empty(shape, dtype, device);
     t.storage.fill(value);
     return t;
   }
 
-  static ones(shape: Shape, dtype: DType = 'float32'): Tensor {
-    return Tensor.full(shape, 1, dtype);
+  static ones(shape: Shape, dtype: DType = 'float32', device?: Device): Tensor {
+    return Tensor.full(shape, 1, dtype, device);
   }
 
   static scalar(value: number, dtype: DType = 'float32'): Tensor {
@@ -250,7 +326,7 @@ export class Tensor {
    * From a flat typed/plain array with an explicit shape, or from nested arrays (shape
    * inferred). dtype defaults to int32 for an Int32Array, else float32.
    */
-  static fromArray(data: ArrayLike<number> | NestedArray, shape?: Shape, dtype?: DType): Tensor {
+  static fromArray(data: ArrayLike<number> | NestedArray, shape?: Shape, dtype?: DType, device?: Device): Tensor {
     let flat: ArrayLike<number>;
     let shp: number[];
     if (typeof data === 'number') {
@@ -273,7 +349,7 @@ export class Tensor {
         `Tensor.fromArray: ${flat.length} values do not fill shape ${formatShape(finalShape)} (${shapeSize(finalShape)} elements)`,
       );
     }
-    const t = Tensor.empty(finalShape, dt);
+    const t = Tensor.empty(finalShape, dt, device);
     if (dt === 'int32') {
       for (let i = 0; i < flat.length; i++) {
         const v = flat[i]!;
@@ -398,10 +474,23 @@ export class Tensor {
     return new Tensor(this.shared!, this.shape, this.dtype);
   }
 
-  /** A new tensor with a copy of the data (no autograd history). */
+  /** A new tensor with a copy of the data, on the same device (no autograd history). */
   clone(): Tensor {
-    const t = Tensor.empty(this.shape, this.dtype);
+    const t = Tensor.empty(this.shape, this.dtype, this.device);
     t.storage.copyFrom(this.storage);
+    return t;
+  }
+
+  /**
+   * This tensor on `device`: a copy there (differentiable: the gradient is copied back), or,
+   * when it already lives there, a view sharing the storage (like `reshape` to the same shape).
+   */
+  to(device: Device): Tensor {
+    checkDevice(device, 'to');
+    if (device === this.device) return this.reshape(this.shape);
+    const t = Tensor.empty(this.shape, this.dtype, device);
+    t.storage.copyFrom(this.storage);
+    recordTo(this, t);
     return t;
   }
 
@@ -442,4 +531,8 @@ export class Tensor {
 import { record } from './autograd.js';
 function recordReshape(input: Tensor, out: Tensor): void {
   record('reshape', [input], [out], ([g]) => [g!.reshape(input.shape)]);
+}
+function recordTo(input: Tensor, out: Tensor): void {
+  if (input.dtype !== 'float32') return;
+  record('to', [input], [out], ([g]) => [g!.to(input.device)]);
 }

@@ -15,6 +15,11 @@ if ! command -v nvcc >/dev/null 2>&1 && [ -z "${CUDACXX:-}" ]; then
   echo "build-cuda: nvcc not found (install the CUDA toolkit or set CUDACXX)" >&2
   exit 1
 fi
+# A CMake cache written for another source folder (a copied checkout) would be refused.
+if [ -f build-cuda/CMakeCache.txt ] && ! grep -q "^CMAKE_HOME_DIRECTORY:INTERNAL=$PWD\$" build-cuda/CMakeCache.txt; then
+  echo "build-cuda: the CMake cache belongs to another folder; starting afresh"
+  rm -rf build-cuda
+fi
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
 npx cmake-js compile --out build-cuda --parallel "$jobs" --CDCMAKE_BUILD_TYPE=Release --CDLMKIT_CUDA=ON "$@"

@@ -4,7 +4,12 @@
 //   1. LMKIT_ADDON=<path>        an explicit addon file (e.g. the ASan build); failing to load it is an error.
 //   2. LMKIT_BACKEND=cpu|cuda    an explicit backend; `cuda` that cannot load falls back to the CPU
 //                                addon with a one-line warning on stderr.
-//   3. otherwise: the CUDA addon when one is present and loads, else the CPU addon.
+//   3. otherwise: the CUDA addon when one is present, loads and sees a GPU (its deviceCount()
+//      is > 0), else the CPU addon (silently: a CUDA addon on a machine without a GPU is normal).
+// The CUDA addon is looked for in build-cuda/Release (scripts/build-cuda.sh), build/Release
+// (a cmake-js build with -DLMKIT_CUDA=ON) and prebuilds/<platform>-<arch>/lmkit-cuda.node; an
+// explicit LMKIT_BACKEND=cuda that cannot be served (no addon, load error, no GPU) falls back to
+// the CPU addon with a one-line warning. See docs/cuda.md.
 // For each backend, a local source build (build/Release, `npm run build:native`) wins over the
 // prebuilt binary shipped in prebuilds/<platform>-<arch>/: building from source is an explicit act,
 // and in a checkout a stale prebuild must not shadow freshly compiled kernels.
@@ -15,9 +20,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { OpsNative } from './families.js';
-import type { CoreNative } from './storage.js';
+import type { CoreNative, CudaInfo } from './storage.js';
 
-export type { DType, NativeStorage } from './storage.js';
+export type { CudaInfo, DType, NativeStorage } from './storage.js';
 
 export type NativeAddon = CoreNative & OpsNative;
 
@@ -35,6 +40,11 @@ export interface NativeLoadInfo {
   source: 'LMKIT_ADDON' | 'build' | 'prebuild';
   /** Files tried before it that exist but failed to load, with the first line of the error. */
   failed: { path: string; error: string }[];
+  /**
+   * What a CUDA addon that was found reported about the device, driver and cuBLAS (also when
+   * it was not taken, e.g. no GPU visible); absent when no CUDA addon loaded.
+   */
+  cuda?: CudaInfo;
 }
 
 const require = createRequire(import.meta.url);
@@ -44,22 +54,26 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 interface Candidate {
   path: string;
   source: 'build' | 'prebuild';
+  /** Directory named in messages. */
+  dir: string;
 }
 
 /** Candidate files of one backend, most preferred first. */
 export function addonCandidates(backend: NativeBackend, root = packageRoot): Candidate[] {
   const prebuilds = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  const pre = `prebuilds/${process.platform}-${process.arch}`;
   if (backend === 'cuda') {
     return [
-      { path: join(root, 'build', 'Release', 'lmkit_cuda.node'), source: 'build' },
-      { path: join(prebuilds, 'lmkit-cuda.node'), source: 'prebuild' },
+      { path: join(root, 'build-cuda', 'Release', 'lmkit_cuda.node'), source: 'build', dir: 'build-cuda/Release' },
+      { path: join(root, 'build', 'Release', 'lmkit_cuda.node'), source: 'build', dir: 'build/Release' },
+      { path: join(prebuilds, 'lmkit-cuda.node'), source: 'prebuild', dir: pre },
     ];
   }
   return [
-    { path: join(root, 'build', 'Release', 'lmkit.node'), source: 'build' },
-    { path: join(prebuilds, 'lmkit.node'), source: 'prebuild' },
+    { path: join(root, 'build', 'Release', 'lmkit.node'), source: 'build', dir: 'build/Release' },
+    { path: join(prebuilds, 'lmkit.node'), source: 'prebuild', dir: pre },
     // prebuildify's own naming (what node-gyp-build looks for).
-    { path: join(prebuilds, 'node.napi.node'), source: 'prebuild' },
+    { path: join(prebuilds, 'node.napi.node'), source: 'prebuild', dir: pre },
   ];
 }
 
@@ -93,7 +107,18 @@ function tryLoad(
 }
 
 function describe(cand: Candidate): string {
-  return cand.source === 'build' ? 'local build (build/Release)' : `prebuilt binary (prebuilds/${process.platform}-${process.arch})`;
+  return cand.source === 'build' ? `local build (${cand.dir})` : `prebuilt binary (${cand.dir})`;
+}
+
+/** The CUDA addon's own report (cudaInfo), or a minimal one if it throws. */
+function cudaReport(addon: NativeAddon): CudaInfo {
+  try {
+    if (typeof addon.cudaInfo === 'function') return addon.cudaInfo();
+  } catch (err) {
+    return { deviceCount: 0, driverVersion: 0, runtimeVersion: 0, cublas: false, error: firstLine(err) };
+  }
+  const n = typeof addon.deviceCount === 'function' ? addon.deviceCount() : 0;
+  return { deviceCount: n, driverVersion: 0, runtimeVersion: 0, cublas: false };
 }
 
 function load(): { addon: NativeAddon; info: NativeLoadInfo } {
@@ -105,7 +130,9 @@ function load(): { addon: NativeAddon; info: NativeLoadInfo } {
     try {
       const addon = require(path) as NativeAddon;
       const backend = reportedBackend(addon, 'cpu');
-      return { addon, info: { backend, path, source: 'LMKIT_ADDON', reason: `LMKIT_ADDON=${explicit}`, failed } };
+      const info: NativeLoadInfo = { backend, path, source: 'LMKIT_ADDON', reason: `LMKIT_ADDON=${explicit}`, failed };
+      if (backend === 'cuda') info.cuda = cudaReport(addon);
+      return { addon, info };
     } catch (err) {
       throw new Error(`lmkit: cannot load the native addon LMKIT_ADDON=${explicit} (${firstLine(err)})`);
     }
@@ -118,11 +145,14 @@ function load(): { addon: NativeAddon; info: NativeLoadInfo } {
     warn(`LMKIT_BACKEND=${process.env.LMKIT_BACKEND} is not cpu, cuda or auto; choosing automatically`);
 
   let cudaNote = '';
+  let cudaSeen: CudaInfo | undefined;
   if (wanted !== 'cpu') {
     const cudaCands = addonCandidates('cuda');
     const got = tryLoad(cudaCands, failed);
-    if (got) {
-      const why = wanted === 'cuda' ? 'LMKIT_BACKEND=cuda' : 'CUDA addon present and loaded';
+    const report = got ? cudaReport(got.addon) : undefined;
+    cudaSeen = report;
+    if (got && report && report.deviceCount > 0 && !report.error) {
+      const why = wanted === 'cuda' ? 'LMKIT_BACKEND=cuda' : 'CUDA addon present, loaded and a GPU is visible';
       return {
         addon: got.addon,
         info: {
@@ -131,10 +161,15 @@ function load(): { addon: NativeAddon; info: NativeLoadInfo } {
           source: got.cand.source,
           reason: `${why}: ${describe(got.cand)}`,
           failed,
+          cuda: report,
         },
       };
     }
-    if (failed.length > 0) {
+    if (got && report) {
+      // Loaded, but no usable device: the CPU addon serves.
+      cudaNote = `the CUDA addon ${got.cand.path} loaded but sees no usable GPU (${report.error ?? 'no CUDA device'})`;
+      if (wanted === 'cuda') warn(`LMKIT_BACKEND=cuda but ${cudaNote}; falling back to the CPU addon`);
+    } else if (failed.length > 0) {
       cudaNote = `the CUDA addon failed to load (${failed[0]!.error})`;
       warn(`${cudaNote} [${failed[0]!.path}]; falling back to the CPU addon`);
     } else {
@@ -165,6 +200,7 @@ function load(): { addon: NativeAddon; info: NativeLoadInfo } {
         source: got.cand.source,
         reason: parts.join('; '),
         failed,
+        ...(cudaSeen ? { cuda: cudaSeen } : {}),
       },
     };
   }

@@ -1,4 +1,5 @@
-// The native Storage class: one block of host memory owned by the addon.
+// The native Storage class: one block of memory owned by the addon (host memory; with the
+// CUDA addon, host or device memory: see docs/cuda.md).
 
 export type DType = 'float32' | 'int32';
 
@@ -10,6 +11,8 @@ export interface NativeStorage {
   /** Bytes held now (0 once disposed). */
   readonly bytes: number;
   readonly disposed: boolean;
+  /** CUDA addon only: where the data lives (the CPU addon's storages have no `device`). */
+  readonly device?: 'cpu' | 'cuda';
   /** Frees the memory now; idempotent. Any later use throws. */
   dispose(): void;
   /** Copies `data` in at element `offset` (Float32Array for float32, Int32Array for int32). */
@@ -25,20 +28,65 @@ export interface NativeStorage {
 }
 
 export interface StorageConstructor {
-  /** zero = false leaves the contents unspecified (the caller writes every element). */
-  new (dtype: DType, numel: number, zero?: boolean): NativeStorage;
+  /**
+   * zero = false leaves the contents unspecified (the caller writes every element).
+   * `device` ('cpu' | 'cuda') is read by the CUDA addon only.
+   */
+  new (dtype: DType, numel: number, zero?: boolean, device?: 'cpu' | 'cuda'): NativeStorage;
+}
+
+/** What the CUDA addon reports about its device (`cudaInfo()`). */
+export interface CudaInfo {
+  deviceCount: number;
+  /** e.g. 12040 for 12.4; 0 without a driver. */
+  driverVersion: number;
+  /** The CUDA runtime linked into the addon, e.g. 13000. */
+  runtimeVersion: number;
+  /** Why no device can be used (set when deviceCount is 0 or initialisation failed). */
+  error?: string;
+  device?: number;
+  name?: string;
+  computeCapability?: string;
+  totalMemory?: number;
+  multiprocessors?: number;
+  /** Whether cuBLAS was loaded (dlopen) and a handle created. */
+  cublas: boolean;
+  cublasPath?: string;
+  cublasVersion?: number;
+  cublasError?: string;
+  /** Which SGEMM engine matmul uses on the device. */
+  sgemm?: string;
 }
 
 export interface CoreNative {
   readonly Storage: StorageConstructor;
   /** Live native storages and their bytes, process-wide. */
-  memory(): { storages: number; bytes: number; cachedBytes: number };
+  memory(): { storages: number; bytes: number; cachedBytes: number; deviceStorages?: number; deviceBytes?: number };
   /** Frees the blocks kept for reuse (see `memory().cachedBytes`). */
   emptyCache(): void;
   numThreads(): number;
   /** 0 restores the default (LMKIT_NUM_THREADS or the number of cores). */
   setNumThreads(n: number): void;
-  readonly backend: 'cpu';
+  readonly backend: 'cpu' | 'cuda';
+  /** CUDA addon only: visible CUDA devices (0 without a driver or a GPU; never throws). */
+  deviceCount?(): number;
+  /** CUDA addon only: the device, driver and cuBLAS as seen by the addon. */
+  cudaInfo?(): CudaInfo;
+  /** CUDA addon only: waits for lmkit's stream; throws on an earlier asynchronous error. */
+  cudaSynchronize?(): void;
+  /** CUDA addon only (tests): C = op(A) op(B) on the device with the own kernel or cuBLAS. */
+  cuda_gemm_test?(
+    c: NativeStorage,
+    a: NativeStorage,
+    b: NativeStorage,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    useCublas: boolean,
+  ): void;
   readonly avx2: boolean;
   /** The op families compiled into this addon. */
   readonly families: readonly string[];

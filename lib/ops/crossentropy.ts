@@ -17,7 +17,7 @@
 // are refused: its values would be lost. Without grad, inplace is ignored.
 import { isGradEnabled, needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
-import { Tensor, formatShape, keep } from '../tensor.js';
+import { Tensor, deviceOf, formatShape, keep } from '../tensor.js';
 
 export interface CrossEntropyOptions {
   reduction?: 'mean' | 'sum';
@@ -56,12 +56,12 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     );
   }
   const mean = reduction === 'mean';
-  const losses = Tensor.empty([N]);
+  const losses = Tensor.empty([N], 'float32', deviceOf('crossEntropy', logits, targets));
   try {
     const withGrad = isGradEnabled() && needsGrad(logits);
     if (!withGrad) {
       const loss = native.crossentropy_forward(losses.storage, logits.storage, targets.storage, N, V, ignoreIndex, mean);
-      return Tensor.scalar(loss);
+      return Tensor.full([], loss, 'float32', logits.device);
     }
     if (inplace && logits._node === null) {
       throw new Error(
@@ -69,7 +69,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
       );
     }
     // The gradient's tensor: a fresh buffer, or (inplace) a view of the logits' own storage.
-    const dlogits = inplace ? logits.detach() : Tensor.empty([N, V]);
+    const dlogits = inplace ? logits.detach() : Tensor.empty([N, V], 'float32', logits.device);
     let loss: number;
     try {
       loss = native.crossentropy_forward_backward(
@@ -88,7 +88,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
       throw err;
     }
     if (inplace) markConsumed(logits);
-    const out = Tensor.scalar(loss);
+    const out = Tensor.full([], loss, 'float32', logits.device);
     keep(dlogits); // freed by the backward (or the GC if it never runs)
     record('crossEntropy', [logits], [out], ([g]) => {
       const up = g!.item();

@@ -12,7 +12,7 @@
 import { needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
 import type { BinaryOpName } from '../native/elementwise.js';
-import { Tensor, formatShape, type Shape } from '../tensor.js';
+import { Tensor, deviceOf, formatShape, type Shape } from '../tensor.js';
 import { checkFloat, unary } from './pointwise.js';
 import { broadcastRaw } from './reduce.js';
 
@@ -59,7 +59,7 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
 
 /** out = a op b with broadcasting (no autograd). */
 function binaryRaw(op: BinaryOpName, a: Tensor, b: Tensor, outShape: Shape): Tensor {
-  const out = Tensor.empty(outShape);
+  const out = Tensor.empty(outShape, 'float32', deviceOf(op, a, b));
   native.binary_forward(
     op,
     out.storage,
@@ -74,7 +74,7 @@ function binaryRaw(op: BinaryOpName, a: Tensor, b: Tensor, outShape: Shape): Ten
 
 /** out = alpha * x + beta (no autograd). */
 function affineRaw(x: Tensor, alpha: number, beta: number): Tensor {
-  const out = Tensor.empty(x.shape);
+  const out = Tensor.empty(x.shape, 'float32', x.device);
   native.affine_forward(out.storage, x.storage, x.size, alpha, beta);
   return out;
 }
@@ -87,7 +87,7 @@ function reduceTo(full: Tensor, shape: Shape, owned: boolean): Tensor {
   if (sameShape(full.shape, shape)) return owned ? full : full.clone();
   const lead = full.shape.length - shape.length;
   const target = [...full.shape.slice(0, lead).map(() => 1), ...shape];
-  const out = Tensor.empty(shape);
+  const out = Tensor.empty(shape, 'float32', full.device);
   native.sum_to_shape(out.storage, full.storage, full.shape, target);
   if (owned) full.dispose();
   return out;
@@ -207,10 +207,10 @@ export function pow(x: Tensor, p: number): Tensor {
   checkFloat('pow', 'x', x);
   if (typeof p !== 'number' || Number.isNaN(p)) throw new TypeError(`pow: p must be a number, got ${String(p)}`);
   if (!Number.isFinite(p)) throw new RangeError(`pow: p must be finite, got ${p}`);
-  const out = Tensor.empty(x.shape);
+  const out = Tensor.empty(x.shape, 'float32', x.device);
   native.pow_scalar_forward(out.storage, x.storage, x.size, p);
   record('pow', [x], [out], ([g]) => {
-    const dx = Tensor.empty(x.shape);
+    const dx = Tensor.empty(x.shape, 'float32', x.device);
     native.pow_scalar_backward(dx.storage, g!.storage, x.storage, x.size, p);
     return [dx];
   });

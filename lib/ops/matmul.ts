@@ -4,7 +4,7 @@
 // `transA` / `transB` read a as (..., K, M) / b as (..., N, K) without copying.
 import { needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
-import { Tensor, formatShape, shapeSize } from '../tensor.js';
+import { Tensor, deviceOf, formatShape, shapeSize } from '../tensor.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -42,11 +42,11 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     fail(a, b, 'batch dimensions differ');
   }
   const batch = shapeSize(batchShape);
-  const out = Tensor.empty([...batchShape, M, N]);
+  const out = Tensor.empty([...batchShape, M, N], 'float32', deviceOf('matmul', a, b));
   native.matmul_forward(out.storage, a.storage, b.storage, batch, M, N, K, transA, transB);
   record('matmul', [a, b], [out], ([g]) => {
-    const da = needsGrad(a) ? Tensor.empty(a.shape) : null;
-    const db = needsGrad(b) ? Tensor.empty(b.shape) : null;
+    const da = needsGrad(a) ? Tensor.empty(a.shape, 'float32', a.device) : null;
+    const db = needsGrad(b) ? Tensor.empty(b.shape, 'float32', b.device) : null;
     native.matmul_backward(
       da?.storage ?? null,
       db?.storage ?? null,

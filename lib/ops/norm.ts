@@ -39,9 +39,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias?: Tensor | null, eps =
   const { N, C } = rowsOf('layerNorm', x, weight, bias, eps);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const recording = isGradEnabled() && inputs.some(needsGrad);
-  const out = Tensor.empty(x.shape);
-  const mean = recording ? Tensor.empty([N]) : null;
-  const rstd = recording ? Tensor.empty([N]) : null;
+  const out = Tensor.empty(x.shape, 'float32', x.device);
+  const mean = recording ? Tensor.empty([N], 'float32', x.device) : null;
+  const rstd = recording ? Tensor.empty([N], 'float32', x.device) : null;
   native.layernorm_forward(
     out.storage,
     mean?.storage ?? null,
@@ -55,9 +55,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias?: Tensor | null, eps =
   );
   if (recording) {
     record('layerNorm', inputs, [out], ([g]) => {
-      const dx = Tensor.empty(x.shape);
-      const dw = Tensor.zeros([C]);
-      const db = bias && needsGrad(bias) ? Tensor.zeros([C]) : null;
+      const dx = Tensor.empty(x.shape, 'float32', x.device);
+      const dw = Tensor.zeros([C], 'float32', x.device);
+      const db = bias && needsGrad(bias) ? Tensor.zeros([C], 'float32', x.device) : null;
       native.layernorm_backward(
         dx.storage,
         dw.storage,
@@ -82,13 +82,13 @@ export function layerNorm(x: Tensor, weight: Tensor, bias?: Tensor | null, eps =
 export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
   const { N, C } = rowsOf('rmsNorm', x, weight, undefined, eps);
   const recording = isGradEnabled() && (needsGrad(x) || needsGrad(weight));
-  const out = Tensor.empty(x.shape);
-  const rstd = recording ? Tensor.empty([N]) : null;
+  const out = Tensor.empty(x.shape, 'float32', x.device);
+  const rstd = recording ? Tensor.empty([N], 'float32', x.device) : null;
   native.rmsnorm_forward(out.storage, rstd?.storage ?? null, x.storage, weight.storage, N, C, eps);
   if (recording) {
     record('rmsNorm', [x, weight], [out], ([g]) => {
-      const dx = Tensor.empty(x.shape);
-      const dw = Tensor.zeros([C]);
+      const dx = Tensor.empty(x.shape, 'float32', x.device);
+      const dw = Tensor.zeros([C], 'float32', x.device);
       native.rmsnorm_backward(dx.storage, dw.storage, g!.storage, x.storage, weight.storage, rstd!.storage, N, C);
       return [keepIf(dx, needsGrad(x)), keepIf(dw, needsGrad(weight))];
     });

@@ -19,10 +19,10 @@ export function checkFloat(op: string, name: string, t: Tensor): void {
  */
 export function unary(op: string, x: Tensor, fwd: UnaryKernel, bwd: UnaryBackKernel, savesOut: boolean): Tensor {
   checkFloat(op, 'x', x);
-  const out = Tensor.empty(x.shape);
+  const out = Tensor.empty(x.shape, 'float32', x.device);
   fwd(out.storage, x.storage, x.size);
   record(op, [x], [out], ([g]) => {
-    const dx = Tensor.empty(x.shape);
+    const dx = Tensor.empty(x.shape, 'float32', x.device);
     bwd(dx.storage, g!.storage, (savesOut ? out : x).storage, x.size);
     return [dx];
   });

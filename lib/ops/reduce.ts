@@ -62,14 +62,14 @@ function sumLike(op: 'sum' | 'mean', x: Tensor, axis: number | undefined, keepDi
   checkInput(op, 'x', x);
   const { outer, R, inner, outShape } = axisView(op, x, axis, keepDims);
   const scale = op === 'mean' ? 1 / R : 1;
-  const out = Tensor.empty(outShape);
+  const out = Tensor.empty(outShape, 'float32', x.device);
   if (op === 'mean' && R === 0) {
     out.storage.fill(NaN); // the mean of nothing
   } else {
     native.sum_axis_forward(out.storage, x.storage, outer, R, inner, scale);
   }
   record(op, [x], [out], ([g]) => {
-    const dx = Tensor.empty(x.shape);
+    const dx = Tensor.empty(x.shape, 'float32', x.device);
     native.sum_axis_backward(dx.storage, g!.storage, outer, R, inner, R === 0 ? 0 : scale);
     return [dx];
   });
@@ -94,8 +94,8 @@ function maxImpl(op: 'max' | 'argmax', x: Tensor, axis: number | undefined, keep
       `${op}: cannot reduce an empty ${axis === undefined ? 'tensor' : `axis ${axis}`} of ${x.describe()}`,
     );
   }
-  const values = Tensor.empty(outShape);
-  const idx = Tensor.empty(outShape, 'int32');
+  const values = Tensor.empty(outShape, 'float32', x.device);
+  const idx = Tensor.empty(outShape, 'int32', x.device);
   native.max_axis_forward(values.storage, idx.storage, x.storage, outer, R, inner);
   return [values, idx];
 }
@@ -110,7 +110,7 @@ export function max(x: Tensor, axis?: number, keepDims = false): Tensor {
   const { outer, R, inner } = axisView('max', x, axis, keepDims);
   keep(idx); // saved for the backward, which frees it (or the GC, if it never runs)
   record('max', [x], [values], ([g]) => {
-    const dx = Tensor.empty(x.shape);
+    const dx = Tensor.empty(x.shape, 'float32', x.device);
     native.max_axis_backward(dx.storage, g!.storage, idx.storage, outer, R, inner);
     idx.dispose();
     return [dx];
@@ -155,7 +155,7 @@ function alignedTarget(op: string, full: Shape, shape: Shape): number[] {
 export function sumToShape(x: Tensor, shape: Shape): Tensor {
   checkInput('sumToShape', 'x', x);
   const target = alignedTarget('sumToShape', x.shape, shape);
-  const out = Tensor.empty(shape);
+  const out = Tensor.empty(shape, 'float32', x.device);
   native.sum_to_shape(out.storage, x.storage, x.shape, target);
   record('sumToShape', [x], [out], ([g]) => [broadcastRaw(g!, target, x.shape)]);
   return out;
@@ -163,7 +163,7 @@ export function sumToShape(x: Tensor, shape: Shape): Tensor {
 
 /** @internal g (any shape whose aligned form is `aligned`) broadcast to `full` in a new tensor. */
 export function broadcastRaw(g: Tensor, aligned: readonly number[], full: Shape): Tensor {
-  const out = Tensor.empty(full);
+  const out = Tensor.empty(full, 'float32', g.device);
   if (out.size === 0) return out;
   const strides = new Array<number>(full.length).fill(0);
   let s = 1;
@@ -171,7 +171,7 @@ export function broadcastRaw(g: Tensor, aligned: readonly number[], full: Shape)
     strides[d] = aligned[d] === 1 ? 0 : s;
     s *= aligned[d]!;
   }
-  const zero = Tensor.zeros([1]);
+  const zero = Tensor.zeros([1], 'float32', g.device);
   try {
     native.binary_forward('add', out.storage, g.storage, zero.storage, full, strides, full.map(() => 0));
   } finally {

@@ -16,10 +16,10 @@ function lastAxisOp(op: string, x: Tensor, forward: Kernel, backward: BackKernel
   if (x.rank < 1) throw new RangeError(`${op}: expected at least 1 dimension, got a scalar ${x.describe()}`);
   const C = x.shape[x.rank - 1]!;
   const N = C === 0 ? 0 : x.size / C;
-  const out = Tensor.empty(x.shape);
+  const out = Tensor.empty(x.shape, 'float32', x.device);
   forward(out.storage, x.storage, N, C);
   record(op, [x], [out], ([g]) => {
-    const dx = Tensor.empty(x.shape);
+    const dx = Tensor.empty(x.shape, 'float32', x.device);
     backward(dx.storage, g!.storage, out.storage, N, C);
     return [dx];
   });

@@ -38,11 +38,23 @@ int device_count() {
   return n;
 }
 
+namespace {
+std::string cuda_version(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
+}  // namespace
+
 std::string init_error() {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) {
     cudaGetLastError();
+    int drv = 0, rt = 0;
+    cudaDriverGetVersion(&drv);
+    cudaRuntimeGetVersion(&rt);
+    if (e == cudaErrorInsufficientDriver && drv == 0) return "no NVIDIA driver found (libcuda.so.1 is not loadable)";
+    if (e == cudaErrorInsufficientDriver) {
+      return "the NVIDIA driver supports CUDA " + cuda_version(drv) + " but this addon was built with CUDA " + cuda_version(rt) +
+             ": rebuild it with an older toolkit (bash scripts/build-cuda.sh) or update the driver";
+    }
     return cudaGetErrorString(e);
   }
   return n > 0 ? "" : "no CUDA device is visible";

@@ -1,0 +1,262 @@
+// The CUDA op suite: every kernel family in native/cuda, forward and backward on the CUDA
+// device, compared with the CPU backend on the same inputs, at sizes that straddle the warp
+// (32), block (256) and GEMM tile (64) edges. Skipped, with the reason printed, where no GPU
+// is usable (see test/gpu/gpu.ts); `npm run test:gpu` builds the CUDA addon and runs it.
+// NOTE: written without a GPU; it has not run on one yet (docs/cuda.md).
+import { expect, it } from 'vitest';
+
+import {
+  Tensor,
+  adamwStep,
+  add,
+  crossEntropy,
+  div,
+  embedding,
+  exp,
+  gelu,
+  layerNorm,
+  log,
+  logSoftmax,
+  matmul,
+  max,
+  mean,
+  mul,
+  pow,
+  relu,
+  rmsNorm,
+  sgdStep,
+  sigmoid,
+  silu,
+  softmax,
+  sqrt,
+  sub,
+  sum,
+  sumToShape,
+  tanh,
+  tidy,
+} from '../../lib/index.js';
+import { native } from '../../lib/native/index.js';
+import { expectClose, randomArray } from '../helpers.js';
+import { EDGE_SIZES, compareDevices, describeGpu } from './gpu.js';
+
+// cuBLAS runs FP32 GEMMs on TF32 tensor cores unless LMKIT_CUDA_TF32=0: 10-bit mantissas.
+const TF32 = { atol: 3e-2, rtol: 1e-2 };
+
+function ids(n: number, limit: number, seed: number, ignore?: number): Int32Array {
+  const r = randomArray(n, seed, 0, 1);
+  return Int32Array.from(r, (v, i) => (ignore !== undefined && i % 5 === 3 ? ignore : Math.min(limit - 1, Math.floor(v * limit))));
+}
+
+describeGpu('cuda: activations', () => {
+  const acts = { relu, gelu, tanh, sigmoid, silu };
+  for (const [name, f] of Object.entries(acts)) {
+    it(`${name} forward/backward matches CPU`, () => {
+      for (const n of [...EDGE_SIZES, 1000, 65_537]) {
+        compareDevices(`${name}[${n}]`, [{ shape: [n], lo: -4, hi: 4 }], (x) => f(x), { atol: 1e-5, rtol: 1e-4 });
+      }
+    });
+  }
+});
+
+describeGpu('cuda: elementwise and broadcasting', () => {
+  const pairs: [number[], number[]][] = [
+    [[17], [17]],
+    [[63, 65], [65]],
+    [[65, 1], [1, 129]],
+    [[2, 3, 17], [3, 1]],
+    [[1], [129]],
+  ];
+  for (const [name, f] of Object.entries({ add, sub, mul, div })) {
+    it(`${name} with broadcasting matches CPU (values and gradients summed to each shape)`, () => {
+      for (const [sa, sb] of pairs) {
+        compareDevices(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, [{ shape: sa }, { shape: sb, lo: 0.5, hi: 2 }], (a, b) => f(a, b), {
+          atol: 1e-5,
+          rtol: 1e-4,
+        });
+      }
+    });
+  }
+  it('exp, log, sqrt, pow match CPU', () => {
+    for (const n of EDGE_SIZES) {
+      compareDevices(`exp[${n}]`, [{ shape: [n], lo: -3, hi: 3 }], (x) => exp(x), { rtol: 1e-5 });
+      compareDevices(`log[${n}]`, [{ shape: [n], lo: 0.1, hi: 4 }], (x) => log(x), { rtol: 1e-5 });
+      compareDevices(`sqrt[${n}]`, [{ shape: [n], lo: 0.1, hi: 4 }], (x) => sqrt(x), { rtol: 1e-5 });
+      compareDevices(`pow2.5[${n}]`, [{ shape: [n], lo: 0.1, hi: 4 }], (x) => pow(x, 2.5), { rtol: 1e-5 });
+    }
+  });
+});
+
+describeGpu('cuda: softmax', () => {
+  it('softmax / logSoftmax forward/backward match CPU', () => {
+    for (const [N, C] of [[1, 1], [17, 63], [65, 129], [3, 5000], [300, 17]] as [number, number][]) {
+      compareDevices(`softmax [${N},${C}]`, [{ shape: [N, C], lo: -5, hi: 5 }], (x) => softmax(x), { atol: 1e-6, rtol: 1e-4 });
+      compareDevices(`logSoftmax [${N},${C}]`, [{ shape: [N, C], lo: -5, hi: 5 }], (x) => logSoftmax(x), { atol: 1e-5, rtol: 1e-4 });
+    }
+  });
+});
+
+describeGpu('cuda: layernorm / rmsnorm', () => {
+  it('layerNorm (with and without bias) and rmsNorm match CPU, including dweight/dbias', () => {
+    for (const [N, C] of [[1, 17], [63, 65], [129, 768], [5, 1]] as [number, number][]) {
+      compareDevices(`layerNorm [${N},${C}]`, [{ shape: [N, C] }, { shape: [C], lo: 0.5, hi: 1.5 }, { shape: [C] }], (x, w, b) => layerNorm(x, w, b), {
+        atol: 1e-4,
+        rtol: 1e-3,
+      });
+      compareDevices(`layerNorm no bias [${N},${C}]`, [{ shape: [N, C] }, { shape: [C], lo: 0.5, hi: 1.5 }], (x, w) => layerNorm(x, w, null), {
+        atol: 1e-4,
+        rtol: 1e-3,
+      });
+      compareDevices(`rmsNorm [${N},${C}]`, [{ shape: [N, C] }, { shape: [C], lo: 0.5, hi: 1.5 }], (x, w) => rmsNorm(x, w), {
+        atol: 1e-4,
+        rtol: 1e-3,
+      });
+    }
+  });
+});
+
+describeGpu('cuda: embedding', () => {
+  it('forward gathers rows; backward scatter-adds repeated ids (atomicAdd) like CPU', () => {
+    for (const [N, V, C] of [[1, 1, 1], [129, 65, 17], [1000, 7, 63], [17, 300, 129]] as [number, number, number][]) {
+      compareDevices(`embedding N=${N} V=${V} C=${C}`, [{ shape: [V, C] }, { shape: [N], data: ids(N, V, N + V) }], (t, i) => embedding(t, i), {
+        atol: 1e-5,
+        rtol: 1e-5,
+      });
+    }
+  });
+});
+
+describeGpu('cuda: matmul', () => {
+  it('every transpose combination, batched, at tile-edge sizes, matches CPU (TF32 tolerance)', () => {
+    for (const M of [1, 17, 65]) {
+      for (const N of [1, 63, 129]) {
+        for (const K of [1, 17, 65, 129]) {
+          for (const transA of [false, true]) {
+            for (const transB of [false, true]) {
+              const sa = transA ? [2, K, M] : [2, M, K];
+              const sb = transB ? [2, N, K] : [2, K, N];
+              compareDevices(`matmul M=${M} N=${N} K=${K} tA=${transA} tB=${transB}`, [{ shape: sa }, { shape: sb }], (a, b) => matmul(a, b, { transA, transB }), TF32);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('a shared 2-D weight (batch folded into M) matches CPU', () => {
+    compareDevices('matmul [3,65,129] @ [129,63]', [{ shape: [3, 65, 129] }, { shape: [129, 63] }], (a, b) => matmul(a, b), TF32);
+  });
+
+  it('the own SGEMM kernel and cuBLAS agree (when cuBLAS is loaded), fp32 kernel vs CPU', () => {
+    const gemm = native.cuda_gemm_test!;
+    for (const [M, N, K] of [[1, 1, 1], [17, 63, 65], [65, 129, 63], [129, 65, 256], [200, 300, 70]] as [number, number, number][]) {
+      for (const tA of [false, true]) {
+        for (const tB of [false, true]) {
+          tidy(() => {
+            const a = Tensor.fromArray(randomArray(M * K, 1), [M * K]);
+            const b = Tensor.fromArray(randomArray(K * N, 2), [K * N]);
+            const ref = matmul(a.reshape(tA ? [K, M] : [M, K]), b.reshape(tB ? [N, K] : [K, N]), { transA: tA, transB: tB });
+            const ad = a.to('cuda');
+            const bd = b.to('cuda');
+            const own = Tensor.empty([M * N], 'float32', 'cuda');
+            gemm(own.storage, ad.storage, bd.storage, 1, M, N, K, tA, tB, false);
+            expectClose(own.toArray(), ref.toArray(), { atol: 1e-4, rtol: 1e-4, what: `own SGEMM ${M}x${N}x${K} tA=${tA} tB=${tB}` });
+            const blas = Tensor.empty([M * N], 'float32', 'cuda');
+            gemm(blas.storage, ad.storage, bd.storage, 1, M, N, K, tA, tB, true);
+            expectClose(blas.toArray(), ref.toArray(), { ...TF32, what: `cuBLAS path ${M}x${N}x${K} tA=${tA} tB=${tB}` });
+          });
+        }
+      }
+    }
+    process.stdout.write(`[test/gpu] sgemm: ${native.cudaInfo!().sgemm}\n`);
+  });
+});
+
+describeGpu('cuda: fused softmax cross-entropy', () => {
+  it('loss and gradient match CPU, with ignored rows, mean and sum, in place or not', () => {
+    for (const V of [1, 63, 65, 5000]) {
+      for (const N of [1, 17, 129]) {
+        for (const reduction of ['mean', 'sum'] as const) {
+          const t = ids(N, V, N * V, -100);
+          compareDevices(
+            `crossEntropy N=${N} V=${V} ${reduction}`,
+            [{ shape: [N, V], lo: -4, hi: 4 }, { shape: [N], data: t }],
+            (x, y) => crossEntropy(x, y, { reduction }),
+            { atol: 1e-5, rtol: 1e-4 },
+          );
+        }
+      }
+    }
+  });
+
+  it('inplace: dlogits overwrite the logits storage on the device', () => {
+    // The logits are an intermediate (not a leaf), as inplace requires.
+    compareDevices(
+      'crossEntropy inplace',
+      [{ shape: [17, 129] }, { shape: [17], data: ids(17, 129, 5) }],
+      (x, y) => crossEntropy(mul(x, 2), y, { inplace: true }),
+      { atol: 1e-5, rtol: 1e-4 },
+    );
+  });
+});
+
+describeGpu('cuda: reductions', () => {
+  it('sum / mean over all elements and over each axis match CPU', () => {
+    for (const shape of [[1], [17, 65], [63, 1, 129], [2, 257, 3]]) {
+      compareDevices(`sum ${JSON.stringify(shape)}`, [{ shape }], (x) => sum(x), { atol: 1e-4, rtol: 1e-4 });
+      for (let ax = 0; ax < shape.length; ax++) {
+        compareDevices(`sum axis ${ax} ${JSON.stringify(shape)}`, [{ shape }], (x) => sum(x, ax), { atol: 1e-4, rtol: 1e-4 });
+        compareDevices(`mean axis ${ax} ${JSON.stringify(shape)}`, [{ shape }], (x) => mean(x, ax, true), { atol: 1e-5, rtol: 1e-4 });
+        compareDevices(`max axis ${ax} ${JSON.stringify(shape)}`, [{ shape }], (x) => max(x, ax), { atol: 0, rtol: 0 });
+      }
+    }
+  });
+
+  it('sumToShape matches CPU', () => {
+    compareDevices('sumToShape [4,17,65] -> [17,1]', [{ shape: [4, 17, 65] }], (x) => sumToShape(x, [17, 1]), { atol: 1e-4, rtol: 1e-4 });
+    compareDevices('sumToShape [63,129] -> [129]', [{ shape: [63, 129] }], (x) => sumToShape(x, [129]), { atol: 1e-4, rtol: 1e-4 });
+  });
+});
+
+describeGpu('cuda: optimizer updates', () => {
+  function state(dev: 'cpu' | 'cuda', n: number) {
+    return {
+      p: Tensor.fromArray(randomArray(n, 1), [n], 'float32', dev),
+      g: Tensor.fromArray(randomArray(n, 2), [n], 'float32', dev),
+      m: Tensor.fromArray(randomArray(n, 3, -0.1, 0.1), [n], 'float32', dev),
+      v: Tensor.fromArray(randomArray(n, 4, 0, 0.01), [n], 'float32', dev),
+    };
+  }
+  it('adamwStep (decoupled and L2) and sgdStep (momentum, nesterov) match CPU', () => {
+    for (const n of [...EDGE_SIZES, 100_000]) {
+      for (const decoupled of [true, false]) {
+        tidy(() => {
+          const [c, d] = [state('cpu', n), state('cuda', n)];
+          for (const s of [c, d]) adamwStep(s.p, s.g, s.m, s.v, { lr: 1e-3, weightDecay: 0.1, step: 3, decoupled });
+          expectClose(d.p.toArray(), c.p.toArray(), { atol: 1e-6, rtol: 1e-5, what: `adamw p n=${n}` });
+          expectClose(d.m.toArray(), c.m.toArray(), { atol: 1e-7, rtol: 1e-5, what: `adamw m n=${n}` });
+          expectClose(d.v.toArray(), c.v.toArray(), { atol: 1e-7, rtol: 1e-5, what: `adamw v n=${n}` });
+        });
+      }
+      for (const nesterov of [false, true]) {
+        tidy(() => {
+          const [c, d] = [state('cpu', n), state('cuda', n)];
+          for (const s of [c, d]) sgdStep(s.p, s.g, s.m, { lr: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov });
+          expectClose(d.p.toArray(), c.p.toArray(), { atol: 1e-6, rtol: 1e-5, what: `sgd p n=${n}` });
+          expectClose(d.m.toArray(), c.m.toArray(), { atol: 1e-6, rtol: 1e-5, what: `sgd velocity n=${n}` });
+        });
+      }
+    }
+  });
+});
+
+describeGpu('cuda: a tiny training step end to end', () => {
+  it('embedding -> layerNorm -> matmul -> gelu -> crossEntropy: loss and every gradient match CPU', () => {
+    compareDevices(
+      'tiny model',
+      [{ shape: [65, 32] }, { shape: [33], data: ids(33, 65, 7) }, { shape: [32], lo: 0.5, hi: 1.5 }, { shape: [32, 65] }, { shape: [33], data: ids(33, 65, 8) }],
+      (table, x, w, proj, y) => crossEntropy(gelu(matmul(layerNorm(embedding(table, x), w), proj)), y),
+      { ...TF32 },
+    );
+    expect(true).toBe(true);
+  });
+});
