@@ -6,7 +6,7 @@
 // process; the results are merged into bench/results/brown-lm.json (rows run again replace
 // their old entry), and bench/results/brown-lm.md is rewritten from the JSON.
 //
-//   npm run build:ts && node bench/scripts/brown-lm.mjs [--only lstm,transformer] [--list] [--dry] [--render]
+//   npm run build:ts && node bench/scripts/brown-lm.mjs [--only lstm,transformer] [--list] [--dry] [--render] [--ckpt-dir DIR]
 //
 // The full table takes hours on 2 cores; run rows one at a time with --only.
 import { spawn, execFileSync } from 'node:child_process';
@@ -27,8 +27,8 @@ export const ROWS = [
   { id: 'kn5', label: 'KN 5-gram (interpolated modified Kneser-Ney)', flags: '--model ngram --context 4' },
   {
     id: 'loglinear',
-    label: 'log-linear, hashed 1-4-gram features, 2 epochs',
-    flags: '--model loglinear --context 3 --buckets 4096 --epochs 2 --lr 0.02 --schedule cosine',
+    label: 'log-linear, hashed 1-4-gram features, 1 epoch',
+    flags: '--model loglinear --context 3 --buckets 4096 --epochs 1 --lr 0.02 --schedule cosine',
   },
   {
     id: 'mlp1',
@@ -37,8 +37,8 @@ export const ROWS = [
   },
   {
     id: 'rnn',
-    label: 'RNN (Elman tanh) 1 x 256, tied, dropout 0.3, 2 epochs',
-    flags: '--model rnn --embed 256 --hidden 256 --layers 1 --dropout 0.3 --epochs 2 --lr 0.002 --schedule cosine --clip 1',
+    label: 'RNN (Elman tanh) 1 x 256, tied, dropout 0.3, 1 epoch',
+    flags: '--model rnn --embed 256 --hidden 256 --layers 1 --dropout 0.3 --epochs 1 --lr 0.002 --schedule cosine --clip 1',
   },
   {
     id: 'lstm',
@@ -47,19 +47,19 @@ export const ROWS = [
   },
   {
     id: 'transformer',
-    label: 'Transformer 4 layers x 256, 4 heads, context 128, dropout 0.2, 4 epochs',
+    label: 'Transformer 4 layers x 256, 4 heads, context 128, dropout 0.2, 3 epochs',
     flags:
-      '--model transformer --embed 256 --layers 4 --heads 4 --context 128 --batch 16 --dropout 0.2 --epochs 4 --lr 0.001 --schedule cosine --warmup 200 --clip 1',
+      '--model transformer --embed 256 --layers 4 --heads 4 --context 128 --batch 16 --dropout 0.2 --epochs 3 --lr 0.001 --schedule cosine --warmup 200 --clip 1',
   },
   {
     id: 'mamba',
-    label: 'Mamba 2 blocks x 256 (d_state 16, expand 2, d_conv 4), context 128, 3 epochs',
-    flags: '--model mamba --embed 256 --layers 2 --context 128 --batch 16 --epochs 3 --lr 0.002 --schedule cosine --warmup 200 --clip 1',
+    label: 'Mamba 2 blocks x 256 (d_state 16, expand 2, d_conv 4), context 128, 2 epochs',
+    flags: '--model mamba --embed 256 --layers 2 --context 128 --batch 16 --epochs 2 --lr 0.002 --schedule cosine --warmup 200 --clip 1',
   },
   {
     id: 'mlm',
-    label: 'masked LM 2 layers x 256 (15% masked, 80/10/10), 2 epochs — masked-token perplexity',
-    flags: '--model mlm --embed 256 --layers 2 --heads 4 --context 128 --batch 16 --dropout 0.1 --epochs 2 --lr 0.001 --schedule cosine --warmup 200 --clip 1',
+    label: 'masked LM 2 layers x 256 (15% masked, 80/10/10), 1 epoch — masked-token perplexity',
+    flags: '--model mlm --embed 256 --layers 2 --heads 4 --context 128 --batch 16 --dropout 0.1 --epochs 1 --lr 0.001 --schedule cosine --warmup 200 --clip 1',
   },
 ];
 
@@ -81,6 +81,9 @@ function machine() {
 
 function runRow(row) {
   const args = [cli, 'train', ...row.flags.split(/\s+/), '--json'];
+  // --ckpt-dir DIR: also save each neural model (DIR/<id>) for later use (e.g. mix-brown.mjs).
+  const ckptDir = argValue('--ckpt-dir');
+  if (ckptDir && !/--model (ngram|mlm)/.test(row.flags)) args.push('--out', join(ckptDir, row.id));
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -153,7 +156,8 @@ function render(results) {
   const mixFile = join(root, 'bench', 'results', 'mix-brown.json');
   if (existsSync(mixFile)) {
     const mix = JSON.parse(readFileSync(mixFile, 'utf8'));
-    const t = mix.mlp1Training;
+    const m1 = results.rows.find((x) => x.id === 'mlp1');
+    const t = mix.mlp1Training ?? (m1 ? { seconds: m1.trainSeconds, tokensPerSecond: m1.tokensPerSecond } : null);
     for (const r of mix.rows.filter((x) => x.weights)) {
       const rel = kn5 ? `${(((r.testPpl - kn5) / kn5) * 100).toFixed(1)}%` : '';
       const w = r.weights.map((x) => x.toFixed(2)).join('/');
