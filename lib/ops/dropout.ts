@@ -32,11 +32,11 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor
   }
   if (!Number.isSafeInteger(seed)) throw new RangeError(`dropout: seed must be a safe integer, got ${seed}`);
   const n = x.size;
-  const out = Tensor.empty(x.shape);
-  const mask = Tensor.empty([Math.ceil(n / 32)], 'int32');
+  const out = Tensor.empty(x.shape, 'float32', x.device);
+  const mask = Tensor.empty([Math.ceil(n / 32)], 'int32', x.device);
   native.dropout_forward(out.storage, mask.storage, x.storage, n, p, seed);
   record('dropout', [x], [out], ([g]) => {
-    const dx = Tensor.empty(x.shape);
+    const dx = Tensor.empty(x.shape, 'float32', x.device);
     native.dropout_backward(dx.storage, g!.storage, mask.storage, n, p);
     return [dx];
   });

@@ -5,7 +5,7 @@
 // Both outputs are differentiable (h feeds the next layer/step, c the next step).
 import { needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
-import { Tensor, formatShape, keep } from '../tensor.js';
+import { Tensor, deviceOf, formatShape, keep } from '../tensor.js';
 
 export interface LstmCellOutput {
   h: Tensor;
@@ -27,9 +27,10 @@ export function lstmCell(gatesPre: Tensor, cPrev: Tensor): LstmCellOutput {
       `lstmCell: gatesPre ${formatShape(gatesPre.shape)} must be [${B},${4 * H}] (B,4H) for cPrev ${formatShape(cPrev.shape)}`,
     );
   }
-  const h = Tensor.empty([B, H]);
-  const c = Tensor.empty([B, H]);
-  const gates = Tensor.empty([B, 4 * H]);
+  const dev = deviceOf('lstmCell', gatesPre, cPrev);
+  const h = Tensor.empty([B, H], 'float32', dev);
+  const c = Tensor.empty([B, H], 'float32', dev);
+  const gates = Tensor.empty([B, 4 * H], 'float32', dev);
   try {
     native.lstm_cell_forward(h.storage, c.storage, gates.storage, gatesPre.storage, cPrev.storage, B, H);
   } catch (err) {
@@ -42,8 +43,8 @@ export function lstmCell(gatesPre: Tensor, cPrev: Tensor): LstmCellOutput {
   // Kept out of tidy() scopes: the backward frees them (or the GC, if it never runs).
   const cSaved = c.detach();
   record('lstmCell', [gatesPre, cPrev], [h, c], ([dh, dc]) => {
-    const dgates = Tensor.empty([B, 4 * H]);
-    const dcPrev = needsGrad(cPrev) ? Tensor.empty([B, H]) : null;
+    const dgates = Tensor.empty([B, 4 * H], 'float32', dev);
+    const dcPrev = needsGrad(cPrev) ? Tensor.empty([B, H], 'float32', dev) : null;
     native.lstm_cell_backward(
       dgates.storage,
       dcPrev?.storage ?? null,

@@ -11,7 +11,7 @@
 // write their gradients into a zero tensor of the input's shape.
 import { needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, deviceOf, formatShape } from '../tensor.js';
 import { normalizeAxis } from './reduce.js';
 
 const MAX_RANK = 6;
@@ -44,12 +44,12 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
     throw new RangeError(`permute: dims [${dims.join(',')}] is not a permutation of the ${rank} axes`);
   }
   const outShape = perm.map((p) => x.shape[p]!);
-  const out = Tensor.empty(outShape, x.dtype);
+  const out = Tensor.empty(outShape, x.dtype, x.device);
   native.permute(out.storage, x.storage, x.shape, perm);
   const inv = new Array<number>(rank);
   perm.forEach((p, d) => (inv[p] = d));
   record('permute', [x], [out], ([g]) => {
-    const dx = Tensor.empty(x.shape);
+    const dx = Tensor.empty(x.shape, 'float32', x.device);
     native.permute(dx.storage, g!.storage, outShape, inv);
     return [dx];
   });
@@ -94,7 +94,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const sizes = tensors.map((t) => t.shape[ax]!);
   const total = sizes.reduce((s, c) => s + c, 0);
   const outShape = first.shape.map((d, k) => (k === ax ? total : d));
-  const out = Tensor.empty(outShape, first.dtype);
+  const out = Tensor.empty(outShape, first.dtype, deviceOf('concat', ...tensors));
   const ld = total * inner;
   let off = 0;
   const offsets = sizes.map((c) => {
@@ -110,7 +110,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
     tensors.map((t, i) => {
       if (!needsGrad(t)) return null;
       const w = sizes[i]! * inner;
-      const dt = Tensor.empty(t.shape);
+      const dt = Tensor.empty(t.shape, 'float32', t.device);
       native.copy_2d(dt.storage, 0, w, g!.storage, offsets[i]! * inner, ld, outer, w);
       return dt;
     }),
@@ -142,10 +142,11 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   const out = Tensor.empty(
     x.shape.map((d, k) => (k === ax ? len : d)),
     x.dtype,
+    x.device,
   );
   native.copy_2d(out.storage, 0, len * inner, x.storage, s * inner, C * inner, outer, len * inner);
   record('slice', [x], [out], ([g]) => {
-    const dx = Tensor.zeros(x.shape);
+    const dx = Tensor.zeros(x.shape, 'float32', x.device);
     native.copy_2d(dx.storage, s * inner, C * inner, g!.storage, 0, len * inner, outer, len * inner);
     return [dx];
   });
@@ -193,12 +194,13 @@ export function split(x: Tensor, axis: number, sizes: number | readonly number[]
     const t = Tensor.empty(
       x.shape.map((d, k) => (k === ax ? p : d)),
       x.dtype,
+      x.device,
     );
     native.copy_2d(t.storage, 0, p * inner, x.storage, offsets[i]! * inner, ld, outer, p * inner);
     return t;
   });
   record('split', [x], outs, (gs) => {
-    const dx = Tensor.zeros(x.shape);
+    const dx = Tensor.zeros(x.shape, 'float32', x.device);
     gs.forEach((g, i) => {
       const w = pieces[i]! * inner;
       native.copy_2d(dx.storage, offsets[i]! * inner, ld, g.storage, 0, w, outer, w);

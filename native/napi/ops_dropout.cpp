@@ -4,6 +4,9 @@
 #include <string>
 
 #include "../cpu/dropout.h"
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/dropout.h"
+#endif
 #include "args.h"
 #include "registry.h"
 
@@ -20,12 +23,14 @@ double read_p(const Args& a, size_t i) {
 // dropout_forward(out, mask, inp, n, p, seed): seed is any integer (|seed| <= 2^53).
 Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
   Args a(info, "dropout_forward", 6);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(3, "n");
   const double p = read_p(a, 4);
   const int64_t seed = a.integer(5, "seed");
   float* out = a.f32(0, "out", n);
   int32_t* mask = a.i32(1, "mask", cpu::dropout_mask_words(n));
   const float* inp = a.f32(2, "inp", n);
+  LMKIT_CUDA_CALL(a, cuda::dropout_forward(out, reinterpret_cast<uint32_t*>(mask), inp, n, p, static_cast<uint64_t>(seed)));
   cpu::dropout_forward(out, reinterpret_cast<uint32_t*>(mask), inp, n, p, static_cast<uint64_t>(seed));
   return info.Env().Undefined();
 }
@@ -33,11 +38,13 @@ Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
 // dropout_backward(dinp, dout, mask, n, p)
 Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
   Args a(info, "dropout_backward", 5);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(3, "n");
   const double p = read_p(a, 4);
   float* dinp = a.f32(0, "dinp", n);
   const float* dout = a.f32(1, "dout", n);
   const int32_t* mask = a.i32(2, "mask", cpu::dropout_mask_words(n));
+  LMKIT_CUDA_CALL(a, cuda::dropout_backward(dinp, dout, reinterpret_cast<const uint32_t*>(mask), n, p));
   cpu::dropout_backward(dinp, dout, reinterpret_cast<const uint32_t*>(mask), n, p);
   return info.Env().Undefined();
 }

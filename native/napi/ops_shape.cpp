@@ -5,6 +5,9 @@
 
 #include "../cpu/elementwise.h"  // kMaxDims
 #include "../cpu/shape.h"
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/shape.h"
+#endif
 #include "args.h"
 #include "registry.h"
 
@@ -22,6 +25,7 @@ void same_dtype(const Args& a, const Storage* dst, const char* dname, const Stor
 // permute(out, inp, shape, perm): shape is inp's shape.
 Napi::Value Permute(const Napi::CallbackInfo& info) {
   Args a(info, "permute", 4);
+  LMKIT_CUDA_ALLOW(a);
   int64_t shape[cpu::kMaxDims], perm[cpu::kMaxDims];
   const int nd = a.int_array(2, "shape", shape, cpu::kMaxDims, 0, kMaxNumel);
   if (a.int_array(3, "perm", perm, cpu::kMaxDims, 0, cpu::kMaxDims - 1) != nd) {
@@ -44,6 +48,7 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
                     std::to_string(s->numel()));
     }
   }
+  LMKIT_CUDA_CALL(a, cuda::permute(out->data(), inp->data(), nd, shape, perm));
   cpu::permute(out->data(), inp->data(), nd, shape, perm);
   return info.Env().Undefined();
 }
@@ -52,6 +57,7 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
 // dst[dstOffset + r*dstLd + c] = src[srcOffset + r*srcLd + c].
 Napi::Value Copy2d(const Napi::CallbackInfo& info) {
   Args a(info, "copy_2d", 8);
+  LMKIT_CUDA_ALLOW(a);
   Storage* dst = a.storage(0, "dst");
   const int64_t doff = a.dim(1, "dstOffset"), dld = a.dim(2, "dstLd");
   Storage* src = a.storage(3, "src");
@@ -78,6 +84,7 @@ Napi::Value Copy2d(const Napi::CallbackInfo& info) {
   }
   char* dp = static_cast<char*>(dst->data()) + doff * 4;
   const char* sp = static_cast<const char*>(src->data()) + soff * 4;
+  LMKIT_CUDA_CALL(a, cuda::copy_2d(dp, dld, sp, sld, rows, cols));
   cpu::copy_2d(dp, dld, sp, sld, rows, cols);
   return info.Env().Undefined();
 }

@@ -11,28 +11,34 @@ import {
   add,
   crossEntropy,
   div,
+  dropout,
   embedding,
   exp,
   gelu,
   layerNorm,
   log,
   logSoftmax,
+  lstmCell,
   matmul,
   max,
   mean,
   mul,
+  permute,
   pow,
   relu,
   rmsNorm,
   sgdStep,
   sigmoid,
   silu,
+  slice,
   softmax,
+  split,
   sqrt,
   sub,
   sum,
   sumToShape,
   tanh,
+  concat,
   tidy,
 } from '../../lib/index.js';
 import { native } from '../../lib/native/index.js';
@@ -245,6 +251,46 @@ describeGpu('cuda: optimizer updates', () => {
           expectClose(d.m.toArray(), c.m.toArray(), { atol: 1e-6, rtol: 1e-5, what: `sgd velocity n=${n}` });
         });
       }
+    }
+  });
+});
+
+describeGpu('cuda: shape (permute, concat, slice, split)', () => {
+  it('permute and its gradient match CPU', () => {
+    for (const [shape, perm] of [[[17, 65], [1, 0]], [[2, 63, 5, 3], [0, 2, 1, 3]], [[3, 4, 5, 6, 2, 1], [5, 4, 3, 2, 1, 0]]] as [number[], number[]][]) {
+      compareDevices(`permute ${JSON.stringify(shape)} ${JSON.stringify(perm)}`, [{ shape }], (x) => permute(x, perm), { atol: 0, rtol: 0 });
+    }
+  });
+  it('concat, slice and split (strided block copies) and their gradients match CPU', () => {
+    compareDevices('concat axis 1', [{ shape: [17, 3, 5] }, { shape: [17, 65, 5] }], (a, b) => concat([a, b], 1), { atol: 0, rtol: 0 });
+    compareDevices('concat axis 0', [{ shape: [1, 129] }, { shape: [63, 129] }], (a, b) => concat([a, b], 0), { atol: 0, rtol: 0 });
+    compareDevices('slice', [{ shape: [17, 129, 3] }], (x) => slice(x, 1, 63, 65), { atol: 0, rtol: 0 });
+    compareDevices('split', [{ shape: [5, 129] }], (x) => mul(split(x, 1, [1, 63, 65])[1]!, 2), { atol: 0, rtol: 0 });
+  });
+});
+
+describeGpu('cuda: dropout', () => {
+  it('the same seed gives the same mask and values as on CPU (same counter-based RNG)', () => {
+    for (const n of [...EDGE_SIZES, 1000, 65_537]) {
+      for (const p of [0, 0.1, 0.5, 0.9]) {
+        compareDevices(`dropout n=${n} p=${p}`, [{ shape: [n] }], (x) => dropout(x, p, { seed: 1234 + n }), { atol: 0, rtol: 0 });
+      }
+    }
+  });
+});
+
+describeGpu('cuda: LSTM cell', () => {
+  it('h, c and the gradients of gatesPre and cPrev match CPU', () => {
+    for (const [B, H] of [[1, 1], [17, 63], [65, 129]] as [number, number][]) {
+      compareDevices(
+        `lstmCell B=${B} H=${H}`,
+        [{ shape: [B, 4 * H], lo: -3, hi: 3 }, { shape: [B, H] }],
+        (pre, cp) => {
+          const { h, c } = lstmCell(pre, cp);
+          return add(h, mul(c, 0.5));
+        },
+        { atol: 1e-5, rtol: 1e-4 },
+      );
     }
   });
 });
