@@ -1,6 +1,7 @@
 // `lmkit build [--cuda]`: rebuilds the native addon from the sources shipped in the package
-// (CMakeLists.txt and native/) with cmake-js, into <package>/build/Release, where the loader
-// (lib/native/index.ts) looks before prebuilds/. Needs cmake >= 3.18, a C++17 compiler and
+// (CMakeLists.txt and native/) with cmake-js, into <package>/build/Release (--cuda: the CUDA
+// addon into build-cuda/Release, as scripts/build-cuda.sh does), where the loader
+// (lib/native/index.ts) looks before prebuilds/. --cuda also needs nvcc. Needs cmake >= 3.18, a C++17 compiler and
 // cmake-js (a devDependency of lmkit: present in a clone after `npm ci`, not in an installed
 // package; the error says how to get it). cmake-js fetches the Node.js headers on first use.
 //
@@ -9,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package root: two levels above this file, both in lib/ (sources) and dist/ (compiled). */
@@ -72,10 +73,14 @@ export function buildPlan(flags: BuildFlags, root: string = defaultRoot): BuildP
   if (!existsSync(listsFile) || !existsSync(join(root, 'native'))) {
     throw new Error(`build: ${root} has no CMakeLists.txt and native/ sources to build from`);
   }
-  const args = ['compile', '--directory', root, '--out', join(root, 'build'), '--CDCMAKE_BUILD_TYPE=Release'];
-  let output = join(root, 'build', 'Release', 'lmkit.node');
-  if (flags.cuda) {
-    const option = cudaOption(readFileSync(listsFile, 'utf8'));
+  const option = cudaOption(readFileSync(listsFile, 'utf8'));
+  const buildDir = join(root, flags.cuda ? 'build-cuda' : 'build');
+  const args = ['compile', '--directory', root, '--out', buildDir, '--CDCMAKE_BUILD_TYPE=Release'];
+  let output = join(buildDir, 'Release', 'lmkit.node');
+  if (!flags.cuda) {
+    // Explicit, so that a CMake cache configured with the CUDA option on does not carry it over.
+    if (option) args.push(`--CD${option}=OFF`);
+  } else {
     if (!option) {
       throw new Error(
         'build --cuda: the CUDA backend is not in this version of lmkit (its CMakeLists.txt has no CUDA option); ' +
@@ -83,7 +88,7 @@ export function buildPlan(flags: BuildFlags, root: string = defaultRoot): BuildP
       );
     }
     args.push(`--CD${option}=ON`);
-    output = join(root, 'build', 'Release', 'lmkit_cuda.node');
+    output = join(buildDir, 'Release', 'lmkit_cuda.node');
   }
   if (flags.parallel !== undefined) args.push('--parallel', String(flags.parallel));
   const cmakeJs = findCmakeJs(root);
@@ -94,6 +99,16 @@ export function buildPlan(flags: BuildFlags, root: string = defaultRoot): BuildP
     );
   }
   return { root, cmakeJs, args, output };
+}
+
+/** '' when nvcc is on PATH or CUDACXX is set, else the first CUDA bin folder holding nvcc, else null. */
+function findNvccDir(): string | null {
+  if (process.env.CUDACXX) return '';
+  if (!spawnSync('nvcc', ['--version'], { encoding: 'utf8' }).error) return '';
+  for (const d of ['/usr/local/cuda/bin', '/usr/local/cuda-13/bin', '/usr/local/cuda-12/bin']) {
+    if (existsSync(join(d, 'nvcc'))) return d;
+  }
+  return null;
 }
 
 function quote(s: string): string {
@@ -112,9 +127,15 @@ export function runBuild(flags: BuildFlags, root: string = defaultRoot): void {
   if (cmake.error || cmake.status !== 0) {
     throw new Error('build: cmake is not on PATH (cmake >= 3.18 and a C++17 compiler are needed to build the addon)');
   }
+  const env = { ...process.env };
+  if (flags.cuda) {
+    const nvccDir = findNvccDir();
+    if (nvccDir === null) throw new Error('build --cuda: nvcc not found (install the CUDA toolkit, put nvcc on PATH or set CUDACXX)');
+    if (nvccDir !== '') env.PATH = `${nvccDir}${delimiter}${env.PATH ?? ''}`;
+  }
   process.stderr.write(`lmkit build: ${command}\n`);
   const started = Date.now();
-  const r = spawnSync(process.execPath, [plan.cmakeJs, ...plan.args], { cwd: plan.root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [plan.cmakeJs, ...plan.args], { cwd: plan.root, stdio: 'inherit', env });
   if (r.error) throw new Error(`build: cannot run cmake-js (${r.error.message})`);
   if (r.status !== 0) throw new Error(`build: cmake-js failed (exit code ${r.status ?? r.signal}); see its output above`);
   if (!existsSync(plan.output) || statSync(plan.output).mtimeMs < started - 1000) {

@@ -136,7 +136,8 @@ program
   .option('--dry-run', 'print the cmake-js command and the output file, build nothing')
   .addHelpText(
     'after',
-    '\nThe addon goes to <package>/build/Release/lmkit.node, which lmkit loads ahead of prebuilds/.\n' +
+    '\nThe addon goes to <package>/build/Release/lmkit.node (--cuda: build-cuda/Release/lmkit_cuda.node, needs nvcc),\n' +
+      'which lmkit loads ahead of prebuilds/.\n' +
       'cmake-js is a devDependency of lmkit: in an installed package, first run `npm install --no-save cmake-js@^8`.',
   )
   .action((o: BuildFlags) => runBuild(o));

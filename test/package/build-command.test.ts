@@ -45,7 +45,10 @@ describe('lmkit build', () => {
     } else {
       const plan = buildPlan({ cuda: true }, packageRoot);
       expect(plan.args).toContain(`--CD${option}=ON`);
-      expect(plan.output).toBe(join(packageRoot, 'build', 'Release', 'lmkit_cuda.node'));
+      expect(plan.args.join(' ')).toContain(`--out ${join(packageRoot, 'build-cuda')}`);
+      expect(plan.output).toBe(join(packageRoot, 'build-cuda', 'Release', 'lmkit_cuda.node'));
+      // The CPU build turns it off explicitly (a cache configured with it on would keep it).
+      expect(buildPlan({}, packageRoot).args).toContain(`--CD${option}=OFF`);
     }
     // A copy of the package without the CUDA option: --cuda is refused before anything runs.
     const root = join(scratch, 'cpu-only');
@@ -88,7 +91,7 @@ describe('lmkit build', () => {
     } else {
       expect(cuda.code, cuda.stderr).toBe(0);
       expect(cuda.stdout).toContain(`--CD${option}=ON`);
-      expect(cuda.stdout).toContain('lmkit_cuda.node');
+      expect(cuda.stdout).toContain(join('build-cuda', 'Release', 'lmkit_cuda.node'));
     }
 
     const dry = lmkit('build', '--dry-run');
