@@ -5,7 +5,7 @@ export type { DType, Device, Shape, NestedArray } from './tensor.js';
 export { backward, backwardMany, noGrad, isGradEnabled, needsGrad, record, zeroGrad } from './autograd.js';
 export type { BackwardFn, GradNode } from './autograd.js';
 export { native, nativeLoadInfo } from './native/index.js';
-export type { NativeAddon, NativeBackend, NativeLoadInfo, NativeStorage } from './native/index.js';
+export type { CudaInfo, NativeAddon, NativeBackend, NativeLoadInfo, NativeStorage } from './native/index.js';
 export * from './ops/index.js';
 
 import { native } from './native/index.js';
