@@ -5,7 +5,7 @@
 // 1 = attend, 0 = padded key. A query that sees no key gets a zero output (and zero gradient).
 import { needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
-import { Tensor, formatShape, keep } from '../tensor.js';
+import { Tensor, deviceOf, formatShape, keep } from '../tensor.js';
 
 export interface AttentionOptions {
   /** Number of heads; must divide C. */
@@ -52,8 +52,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     }
   }
 
-  const out = Tensor.empty([B, Tq, C]);
-  const probs = Tensor.empty([B, heads, Tq, Tk]);
+  const dev = deviceOf('attention', q, k, v, mask);
+  const out = Tensor.empty([B, Tq, C], 'float32', dev);
+  const probs = Tensor.empty([B, heads, Tq, Tk], 'float32', dev);
   try {
     native.attention_forward(
       out.storage,
@@ -76,9 +77,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     throw err;
   }
   record('attention', [q, k, v], [out], ([g]) => {
-    const dq = Tensor.empty(q.shape);
-    const dk = Tensor.empty(k.shape);
-    const dv = Tensor.empty(v.shape);
+    const dq = Tensor.empty(q.shape, 'float32', dev);
+    const dk = Tensor.empty(k.shape, 'float32', dev);
+    const dv = Tensor.empty(v.shape, 'float32', dev);
     native.attention_backward(
       dq.storage,
       dk.storage,

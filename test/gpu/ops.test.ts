@@ -9,6 +9,7 @@ import {
   Tensor,
   adamwStep,
   add,
+  attention,
   crossEntropy,
   div,
   dropout,
@@ -266,6 +267,28 @@ describeGpu('cuda: shape (permute, concat, slice, split)', () => {
     compareDevices('concat axis 0', [{ shape: [1, 129] }, { shape: [63, 129] }], (a, b) => concat([a, b], 0), { atol: 0, rtol: 0 });
     compareDevices('slice', [{ shape: [17, 129, 3] }], (x) => slice(x, 1, 63, 65), { atol: 0, rtol: 0 });
     compareDevices('split', [{ shape: [5, 129] }], (x) => mul(split(x, 1, [1, 63, 65])[1]!, 2), { atol: 0, rtol: 0 });
+  });
+});
+
+describeGpu('cuda: attention', () => {
+  it('forward and dq, dk, dv match CPU: heads, causal (Tq <= Tk), key padding mask', () => {
+    for (const [B, Tq, Tk, C, heads] of [[1, 1, 1, 4, 1], [2, 17, 17, 32, 4], [1, 63, 65, 64, 2], [2, 5, 129, 24, 3]] as number[][]) {
+      for (const causal of [false, true]) {
+        compareDevices(
+          `attention B=${B} Tq=${Tq} Tk=${Tk} C=${C} heads=${heads} causal=${causal}`,
+          [{ shape: [B!, Tq!, C!] }, { shape: [B!, Tk!, C!] }, { shape: [B!, Tk!, C!] }],
+          (q, k, v) => attention(q, k, v, { heads: heads!, causal }),
+          { atol: 1e-5, rtol: 1e-4 },
+        );
+      }
+      const m = Int32Array.from({ length: B! * Tk! }, (_, i) => (i % 7 === 3 ? 0 : 1));
+      compareDevices(
+        `attention masked B=${B} Tk=${Tk}`,
+        [{ shape: [B!, Tq!, C!] }, { shape: [B!, Tk!, C!] }, { shape: [B!, Tk!, C!] }, { shape: [B!, Tk!], data: m }],
+        (q, k, v, mask) => attention(q, k, v, { heads: heads!, mask }),
+        { atol: 1e-5, rtol: 1e-4 },
+      );
+    }
   });
 });
 
