@@ -7,21 +7,31 @@ import { RangeTokenSource, evaluateInChunks } from '../data/tokensource.js';
 import { decodeIds, encodeText, openEvalSplit } from '../data/training-corpus.js';
 import { analogy, nearestNeighbors, type Neighbor } from '../embeddings.js';
 import { generateAll } from '../generate/generate.js';
+import { generateNgram } from '../generate/ngram.js';
 import { FeedForwardLM } from '../models/ffnn.js';
 import { MambaLM } from '../models/mamba.js';
 import { RecurrentLM } from '../models/rnn.js';
 import { TransformerLM } from '../models/transformer.js';
 import { native } from '../native/index.js';
 import type { Tensor } from '../tensor.js';
-import { loadTrained, type LoadedTrained } from '../train/checkpointing.js';
+import { loadAnyTrained, type LoadedNgram, type LoadedTrained } from '../train/checkpointing.js';
 import { evaluateModel, type NeuralModel } from '../train/run.js';
 
-function load(dir: string, threads?: number): LoadedTrained {
+function load(dir: string, threads?: number): LoadedTrained | LoadedNgram {
   if (threads) native.setNumThreads(threads);
   if (!existsSync(dir)) throw new Error(`checkpoint directory ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new Error(`checkpoint ${dir} is not a directory`);
-  return loadTrained(dir);
+  return loadAnyTrained(dir);
 }
+
+/** Frees a loaded checkpoint's model (n-gram models hold only JS arrays). */
+function release(t: LoadedTrained | LoadedNgram): void {
+  if (t.kind !== 'ngram') t.model.dispose();
+}
+
+/** The one-line refusal of `generate` for a masked LM. */
+export const MLM_GENERATE_ERROR =
+  'generate: mlm checkpoints cannot generate text: a masked LM predicts masked tokens from both sides, it does not generate left to right';
 
 export interface EvalFlags {
   checkpoint: string;
@@ -36,18 +46,20 @@ export interface EvalFlags {
 export function runEval(f: EvalFlags): void {
   const t = load(f.checkpoint, f.threads);
   try {
-    const job = t.meta.job;
-    if (!job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
+    const job = t.kind === 'ngram' ? null : t.meta.job;
+    if (t.kind !== 'ngram' && !job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
+    const context = t.kind === 'ngram' ? t.model.order - 1 : job!.context;
     const corpus = f.corpus ?? (typeof t.meta.corpus === 'string' ? t.meta.corpus : 'brown');
     const split = openEvalSplit(corpus, f.split, t);
     try {
       let ids = split.source;
       if (f.evalTokens !== undefined && f.evalTokens < ids.length) ids = new RangeTokenSource(ids, 0, f.evalTokens);
-      const need = job.context + 2;
+      const need = context + 2;
       if (ids.length < need) {
-        throw new Error(`corpus ${corpus} is too small for the model's context ${job.context}: the ${f.split} split has ${ids.length} tokens, at least ${need} are needed`);
+        throw new Error(`corpus ${corpus} is too small for the model's context ${context}: the ${f.split} split has ${ids.length} tokens, at least ${need} are needed`);
       }
-      const r = evaluateInChunks((a) => evaluateModel(t.kind, t.model, job, a), ids);
+      // An n-gram model scores the whole split at once, as training does.
+      const r = t.kind === 'ngram' ? t.model.evaluate(ids.read(0, ids.length)) : evaluateInChunks((a) => evaluateModel(t.kind, t.model, job!, a), ids);
       if (f.json) {
         process.stdout.write(
           `${JSON.stringify({ event: 'eval', kind: t.kind, corpus, split: f.split, tokens: ids.length, loss: r.loss, ppl: r.ppl })}\n`,
@@ -59,7 +71,7 @@ export function runEval(f: EvalFlags): void {
       split.close();
     }
   } finally {
-    t.model.dispose();
+    release(t);
   }
 }
 
@@ -81,10 +93,16 @@ function isGenerative(m: NeuralModel): m is FeedForwardLM | RecurrentLM | Transf
 export async function runGenerate(f: GenerateFlags): Promise<void> {
   const t = load(f.checkpoint, f.threads);
   try {
-    const model = t.model;
-    if (!isGenerative(model)) throw new Error(`generate supports ffnn, rnn, lstm and transformer checkpoints, not ${t.kind}`);
+    if (t.kind === 'mlm') throw new Error(MLM_GENERATE_ERROR);
     const ids = encodeText(t, f.prompt);
     if (ids.length === 0) throw new Error('the prompt has no tokens');
+    if (t.kind === 'ngram') {
+      const out = generateNgram(t.model, ids, { maxTokens: f.maxTokens, temperature: f.temperature, topK: f.topK, topP: f.topP, seed: f.seed });
+      process.stdout.write(`${decodeIds(t, out)}\n`);
+      return;
+    }
+    const model = t.model;
+    if (!isGenerative(model)) throw new Error(`generate supports ngram, ffnn, rnn, lstm and transformer checkpoints, not ${t.kind}`);
     const out = await generateAll(model, ids, {
       maxTokens: f.maxTokens,
       temperature: f.temperature,
@@ -94,7 +112,7 @@ export async function runGenerate(f: GenerateFlags): Promise<void> {
     });
     process.stdout.write(`${decodeIds(t, out)}\n`);
   } finally {
-    t.model.dispose();
+    release(t);
   }
 }
 
@@ -108,7 +126,8 @@ export interface EmbedFlags {
 }
 
 /** The input word-embedding table (V, C) of a model. */
-function embeddingTable(t: LoadedTrained): Tensor {
+function embeddingTable(t: LoadedTrained | LoadedNgram): Tensor {
+  if (t.kind === 'ngram') throw new Error('ngram models have no word-embedding table');
   const m = t.model;
   if (m instanceof FeedForwardLM) return m.embedding.weight;
   if (m instanceof RecurrentLM) return m.embeddingWeight;
@@ -149,6 +168,6 @@ export function runEmbed(f: EmbedFlags): void {
       for (const n of result) process.stdout.write(`${n.word}\t${n.similarity.toFixed(4)}\n`);
     }
   } finally {
-    t.model.dispose();
+    release(t);
   }
 }

@@ -36,6 +36,15 @@ export interface KneserNeyJSON {
   levels: { size: number; parent: string; word: string; count: string }[];
 }
 
+/** The model as typed arrays (checkpoints store them as tensors; see lib/train/checkpointing.ts). */
+export interface KneserNeyArrays {
+  order: number;
+  vocabSize: number;
+  discounts: Discounts[];
+  /** Per order 1..n: node i is (parent[i] = its prefix node one order below, word[i]), with count[i]. */
+  levels: { parent: Int32Array; word: Int32Array; count: Int32Array }[];
+}
+
 export interface NgramEvaluation {
   /** Mean negative log-likelihood per token (natural log). */
   loss: number;
@@ -387,23 +396,57 @@ export class KneserNeyLM {
 
   static fromJSON(j: KneserNeyJSON): KneserNeyLM {
     if (j?.kind !== 'kneser-ney' || !Array.isArray(j.levels)) throw new Error('KneserNeyLM: not a saved Kneser-Ney model');
-    const order = checkPositiveInt('order', j.order);
-    const V = checkPositiveInt('vocabSize', j.vocabSize);
-    const discounts = checkDiscounts(j.discounts, order);
-    if (j.levels.length !== order) throw new Error(`KneserNeyLM: saved model has ${j.levels.length} levels, expected ${order}`);
+    return KneserNeyLM.fromArrays({
+      order: j.order,
+      vocabSize: j.vocabSize,
+      discounts: j.discounts,
+      levels: j.levels.map((l) => ({
+        parent: fromBase64(l.parent, l.size),
+        word: fromBase64(l.word, l.size),
+        count: fromBase64(l.count, l.size),
+      })),
+    });
+  }
+
+  /** The n-gram tables as typed arrays (views of the model's own arrays: do not modify). */
+  toArrays(): KneserNeyArrays {
+    return {
+      order: this.order,
+      vocabSize: this.vocabSize,
+      discounts: this.discounts.map((d) => [d[0], d[1], d[2]]),
+      levels: this.levels.slice(1).map((l, k) => ({
+        parent: l.parent.subarray(0, l.size),
+        word: l.word.subarray(0, l.size),
+        count: this.count[k + 1]!.subarray(0, l.size),
+      })),
+    };
+  }
+
+  /** The model of toArrays()'s tables; throws on inconsistent or out-of-range tables. */
+  static fromArrays(a: KneserNeyArrays): KneserNeyLM {
+    if (a === null || typeof a !== 'object' || !Array.isArray(a.levels)) throw new Error('KneserNeyLM: not a saved Kneser-Ney model');
+    const order = checkPositiveInt('order', a.order);
+    const V = checkPositiveInt('vocabSize', a.vocabSize);
+    const discounts = checkDiscounts(a.discounts, order);
+    if (a.levels.length !== order) throw new Error(`KneserNeyLM: saved model has ${a.levels.length} levels, expected ${order}`);
     const root = new Level(1);
     root.insert(-1, -1);
     const levels: Level[] = [root];
     const count: Int32Array[] = [new Int32Array(1)];
-    j.levels.forEach((l, k) => {
-      const parent = fromBase64(l.parent, l.size);
-      const word = fromBase64(l.word, l.size);
+    a.levels.forEach((l, k) => {
+      const { parent, word } = l;
+      const n = parent?.length;
+      if (!(parent instanceof Int32Array && word instanceof Int32Array && l.count instanceof Int32Array) || word.length !== n || l.count.length !== n) {
+        throw new Error(`KneserNeyLM: corrupt saved level ${k + 1} (parent, word and count must be Int32Arrays of one length)`);
+      }
       const below = levels[k]!.size;
-      for (let i = 0; i < l.size; i++) {
-        if (parent[i]! < 0 || parent[i]! >= below || word[i]! < 0 || word[i]! >= V) throw new Error('KneserNeyLM: corrupt saved level');
+      for (let i = 0; i < n; i++) {
+        if (parent[i]! < 0 || parent[i]! >= below || word[i]! < 0 || word[i]! >= V || l.count[i]! < 0) {
+          throw new Error('KneserNeyLM: corrupt saved level');
+        }
       }
       levels.push(Level.fromNodes(parent, word));
-      count.push(fromBase64(l.count, l.size));
+      count.push(l.count.slice());
     });
     return new KneserNeyLM(order, V, levels, count, discounts);
   }

@@ -25,12 +25,23 @@
 // toJSON(), built on the training split) and `corpus` (the path trained on); then `vocab`
 // is absent and the loaded `vocab` is derived from the tokenizer (token-vocab.ts).
 // Brown checkpoints (and older ones) have only `vocab`: whitespace-split words.
+//
+// N-gram checkpoints (kind 'ngram'; saveNgramTrained / loadAnyTrained) hold no weights but the
+// Kneser-Ney tables: for each order k = 1..n the tensors `ngram.<k>.parent`, `ngram.<k>.word`
+// and `ngram.<k>.count`, each the level's int32 array bit-packed (lib/io/bitpack.ts) into I32
+// words at the width of its largest value; `meta.ngram` = { order, vocabSize, discounts,
+// levels: [{ size, bits: { parent, word, count } }] }. The Brown 5-gram (2.4M n-grams) takes
+// 12.3 MB (model.safetensors; plus 0.27 MB of checkpoint.json, mostly the vocabulary) instead
+// of 28.9 MB as plain int32 or 38.5 MB as KneserNeyLM.toJSON(). Masked LMs (kind 'mlm') save like the other
+// neural models; `lmkit generate` refuses them (they do not generate left to right).
 import { tokenVocab } from '../data/token-vocab.js';
 import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizers.js';
 import { Vocab, type VocabJSON } from '../data/vocab.js';
-import { loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState } from '../io/checkpoint.js';
+import { bitsFor, packBits, unpackBits } from '../io/bitpack.js';
+import { loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState, type LoadedCheckpoint } from '../io/checkpoint.js';
+import { KneserNeyLM, type Discounts } from '../models/ngram.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import {
   MODEL_KINDS,
   buildModel,
@@ -83,8 +94,8 @@ export interface OpenedTraining {
   dispose(): void;
 }
 
-/** The kinds that can be saved and loaded (ngram and mlm: not supported yet). */
-export const CHECKPOINT_KINDS: readonly NeuralKind[] = ['ffnn', 'rnn', 'lstm', 'transformer', 'mamba', 'loglinear'];
+/** The kinds that can be saved and loaded (ngram: saveNgramTrained, loaded by loadAnyTrained). */
+export const CHECKPOINT_KINDS: readonly ModelKind[] = ['ffnn', 'rnn', 'lstm', 'transformer', 'mamba', 'loglinear', 'mlm', 'ngram'];
 
 export interface TrainedMeta {
   kind: NeuralKind;
@@ -131,6 +142,9 @@ export interface LoadedTrained {
 function checkKind(kind: unknown, where: string): NeuralKind {
   if (typeof kind !== 'string' || !MODEL_KINDS.includes(kind as ModelKind)) {
     throw new Error(`${where}: unknown model kind '${String(kind)}'`);
+  }
+  if (kind === 'ngram') {
+    throw new Error(`${where}: an n-gram checkpoint has no neural model or training state (load it with loadAnyTrained)`);
   }
   if (!CHECKPOINT_KINDS.includes(kind as NeuralKind)) {
     throw new Error(`${where}: checkpoints of '${kind}' models are not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
@@ -261,40 +275,160 @@ export function resumeOptions(saved: TrainRunOptions, given: Partial<TrainRunOpt
   return out;
 }
 
+/** The tokenizer (or Brown word vocabulary) of a checkpoint's metadata, and its vocabulary. */
+function codecOf(meta: { tokenizer?: TokenizerJSON; vocab?: VocabJSON }, where: string): { tokenizer: Tokenizer | null; vocab: Vocab } {
+  if (meta.tokenizer !== undefined) {
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = tokenizerFromJSON(meta.tokenizer);
+    } catch (err) {
+      throw new Error(`${where}: bad tokenizer in the metadata: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return { tokenizer, vocab: tokenVocab(tokenizer) };
+  }
+  if (typeof meta.vocab !== 'object' || meta.vocab === null) throw new Error(`${where}: no vocabulary in the metadata`);
+  return { tokenizer: null, vocab: Vocab.fromJSON(meta.vocab) };
+}
+
+function neuralFrom(ck: LoadedCheckpoint, dir: string): LoadedTrained {
+  const where = `checkpoint ${dir}`;
+  const meta = ck.meta as Partial<TrainedMeta>;
+  const kind = checkKind(meta.kind, where);
+  if (typeof meta.config !== 'object' || meta.config === null) throw new Error(`${where}: no model config in the metadata`);
+  const { tokenizer, vocab } = codecOf(meta, where);
+  if (meta.config.vocabSize !== vocab.size) {
+    throw new Error(`${where}: the model has ${meta.config.vocabSize} words but the vocabulary ${vocab.size}`);
+  }
+  const model = buildModel(kind, meta.config);
+  try {
+    // Training-state tensors of a resumable checkpoint are not the model's.
+    const weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith(TRAIN_STATE_PREFIX)));
+    loadModuleState(model, weights);
+  } catch (err) {
+    model.dispose();
+    throw new Error(`${where}: ${err instanceof Error ? err.message.replace(/\n\s*/g, '; ') : String(err)}`);
+  }
+  return { kind, model, vocab, tokenizer, meta: meta as TrainedMeta };
+}
+
 /** Rebuilds the model saved in `dir` with its vocabulary. Throws an Error naming the problem. */
 export function loadTrained(dir: string): LoadedTrained {
   const ck = loadCheckpoint(dir);
-  const where = `checkpoint ${dir}`;
   try {
-    const meta = ck.meta as Partial<TrainedMeta>;
-    const kind = checkKind(meta.kind, where);
-    if (typeof meta.config !== 'object' || meta.config === null) throw new Error(`${where}: no model config in the metadata`);
-    let tokenizer: Tokenizer | null = null;
-    let vocab: Vocab;
-    if (meta.tokenizer !== undefined) {
-      try {
-        tokenizer = tokenizerFromJSON(meta.tokenizer);
-      } catch (err) {
-        throw new Error(`${where}: bad tokenizer in the metadata: ${err instanceof Error ? err.message : String(err)}`);
+    return neuralFrom(ck, dir);
+  } finally {
+    for (const t of ck.tensors.values()) t.dispose();
+  }
+}
+
+// ---- n-gram checkpoints -------------------------------------------------------------
+
+/** `meta.ngram` of an n-gram checkpoint. */
+export interface NgramCheckpointMeta {
+  order: number;
+  vocabSize: number;
+  discounts: Discounts[];
+  levels: { size: number; bits: { parent: number; word: number; count: number } }[];
+}
+
+export interface NgramTrainedMeta {
+  kind: 'ngram';
+  ngram: NgramCheckpointMeta;
+  vocab?: VocabJSON;
+  tokenizer?: TokenizerJSON;
+  corpus?: string;
+  /** The run's options (TrainRunOptions), for reports; an n-gram run cannot be resumed. */
+  options?: TrainRunOptions;
+  step: number;
+  valid_ppl: number | null;
+  test_ppl: number | null;
+  [key: string]: unknown;
+}
+
+export interface SaveNgramInput {
+  model: KneserNeyLM;
+  vocab?: Vocab;
+  tokenizer?: Tokenizer;
+  corpus?: string;
+  options?: TrainRunOptions;
+  result?: { validPpl?: number | null; testPpl?: number | null };
+}
+
+export interface LoadedNgram {
+  kind: 'ngram';
+  model: KneserNeyLM;
+  vocab: Vocab;
+  tokenizer: Tokenizer | null;
+  meta: NgramTrainedMeta;
+}
+
+const NGRAM_FIELDS = ['parent', 'word', 'count'] as const;
+
+/** Writes a Kneser-Ney model to `dir` (atomically, as saveTrained): bit-packed tables + metadata. */
+export function saveNgramTrained(dir: string, t: SaveNgramInput): void {
+  if (!(t.model instanceof KneserNeyLM)) throw new TypeError('saveNgramTrained: model must be a KneserNeyLM');
+  if (!t.tokenizer && !t.vocab) throw new Error('saveNgramTrained: a vocab or a tokenizer is required');
+  const a = t.model.toArrays();
+  const tensors: Record<string, Tensor> = {};
+  const levels: NgramCheckpointMeta['levels'] = [];
+  try {
+    a.levels.forEach((l, k) => {
+      const bits = { parent: bitsFor(l.parent), word: bitsFor(l.word), count: bitsFor(l.count) };
+      for (const f of NGRAM_FIELDS) {
+        let packed = packBits(l[f], bits[f]);
+        if (packed.length === 0) packed = new Int32Array(1); // no empty tensors
+        tensors[`ngram.${k + 1}.${f}`] = Tensor.fromArray(packed, [packed.length], 'int32');
       }
-      vocab = tokenVocab(tokenizer);
-    } else {
-      if (typeof meta.vocab !== 'object' || meta.vocab === null) throw new Error(`${where}: no vocabulary in the metadata`);
-      vocab = Vocab.fromJSON(meta.vocab);
-    }
-    if (meta.config.vocabSize !== vocab.size) {
-      throw new Error(`${where}: the model has ${meta.config.vocabSize} words but the vocabulary ${vocab.size}`);
-    }
-    const model = buildModel(kind, meta.config);
-    try {
-      // Training-state tensors of a resumable checkpoint are not the model's.
-      const weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith(TRAIN_STATE_PREFIX)));
-      loadModuleState(model, weights);
-    } catch (err) {
-      model.dispose();
-      throw new Error(`${where}: ${err instanceof Error ? err.message.replace(/\n\s*/g, '; ') : String(err)}`);
-    }
-    return { kind, model, vocab, tokenizer, meta: meta as TrainedMeta };
+      levels.push({ size: l.parent.length, bits });
+    });
+    const meta: NgramTrainedMeta = {
+      kind: 'ngram',
+      ngram: { order: a.order, vocabSize: a.vocabSize, discounts: a.discounts, levels },
+      ...(t.tokenizer ? { tokenizer: t.tokenizer.toJSON() } : t.vocab ? { vocab: t.vocab.toJSON() } : {}),
+      ...(t.corpus !== undefined ? { corpus: t.corpus } : {}),
+      ...(t.options !== undefined ? { options: t.options } : {}),
+      step: 0,
+      valid_ppl: t.result?.validPpl ?? null,
+      test_ppl: t.result?.testPpl ?? null,
+    };
+    saveCheckpoint(dir, { tensors, meta });
+  } finally {
+    for (const x of Object.values(tensors)) x.dispose();
+  }
+}
+
+function ngramFrom(ck: LoadedCheckpoint, dir: string): LoadedNgram {
+  const where = `checkpoint ${dir}`;
+  const meta = ck.meta as Partial<NgramTrainedMeta>;
+  const g = meta.ngram;
+  if (typeof g !== 'object' || g === null || !Array.isArray(g.levels)) throw new Error(`${where}: no n-gram tables in the metadata`);
+  const { tokenizer, vocab } = codecOf(meta, where);
+  if (g.vocabSize !== vocab.size) throw new Error(`${where}: the model has ${String(g.vocabSize)} words but the vocabulary ${vocab.size}`);
+  let model: KneserNeyLM;
+  try {
+    const levels = g.levels.map((l, k) => {
+      const get = (f: (typeof NGRAM_FIELDS)[number]): Int32Array => {
+        const name = `ngram.${k + 1}.${f}`;
+        const x = ck.tensors.get(name);
+        if (!x || x.dtype !== 'int32') throw new Error(`missing int32 tensor '${name}'`);
+        const words = Math.ceil((l.size * l.bits[f]) / 32);
+        const packed = x.toArray() as Int32Array;
+        return unpackBits(packed.length === 1 && words === 0 ? new Int32Array(0) : packed, l.size, l.bits[f]);
+      };
+      return { parent: get('parent'), word: get('word'), count: get('count') };
+    });
+    model = KneserNeyLM.fromArrays({ order: g.order, vocabSize: g.vocabSize, discounts: g.discounts, levels });
+  } catch (err) {
+    throw new Error(`${where}: bad n-gram tables: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return { kind: 'ngram', model, vocab, tokenizer, meta: meta as NgramTrainedMeta };
+}
+
+/** Loads the checkpoint in `dir`, neural or n-gram. The neural model must be disposed by the caller. */
+export function loadAnyTrained(dir: string): LoadedTrained | LoadedNgram {
+  const ck = loadCheckpoint(dir);
+  try {
+    return (ck.meta as { kind?: unknown }).kind === 'ngram' ? ngramFrom(ck, dir) : neuralFrom(ck, dir);
   } finally {
     for (const t of ck.tensors.values()) t.dispose();
   }

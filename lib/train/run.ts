@@ -28,7 +28,7 @@ import { inverseTime, warmupCosine, type Schedule } from '../optim/schedule.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
 import { Tensor, keep } from '../tensor.js';
-import { CHECKPOINT_KINDS, openTraining, saveTrained, type OpenedTraining } from './checkpointing.js';
+import { CHECKPOINT_KINDS, openTraining, saveNgramTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
@@ -160,7 +160,7 @@ export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {})
   if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
   if (typeof o.corpus !== 'string' || o.corpus === '') throw new Error(`unknown corpus '${String(o.corpus)}'`);
   if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
-  if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model as NeuralKind)) {
+  if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model)) {
     throw new Error(`--out: saving '${o.model}' models is not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
   }
   const corpus = openTrainingCorpus({ corpus: o.corpus, tokenizer: o.tokenizer, bpeVocab: o.bpeVocab, minCount: o.minCount });
@@ -227,6 +227,19 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       testPpl = t.ppl;
       ev.eval?.({ ...t, split: 'test', step: 0 });
     }
+    let checkpoint: string | null = null;
+    if (o.out !== undefined) {
+      saveNgramTrained(o.out, {
+        model: lm,
+        vocab: corpus.vocab ?? undefined,
+        tokenizer: corpus.tokenizer ?? undefined,
+        corpus: corpus.name,
+        options: recordedOptions(o),
+        result: { validPpl: valid.ppl, testPpl },
+      });
+      checkpoint = o.out;
+      ev.info?.(`checkpoint saved to ${o.out}`);
+    }
     return {
       model: 'ngram',
       steps: 0,
@@ -236,7 +249,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       vocabSize: V,
       validPpl: valid.ppl,
       testPpl,
-      checkpoint: null,
+      checkpoint,
     };
   }
 
