@@ -7,7 +7,7 @@
 // is recorded, the forward saves every state (B*T*D*N floats) for the backward.
 import { isGradEnabled, needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
-import { Tensor, formatShape, keep } from '../tensor.js';
+import { Tensor, deviceOf, formatShape, keep } from '../tensor.js';
 
 export function selectiveScan(x: Tensor, delta: Tensor, A: Tensor, Bm: Tensor, Cm: Tensor, Dskip: Tensor): Tensor {
   const inputs = { x, delta, A, Bm, Cm, Dskip };
@@ -33,8 +33,9 @@ export function selectiveScan(x: Tensor, delta: Tensor, A: Tensor, Bm: Tensor, C
   }
   const all = [x, delta, A, Bm, Cm, Dskip];
   const recording = isGradEnabled() && all.some(needsGrad);
-  const y = Tensor.empty([B, T, D]);
-  const hs = recording ? Tensor.empty([B, T, D, N]) : null;
+  const dev = deviceOf('selectiveScan', x, delta, A, Bm, Cm, Dskip);
+  const y = Tensor.empty([B, T, D], 'float32', dev);
+  const hs = recording ? Tensor.empty([B, T, D, N], 'float32', dev) : null;
   try {
     native.scan_forward(
       y.storage,
@@ -57,12 +58,12 @@ export function selectiveScan(x: Tensor, delta: Tensor, A: Tensor, Bm: Tensor, C
   }
   if (!recording) return y;
   record('selectiveScan', all, [y], ([g]) => {
-    const dx = Tensor.empty([B, T, D]);
-    const ddelta = Tensor.empty([B, T, D]);
-    const dA = Tensor.zeros([D, N]);
-    const dBm = Tensor.empty([B, T, N]);
-    const dCm = Tensor.empty([B, T, N]);
-    const dDskip = Tensor.zeros([D]);
+    const dx = Tensor.empty([B, T, D], 'float32', dev);
+    const ddelta = Tensor.empty([B, T, D], 'float32', dev);
+    const dA = Tensor.zeros([D, N], 'float32', dev);
+    const dBm = Tensor.empty([B, T, N], 'float32', dev);
+    const dCm = Tensor.empty([B, T, N], 'float32', dev);
+    const dDskip = Tensor.zeros([D], 'float32', dev);
     native.scan_backward(
       dx.storage,
       ddelta.storage,

@@ -2,6 +2,9 @@
 #include <initializer_list>
 
 #include "../cpu/scan.h"
+#ifdef LMKIT_WITH_CUDA
+#include "../cuda/scan.h"
+#endif
 #include "args.h"
 #include "registry.h"
 
@@ -12,6 +15,7 @@ namespace {
 // scan_forward(y, hs | null, x, delta, A, Bm, Cm, Dskip, B, T, D, N)
 Napi::Value ScanForward(const Napi::CallbackInfo& info) {
   Args a(info, "scan_forward", 12);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t B = a.dim(8, "B"), T = a.dim(9, "T"), D = a.dim(10, "D"), N = a.dim(11, "N");
   const int64_t BTD = a.mul(B, T, D), BTN = a.mul(B, T, N), DN = a.mul(D, N), BTDN = a.mul(BTD, N);
   float* y = a.f32(0, "y", BTD);
@@ -23,6 +27,12 @@ Napi::Value ScanForward(const Napi::CallbackInfo& info) {
   const float* Cm = a.f32(6, "Cm", BTN);
   const float* Dskip = a.f32(7, "Dskip", D);
   if (BTD > 0) a.check_no_alias({y, hs}, {y, hs, x, delta, A, Bm, Cm, Dskip});
+#ifdef LMKIT_WITH_CUDA
+  if (a.on_cuda() && N > cuda::kScanMaxN) {
+    a.range_error("N = " + std::to_string(N) + " is above the CUDA kernel's limit of " + std::to_string(cuda::kScanMaxN));
+  }
+#endif
+  LMKIT_CUDA_CALL(a, cuda::scan_forward(y, hs, x, delta, A, Bm, Cm, Dskip, B, T, D, N));
   cpu::scan_forward(y, hs, x, delta, A, Bm, Cm, Dskip, B, T, D, N);
   return info.Env().Undefined();
 }
@@ -30,6 +40,7 @@ Napi::Value ScanForward(const Napi::CallbackInfo& info) {
 // scan_backward(dx, ddelta, dA, dBm, dCm, dDskip, dy, x, delta, A, Bm, Cm, Dskip, hs, B, T, D, N)
 Napi::Value ScanBackward(const Napi::CallbackInfo& info) {
   Args a(info, "scan_backward", 18);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t B = a.dim(14, "B"), T = a.dim(15, "T"), D = a.dim(16, "D"), N = a.dim(17, "N");
   const int64_t BTD = a.mul(B, T, D), BTN = a.mul(B, T, N), DN = a.mul(D, N), BTDN = a.mul(BTD, N);
   float* dx = a.f32(0, "dx", BTD);
@@ -50,6 +61,12 @@ Napi::Value ScanBackward(const Napi::CallbackInfo& info) {
     a.check_no_alias({dx, ddelta, dA, dBm, dCm, dDskip},
                    {dx, ddelta, dA, dBm, dCm, dDskip, dy, x, delta, A, Bm, Cm, Dskip, hs});
   }
+#ifdef LMKIT_WITH_CUDA
+  if (a.on_cuda() && N > cuda::kScanMaxN) {
+    a.range_error("N = " + std::to_string(N) + " is above the CUDA kernel's limit of " + std::to_string(cuda::kScanMaxN));
+  }
+#endif
+  LMKIT_CUDA_CALL(a, cuda::scan_backward(dx, ddelta, dA, dBm, dCm, dDskip, dy, x, delta, A, Bm, Cm, Dskip, hs, B, T, D, N));
   cpu::scan_backward(dx, ddelta, dA, dBm, dCm, dDskip, dy, x, delta, A, Bm, Cm, Dskip, hs, B, T, D, N);
   return info.Env().Undefined();
 }

@@ -28,6 +28,7 @@ import {
   pow,
   relu,
   rmsNorm,
+  selectiveScan,
   sgdStep,
   sigmoid,
   silu,
@@ -287,6 +288,26 @@ describeGpu('cuda: attention', () => {
         [{ shape: [B!, Tq!, C!] }, { shape: [B!, Tk!, C!] }, { shape: [B!, Tk!, C!] }, { shape: [B!, Tk!], data: m }],
         (q, k, v, mask) => attention(q, k, v, { heads: heads!, mask }),
         { atol: 1e-5, rtol: 1e-4 },
+      );
+    }
+  });
+});
+
+describeGpu('cuda: selective scan', () => {
+  it('y and the gradients of x, delta, A, Bm, Cm, Dskip match CPU', () => {
+    for (const [B, T, D, N] of [[1, 1, 1, 1], [2, 17, 5, 16], [1, 65, 3, 33], [2, 9, 4, 129]] as number[][]) {
+      compareDevices(
+        `selectiveScan B=${B} T=${T} D=${D} N=${N}`,
+        [
+          { shape: [B!, T!, D!] },
+          { shape: [B!, T!, D!], lo: 0.01, hi: 0.5 },
+          { shape: [D!, N!], lo: -1, hi: -0.1 },
+          { shape: [B!, T!, N!] },
+          { shape: [B!, T!, N!] },
+          { shape: [D!] },
+        ],
+        (x, delta, A, Bm, Cm, Dskip) => selectiveScan(x, delta, A, Bm, Cm, Dskip),
+        { atol: 1e-4, rtol: 1e-3 },
       );
     }
   });
