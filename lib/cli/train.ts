@@ -5,6 +5,7 @@ import { native } from '../native/index.js';
 import { runTraining, type TrainRunOptions } from '../train/run.js';
 import type { TrainRunInput } from '../train/run-state.js';
 import { Progress, formatEta } from './progress.js';
+import { TrainReportCollector, writeTrainReport } from './train-report.js';
 
 /** The flags are runTraining's options plus the CLI's own. */
 export type TrainFlags = TrainRunOptions & { threads?: number; json?: boolean };
@@ -24,6 +25,7 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
   const emit = (o: Record<string, unknown>): void => {
     if (f.json) process.stdout.write(`${JSON.stringify(o)}\n`);
   };
+  const report = new TrainReportCollector();
   const say = (s: string): void => {
     (f.json ? process.stderr : process.stdout).write(`${s}\n`);
   };
@@ -34,8 +36,12 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
   const result = await runTraining(
     trainInput(f, given),
     {
-      info: say,
+      info: (s) => {
+        report.info(s);
+        say(s);
+      },
       step: (e) => {
+        report.step(e.step, e.loss);
         progress ??= new Progress(f.json ? null : e.total);
         if (e.step % 50 === 0 || e.step === e.total || e.skipped) {
           emit({ event: 'step', step: e.step, loss: e.loss, tokens_per_s: e.tokensPerSecond, ...(e.skipped ? { skipped: true } : {}) });
@@ -52,12 +58,19 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
         });
       },
       eval: (e) => {
+        report.eval(e.split, e.step, e.ppl);
         progress?.done();
         emit({ event: 'eval', split: e.split, step: e.step, loss: e.loss, ppl: e.ppl });
         if (!f.json) say(`step ${e.step}: ${e.split} loss ${e.loss.toFixed(4)}, perplexity ${e.ppl.toFixed(1)}`);
       },
     },
   );
+  // --out: the curves and an HTML report beside the checkpoint.
+  if (result.checkpoint !== null) {
+    const { json: _json, ...flags } = f;
+    const paths = await writeTrainReport(result.checkpoint, report, result, flags);
+    say(`report: ${paths.html} (curves: ${paths.svg})`);
+  }
   emit({
     event: 'done',
     steps: result.steps,

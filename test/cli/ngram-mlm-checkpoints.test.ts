@@ -97,6 +97,13 @@ describe('n-gram checkpoints', () => {
     expect(g1.stdout).toBe(g2.stdout);
   });
 
+  it('the report has three n-gram samples and the (step 0) validation perplexity', () => {
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html.match(/<li>/g)).toHaveLength(3);
+    expect(readFileSync(join(dir, 'curves.svg'), 'utf8')).toMatch(/no training steps/);
+    expect(html).toContain('<th>context</th><td>2</td>');
+  });
+
   it('embed refuses with one line (no embedding table)', () => {
     expectOneLineError(lmkit('embed', '--checkpoint', dir, '--neighbors', 'the'), /ngram models have no word-embedding table/);
   });
@@ -144,6 +151,12 @@ describe('masked-LM checkpoints', () => {
     expect(Math.abs(v.ppl - (done.valid_ppl as number)) / v.ppl).toBeLessThan(1e-9);
     const t = evalPpl(dir, '--eval-tokens', EVAL_TOKENS, '--split', 'test');
     expect(Math.abs(t.ppl - (done.test_ppl as number)) / t.ppl).toBeLessThan(1e-9);
+  });
+
+  it('the report says why it has no samples', () => {
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('No samples: a masked LM');
+    expect(html).not.toMatch(/<li>/);
   });
 
   it('generate refuses with one line: a masked LM does not generate left to right', () => {
