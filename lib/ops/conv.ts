@@ -5,7 +5,7 @@
 // so y[b,t] depends on x[b, t-K+1 .. t] only. Differentiable in x, weight and bias.
 import { needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, deviceOf, formatShape } from '../tensor.js';
 
 export function causalConv1d(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
   for (const [name, t] of Object.entries({ x, weight, bias })) {
@@ -23,7 +23,8 @@ export function causalConv1d(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
     throw new RangeError(`causalConv1d: weight must be (C,K) and bias (C) with C = ${C}, got ${shapes}`);
   }
   if (K < 1) throw new RangeError(`causalConv1d: kernel width K must be >= 1, got ${shapes}`);
-  const y = Tensor.empty([B, T, C]);
+  const dev = deviceOf('causalConv1d', x, weight, bias);
+  const y = Tensor.empty([B, T, C], 'float32', dev);
   try {
     native.conv_forward(y.storage, x.storage, weight.storage, bias.storage, B, T, C, K);
   } catch (err) {
@@ -31,9 +32,9 @@ export function causalConv1d(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
     throw err;
   }
   record('causalConv1d', [x, weight, bias], [y], ([g]) => {
-    const dx = Tensor.empty([B, T, C]);
-    const dw = needsGrad(weight) ? Tensor.zeros([C, K]) : null;
-    const db = needsGrad(bias) ? Tensor.zeros([C]) : null;
+    const dx = Tensor.empty([B, T, C], 'float32', dev);
+    const dw = needsGrad(weight) ? Tensor.zeros([C, K], 'float32', dev) : null;
+    const db = needsGrad(bias) ? Tensor.zeros([C], 'float32', dev) : null;
     native.conv_backward(dx.storage, dw?.storage ?? null, db?.storage ?? null, g!.storage, x.storage, weight.storage, B, T, C, K);
     if (!needsGrad(x)) {
       dx.dispose();

@@ -85,8 +85,8 @@ describeGpu('cuda device', () => {
     });
   });
 
-  it('an asynchronous kernel error surfaces as a JS Error, not an abort', () => {
-    // Out-of-range ids are refused before the kernel runs (checked on a host copy).
+  it('out-of-range device ids are refused with a RangeError before any kernel runs', () => {
+    // The binding checks a host copy of the ids, so the kernel never reads outside the table.
     tidy(() => {
       const table = Tensor.zeros([4, 3], 'float32', 'cuda');
       const ids = Tensor.fromArray(new Int32Array([0, 9]), [2], 'int32', 'cuda');

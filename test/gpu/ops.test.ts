@@ -10,6 +10,7 @@ import {
   adamwStep,
   add,
   attention,
+  causalConv1d,
   crossEntropy,
   div,
   dropout,
@@ -308,6 +309,19 @@ describeGpu('cuda: selective scan', () => {
         ],
         (x, delta, A, Bm, Cm, Dskip) => selectiveScan(x, delta, A, Bm, Cm, Dskip),
         { atol: 1e-4, rtol: 1e-3 },
+      );
+    }
+  });
+});
+
+describeGpu('cuda: causal depthwise conv1d', () => {
+  it('y, dx, dweight and dbias match CPU', () => {
+    for (const [B, T, C, K] of [[1, 1, 1, 1], [2, 17, 65, 4], [1, 129, 3, 7], [3, 2, 17, 5]] as number[][]) {
+      compareDevices(
+        `causalConv1d B=${B} T=${T} C=${C} K=${K}`,
+        [{ shape: [B!, T!, C!] }, { shape: [C!, K!] }, { shape: [C!] }],
+        (x, w, b) => causalConv1d(x, w, b),
+        { atol: 1e-5, rtol: 1e-4 },
       );
     }
   });
