@@ -45,7 +45,7 @@ export class TrainReportCollector {
 }
 
 function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = `${file}.partial-${process.pid}`; // not the checkpoint writer's .tmp- mark
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
