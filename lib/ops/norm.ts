@@ -7,7 +7,7 @@
 // thread count).
 import { isGradEnabled, needsGrad, record } from '../autograd.js';
 import { native } from '../native/index.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, deviceOf, formatShape } from '../tensor.js';
 
 function checkFloat(op: string, t: unknown, what: string): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a Tensor`);
@@ -37,6 +37,7 @@ function rowsOf(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | und
 /** LayerNorm over the last axis. `bias` is optional (undefined or null: no bias). */
 export function layerNorm(x: Tensor, weight: Tensor, bias?: Tensor | null, eps = 1e-5): Tensor {
   const { N, C } = rowsOf('layerNorm', x, weight, bias, eps);
+  deviceOf('layerNorm', x, weight, bias);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const recording = isGradEnabled() && inputs.some(needsGrad);
   const out = Tensor.empty(x.shape, 'float32', x.device);
@@ -81,6 +82,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias?: Tensor | null, eps =
 /** RMSNorm over the last axis (no mean subtraction, no bias). */
 export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
   const { N, C } = rowsOf('rmsNorm', x, weight, undefined, eps);
+  deviceOf('rmsNorm', x, weight);
   const recording = isGradEnabled() && (needsGrad(x) || needsGrad(weight));
   const out = Tensor.empty(x.shape, 'float32', x.device);
   const rstd = recording ? Tensor.empty([N], 'float32', x.device) : null;
