@@ -132,6 +132,18 @@ function runRow(row) {
   });
 }
 
+/** Writes the table into README.md between the BROWN markers (when they are there). */
+function renderReadme(table) {
+  const readme = join(root, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const begin = text.indexOf('<!-- BROWN:BEGIN');
+  const end = text.indexOf('<!-- BROWN:END -->');
+  if (begin < 0 || end < 0) return;
+  const open = text.indexOf('\n', begin) + 1;
+  const body = table.split('\n').slice(2).join('\n'); // without the markdown title
+  writeFileSync(readme, `${text.slice(0, open)}${body.trim()}\n${text.slice(end)}`);
+}
+
 function render(results) {
   const kn5 = results.rows.find((r) => r.id === 'kn5')?.testPpl;
   const lines = [
@@ -173,7 +185,9 @@ function render(results) {
 
 async function main() {
   if (process.argv.includes('--render')) {
-    writeFileSync(outMd, render(JSON.parse(readFileSync(outJson, 'utf8'))));
+    const table = render(JSON.parse(readFileSync(outJson, 'utf8')));
+    writeFileSync(outMd, table);
+    renderReadme(table);
     return;
   }
   if (process.argv.includes('--list')) {
@@ -193,7 +207,9 @@ async function main() {
     results.rows = results.rows.filter((x) => x.id !== row.id).concat([r]);
     mkdirSync(dirname(outJson), { recursive: true });
     writeFileSync(outJson, `${JSON.stringify(results, null, 1)}\n`);
-    writeFileSync(outMd, render(results));
+    const table = render(results);
+    writeFileSync(outMd, table);
+    renderReadme(table);
   }
 }
 
