@@ -248,7 +248,7 @@ export function sampleLabels(logits: Tensor, seed: number): Tensor {
   if (V < 1) throw new RangeError(`${op}: the vocabulary dimension must be >= 1, got ${logits.describe()}`);
   const outShape = logits.shape.slice(0, -1);
   const N = shapeSize(outShape);
-  const out = Tensor.empty(outShape, 'int32');
+  const out = Tensor.empty(outShape, 'int32', logits.device);
   native.sample_labels(out.storage, logits.storage, N, V, seed);
   return out;
 }

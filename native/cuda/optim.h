@@ -18,5 +18,20 @@ cudaError_t adamw_step(float* param,       // (n) updated in place
                        const float* grad,  // (n)
                        int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step,
                        bool decoupled);
+// Sophia (Liu et al. 2023), as native/cpu/optim.h: m = b1 m + (1-b1) g;
+// p = p (1 - lr wd) - lr sign(m) min(|m| / (rho bs h + eps), 1).
+cudaError_t sophia_step(float* param,       // (n) in place
+                        float* m,           // (n) in place
+                        const float* h,     // (n)
+                        const float* grad,  // (n)
+                        int64_t n, float lr, float beta1, float rho, float weight_decay, float bs, float eps);
+// h = beta2 h + (1 - beta2) scale ghat^2
+cudaError_t sophia_hessian(float* h, const float* ghat, int64_t n, float beta2, float scale);
+// One label per row drawn from softmax(logits[r]) with the CPU's generator (mix64 of seed and
+// row, inverse CDF in double, sequential over the row as on CPU): the same labels as on CPU up
+// to the last bits of exp().
+cudaError_t sample_labels(int32_t* out,         // (N)
+                          const float* logits,  // (N,V)
+                          int64_t N, int64_t V, uint64_t seed);
 }  // namespace cuda
 }  // namespace lmkit

@@ -107,6 +107,7 @@ Napi::Value AdafactorStep(const Napi::CallbackInfo& info) {
 // sophia_step(param, m, h, grad, n, lr, beta1, rho, weightDecay, bs, eps)
 Napi::Value SophiaStep(const Napi::CallbackInfo& info) {
   Args a(info, "sophia_step", 11);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(4, "n");
   const float lr = hyper(a, 5, "lr", 0.0, FLT_MAX);
   const float beta1 = hyper(a, 6, "beta1", 0.0, 1.0, true);
@@ -120,6 +121,7 @@ Napi::Value SophiaStep(const Napi::CallbackInfo& info) {
   const float* h = a.f32(2, "h", n);
   const float* grad = a.f32(3, "grad", n);
   a.check_distinct({{param, "param"}, {m, "m"}, {h, "h"}, {grad, "grad"}});
+  LMKIT_CUDA_CALL(a, cuda::sophia_step(param, m, h, grad, n, lr, beta1, rho, wd, bs, eps));
   cpu::sophia_step(param, m, h, grad, n, lr, beta1, rho, wd, bs, eps);
   return info.Env().Undefined();
 }
@@ -127,12 +129,14 @@ Napi::Value SophiaStep(const Napi::CallbackInfo& info) {
 // sophia_hessian(h, ghat, n, beta2, scale)
 Napi::Value SophiaHessian(const Napi::CallbackInfo& info) {
   Args a(info, "sophia_hessian", 5);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t n = a.dim(2, "n");
   const float beta2 = hyper(a, 3, "beta2", 0.0, 1.0, true);
   const float scale = hyper(a, 4, "scale", 0.0, FLT_MAX);
   float* h = a.f32(0, "h", n);
   const float* ghat = a.f32(1, "ghat", n);
   a.check_distinct({{h, "h"}, {ghat, "ghat"}});
+  LMKIT_CUDA_CALL(a, cuda::sophia_hessian(h, ghat, n, beta2, scale));
   cpu::sophia_hessian(h, ghat, n, beta2, scale);
   return info.Env().Undefined();
 }
@@ -140,12 +144,14 @@ Napi::Value SophiaHessian(const Napi::CallbackInfo& info) {
 // sample_labels(out int32 (N), logits (N, V), N, V, seed)
 Napi::Value SampleLabels(const Napi::CallbackInfo& info) {
   Args a(info, "sample_labels", 5);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t N = a.dim(2, "N");
   const int64_t V = a.pdim(3, "V");
   const int64_t seed = a.integer(4, "seed");
   if (V > INT32_MAX) a.range_error("V must fit in int32");
   int32_t* out = a.i32(0, "out", N);
   const float* logits = a.f32(1, "logits", a.mul(N, V));
+  LMKIT_CUDA_CALL(a, cuda::sample_labels(out, logits, N, V, static_cast<uint64_t>(seed)));
   cpu::sample_labels(out, logits, N, V, static_cast<uint64_t>(seed));
   return info.Env().Undefined();
 }

@@ -2,7 +2,7 @@
 // see test/gpu/gpu.ts). Never run on a GPU yet.
 import { expect, it } from 'vitest';
 
-import { Tensor, add, deviceOf, memory, relu, sampleLabels, sum, tidy } from '../../lib/index.js';
+import { Tensor, add, deviceOf, memory, relu, sum, tidy } from '../../lib/index.js';
 import { native, nativeLoadInfo } from '../../lib/native/index.js';
 import { randomArray } from '../helpers.js';
 import { describeGpu, gpu } from './gpu.js';
@@ -80,8 +80,13 @@ describeGpu('cuda device', () => {
       const b = Tensor.ones([3], 'float32', 'cuda');
       expect(() => deviceOf('add', a, b)).toThrow(/different devices/);
       expect(() => add(a, b)).toThrow(/different devices/);
-      // sampleLabels (Sophia) has no CUDA kernel yet (docs/cuda.md): the binding refuses device storages.
-      expect(() => sampleLabels(Tensor.ones([2, 3], 'float32', 'cuda'), 1)).toThrow(/no CUDA kernel/);
+      // Adafactor has no CUDA kernel yet (docs/cuda.md): its binding refuses device storages.
+      const p = Tensor.ones([2], 'float32', 'cuda');
+      const v = Tensor.zeros([2], 'float32', 'cuda');
+      const g = Tensor.ones([2], 'float32', 'cuda');
+      expect(() =>
+        native.adafactor_step(p.storage, null, null, v.storage, g.storage, 1, 2, 0.01, 0.9, 1e-30, 1e-3, 1, 0, true),
+      ).toThrow(/no CUDA kernel/);
     });
   });
 

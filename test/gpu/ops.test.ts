@@ -29,12 +29,15 @@ import {
   pow,
   relu,
   rmsNorm,
+  sampleLabels,
   selectiveScan,
   sgdStep,
   sigmoid,
   silu,
   slice,
   softmax,
+  sophiaHessianUpdate,
+  sophiaStep,
   split,
   sqrt,
   sub,
@@ -349,6 +352,40 @@ describeGpu('cuda: LSTM cell', () => {
         },
         { atol: 1e-5, rtol: 1e-4 },
       );
+    }
+  });
+});
+
+describeGpu('cuda: Sophia', () => {
+  it('sophiaStep, sophiaHessianUpdate match CPU; sampleLabels draws the same labels (same generator)', () => {
+    for (const n of [...EDGE_SIZES, 100_000]) {
+      tidy(() => {
+        const mk = (dev: 'cpu' | 'cuda') => ({
+          p: Tensor.fromArray(randomArray(n, 1), [n], 'float32', dev),
+          m: Tensor.fromArray(randomArray(n, 2, -0.1, 0.1), [n], 'float32', dev),
+          h: Tensor.fromArray(randomArray(n, 3, 0, 0.1), [n], 'float32', dev),
+          g: Tensor.fromArray(randomArray(n, 4), [n], 'float32', dev),
+        });
+        const [c, d] = [mk('cpu'), mk('cuda')];
+        for (const s of [c, d]) {
+          sophiaHessianUpdate(s.h, s.g, { beta2: 0.99 });
+          sophiaStep(s.p, s.g, s.m, s.h, { lr: 1e-3, weightDecay: 0.1, bs: 8 });
+        }
+        expectClose(d.h.toArray(), c.h.toArray(), { atol: 1e-7, rtol: 1e-5, what: `sophia h n=${n}` });
+        expectClose(d.m.toArray(), c.m.toArray(), { atol: 1e-7, rtol: 1e-5, what: `sophia m n=${n}` });
+        expectClose(d.p.toArray(), c.p.toArray(), { atol: 1e-6, rtol: 1e-5, what: `sophia p n=${n}` });
+      });
+    }
+    for (const [N, V] of [[1, 1], [129, 65], [17, 5000]] as [number, number][]) {
+      tidy(() => {
+        const data = randomArray(N * V, 9, -3, 3);
+        const a = sampleLabels(Tensor.fromArray(data, [N, V]), 42).toArray();
+        const b = sampleLabels(Tensor.fromArray(data, [N, V], 'float32', 'cuda'), 42).toArray();
+        let same = 0;
+        for (let i = 0; i < N; i++) same += a[i] === b[i] ? 1 : 0;
+        // exp() may differ in the last bit between the host and device libraries: allow a rare flip.
+        expect(same, `sampleLabels N=${N} V=${V}: ${same}/${N} equal`).toBeGreaterThanOrEqual(Math.floor(0.98 * N));
+      });
     }
   });
 });
