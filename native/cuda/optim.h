@@ -18,6 +18,17 @@ cudaError_t adamw_step(float* param,       // (n) updated in place
                        const float* grad,  // (n)
                        int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step,
                        bool decoupled);
+// Adafactor (Shazeer & Stern 2018), as native/cpu/optim.h: factored (row, col given, v null) or
+// unfactored (v given). The scalars (alpha, clipping) are computed on the device from double
+// sums, so a step needs no host synchronisation; the sums' order differs from the CPU's
+// (compare with a relative tolerance). Scratch comes from the stream-ordered pool.
+cudaError_t adafactor_step(float* param,       // (rows, cols) in place
+                           float* row,         // (rows) in place; null when not factored
+                           float* col,         // (cols) in place; null when not factored
+                           float* v,           // (rows * cols) in place; null when factored
+                           const float* grad,  // (rows, cols)
+                           int64_t rows, int64_t cols, float rho, float beta2, float eps1, float eps2, float clip,
+                           float weight_decay, bool scale_parameter);
 // Sophia (Liu et al. 2023), as native/cpu/optim.h: m = b1 m + (1-b1) g;
 // p = p (1 - lr wd) - lr sign(m) min(|m| / (rho bs h + eps), 1).
 cudaError_t sophia_step(float* param,       // (n) in place

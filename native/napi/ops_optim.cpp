@@ -76,6 +76,7 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
 // Factored: row (rows) and col (cols) given, v null. Unfactored: v (rows * cols) given, row/col null.
 Napi::Value AdafactorStep(const Napi::CallbackInfo& info) {
   Args a(info, "adafactor_step", 14);
+  LMKIT_CUDA_ALLOW(a);
   const int64_t rows = a.dim(5, "rows");
   const int64_t cols = a.dim(6, "cols");
   const int64_t n = a.mul(rows, cols);
@@ -100,6 +101,7 @@ Napi::Value AdafactorStep(const Napi::CallbackInfo& info) {
   }
   if (!factored && v == nullptr) a.range_error("give either row and col (factored) or v (unfactored)");
   a.check_distinct({{param, "param"}, {row, "row"}, {col, "col"}, {v, "v"}, {grad, "grad"}});
+  LMKIT_CUDA_CALL(a, cuda::adafactor_step(param, row, col, v, grad, rows, cols, rho, beta2, eps1, eps2, clip, wd, scale));
   cpu::adafactor_step(param, row, col, v, grad, rows, cols, rho, beta2, eps1, eps2, clip, wd, scale);
   return info.Env().Undefined();
 }

@@ -7,6 +7,7 @@ import { expect, it } from 'vitest';
 
 import {
   Tensor,
+  adafactorStep,
   adamwStep,
   add,
   attention,
@@ -47,6 +48,7 @@ import {
   concat,
   tidy,
 } from '../../lib/index.js';
+import type { AdafactorState } from '../../lib/ops/optim.js';
 import { native } from '../../lib/native/index.js';
 import { expectClose, randomArray } from '../helpers.js';
 import { EDGE_SIZES, compareDevices, describeGpu } from './gpu.js';
@@ -352,6 +354,36 @@ describeGpu('cuda: LSTM cell', () => {
         },
         { atol: 1e-5, rtol: 1e-4 },
       );
+    }
+  });
+});
+
+describeGpu('cuda: Adafactor', () => {
+  it('factored and unfactored steps match CPU (parameters and second-moment state)', () => {
+    for (const [rows, cols] of [[1, 1], [17, 65], [129, 63], [3, 1000]] as [number, number][]) {
+      for (const factored of [true, false]) {
+        for (const scaleParameter of [true, false]) {
+          tidy(() => {
+            const mk = (dev: 'cpu' | 'cuda') => {
+              const p = Tensor.fromArray(randomArray(rows * cols, 1), [rows, cols], 'float32', dev);
+              const g = Tensor.fromArray(randomArray(rows * cols, 2), [rows, cols], 'float32', dev);
+              const state: AdafactorState = factored
+                ? { row: Tensor.fromArray(randomArray(rows, 3, 0, 0.01), [rows], 'float32', dev), col: Tensor.fromArray(randomArray(cols, 4, 0, 0.01), [cols], 'float32', dev) }
+                : { v: Tensor.fromArray(randomArray(rows * cols, 5, 0, 0.01), [rows, cols], 'float32', dev) };
+              return { p, g, state };
+            };
+            const [c, d] = [mk('cpu'), mk('cuda')];
+            for (const s of [c, d]) adafactorStep(s.p, s.g, s.state, { rho: 1e-2, beta2: 0.9, weightDecay: 0.01, clip: 1, scaleParameter });
+            const what = `adafactor ${rows}x${cols} factored=${factored} scale=${scaleParameter}`;
+            expectClose(d.p.toArray(), c.p.toArray(), { atol: 1e-6, rtol: 1e-4, what: `${what}: p` });
+            if ('v' in c.state && 'v' in d.state) expectClose(d.state.v.toArray(), c.state.v.toArray(), { atol: 1e-9, rtol: 1e-5, what: `${what}: v` });
+            if ('row' in c.state && 'row' in d.state) {
+              expectClose(d.state.row.toArray(), c.state.row.toArray(), { atol: 1e-9, rtol: 1e-5, what: `${what}: row` });
+              expectClose(d.state.col.toArray(), c.state.col.toArray(), { atol: 1e-9, rtol: 1e-5, what: `${what}: col` });
+            }
+          });
+        }
+      }
     }
   });
 });
