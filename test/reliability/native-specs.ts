@@ -394,7 +394,23 @@ export const SPECS: Record<string, FnSpec> = {
 };
 
 /** Keys of `native` that are not ops taking arguments (covered elsewhere or argument-free). */
-export const NON_OPS = new Set(['Storage', 'memory', 'emptyCache', 'numThreads', 'setNumThreads', 'backend', 'avx2', 'families', 'sgemm_backend']);
+// The CUDA addon (docs/cuda.md) adds process-level exports and a test hook (cuda_gemm_test,
+// exercised by test/gpu): not ops with CPU storages.
+export const NON_OPS = new Set([
+  'Storage',
+  'memory',
+  'emptyCache',
+  'numThreads',
+  'setNumThreads',
+  'backend',
+  'avx2',
+  'families',
+  'sgemm_backend',
+  'deviceCount',
+  'cudaInfo',
+  'cudaSynchronize',
+  'cuda_gemm_test',
+]);
 
 /** The op names the addon exports. */
 export function exportedOps(): string[] {
