@@ -11,7 +11,9 @@ function cudaLine(c: CudaInfo | null): string {
   const drv = `driver ${version(c.driverVersion)}, runtime ${version(c.runtimeVersion)}`;
   if (c.deviceCount === 0 || c.error || !c.name) return `no usable GPU (${c.error ?? 'no CUDA device'}); ${drv}`;
   const mem = c.totalMemory ? `, ${(c.totalMemory / 2 ** 30).toFixed(1)} GiB` : '';
-  const blas = c.cublas ? `cuBLAS ${c.cublasVersion ?? ''} loaded (${c.cublasPath ?? ''})` : `cuBLAS not loaded (${c.cublasError ?? 'unknown'}): own SGEMM kernel`;
+  const blas = c.cublas
+    ? `cuBLAS${c.cublasVersion ? ` ${c.cublasVersion}` : ''} loaded (${c.cublasPath ?? ''})`
+    : `cuBLAS not loaded (${c.cublasError ?? 'unknown'}): own SGEMM kernel`;
   return `${c.name} (sm_${(c.computeCapability ?? '').replace('.', '')}${mem}, ${c.deviceCount} device(s)); ${drv}; ${blas}`;
 }
 

@@ -49,9 +49,10 @@ export interface CudaInfo {
   computeCapability?: string;
   totalMemory?: number;
   multiprocessors?: number;
-  /** Whether cuBLAS was loaded (dlopen) and a handle created. */
+  /** Whether cuBLAS was loaded (dlopen); its handle is created by the first matmul. */
   cublas: boolean;
   cublasPath?: string;
+  /** cublasGetVersion, 0 until the first matmul created the handle. */
   cublasVersion?: number;
   cublasError?: string;
   /** Which SGEMM engine matmul uses on the device. */

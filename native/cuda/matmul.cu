@@ -151,11 +151,16 @@ cudaError_t matmul_backward_accumulate(float* da, float* db, const float* dout, 
 }
 
 const char* sgemm_backend() {
+  // Never creates the cuBLAS handle itself (that happens at the first matmul).
   std::string& s = backend_text();
-  if (cublas::available() && cublas::handle() != nullptr) {
-    s = "cublas " + std::to_string(cublas::version()) + " (" + cublas::loaded_path() + ")";
-  } else {
+  if (!cublas::available()) {
     s = "own CUDA SGEMM kernel (cuBLAS: " + cublas::load_error() + ")";
+  } else if (cublas::version() > 0) {
+    s = "cublas " + std::to_string(cublas::version()) + " (" + cublas::loaded_path() + ")";
+  } else if (!cublas::load_error().empty()) {
+    s = "own CUDA SGEMM kernel (cuBLAS: " + cublas::load_error() + ")";
+  } else {
+    s = "cublas (" + cublas::loaded_path() + "; handle created at the first matmul)";
   }
   return s.c_str();
 }

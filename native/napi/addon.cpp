@@ -78,10 +78,11 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
   o.Set("computeCapability", Napi::String::New(env, std::to_string(d.major) + "." + std::to_string(d.minor)));
   o.Set("totalMemory", Napi::Number::New(env, static_cast<double>(d.total_memory)));
   o.Set("multiprocessors", Napi::Number::New(env, d.multiprocessors));
-  const bool cublas = cuda::cublas::available() && cuda::cublas::handle() != nullptr;
+  // Only dlopen here: the cuBLAS handle is created by the first matmul (not at import time).
+  const bool cublas = cuda::cublas::available();
   o.Set("cublas", Napi::Boolean::New(env, cublas));
   o.Set("cublasPath", Napi::String::New(env, cuda::cublas::loaded_path()));
-  o.Set("cublasVersion", Napi::Number::New(env, cuda::cublas::version()));
+  o.Set("cublasVersion", Napi::Number::New(env, cuda::cublas::version()));  // 0 until the handle exists
   if (!cublas) o.Set("cublasError", Napi::String::New(env, cuda::cublas::load_error()));
   o.Set("sgemm", Napi::String::New(env, cuda::sgemm_backend()));
   return o;
