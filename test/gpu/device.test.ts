@@ -13,6 +13,12 @@ it('reports why the CUDA suite runs or is skipped', () => {
   if (native.backend === 'cuda') expect(typeof native.deviceCount?.()).toBe('number');
 });
 
+// `npm run test:gpu` sets LMKIT_REQUIRE_GPU=1: there a suite that skips everything is a failure,
+// not a green run.
+it('has a usable GPU when LMKIT_REQUIRE_GPU=1', () => {
+  if (process.env.LMKIT_REQUIRE_GPU === '1') expect(gpu.ok, `no usable GPU: ${gpu.reason}`).toBe(true);
+});
+
 describeGpu('cuda device', () => {
   it('loads the CUDA addon, with a device name and driver version', () => {
     expect(native.backend).toBe('cuda');

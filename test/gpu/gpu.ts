@@ -14,7 +14,8 @@ import { expectClose, randomArray } from '../helpers.js';
 
 function detect(): { ok: boolean; reason: string } {
   if (native.backend !== 'cuda') {
-    const why = nativeLoadInfo.cuda?.error ? `: ${nativeLoadInfo.cuda.error}` : '';
+    const err = nativeLoadInfo.cuda?.error;
+    const why = err && !nativeLoadInfo.reason.includes(err) ? `: ${err}` : '';
     return { ok: false, reason: `the CPU addon is loaded (${nativeLoadInfo.reason})${why}` };
   }
   const n = native.deviceCount?.() ?? 0;
