@@ -88,7 +88,11 @@ export function openTrainingCorpus(o: CorpusOptions): TrainingCorpus {
   const format = corpusFormat(o.corpus);
   if (format === 'brown') {
     if (o.tokenizer !== undefined && o.tokenizer !== 'word') {
-      throw new Error(`--corpus brown is already split into words: only --tokenizer word applies (got '${o.tokenizer}')`);
+      // Character or subword models of Brown: the ANCHORS.md split's words joined by spaces,
+      // the tokenizer built on the training part.
+      const b = loadBrown();
+      const parts = { train: b.train.join(' '), valid: b.valid.join(' '), test: b.test.join(' ') };
+      return textCorpus('brown', format, o.tokenizer, parts, minCount, o.bpeVocab, 'corpus brown (words joined by spaces)');
     }
     const corpus = loadBrown();
     const vocab = Vocab.build(corpus.train, minCount);
@@ -132,14 +136,25 @@ export function openTrainingCorpus(o: CorpusOptions): TrainingCorpus {
   }
   const kind = o.tokenizer ?? 'word';
   const text = loadTextCorpus(o.corpus);
-  const parts = splitCorpus(text.text);
-  const tokenizer = buildTokenizer({ kind, minCount, bpeVocab: o.bpeVocab }, parts.train);
+  const files = text.files.length === 1 ? '' : ` (${text.files.length} files)`;
+  return textCorpus(o.corpus, format, kind, splitCorpus(text.text), minCount, o.bpeVocab, `corpus ${o.corpus}${files}: ${fmt(text.bytes)} bytes`);
+}
+
+function textCorpus(
+  name: string,
+  format: CorpusFormat,
+  kind: TokenizerKind,
+  parts: { train: string; valid: string; test: string },
+  minCount: number,
+  bpeVocab: number | undefined,
+  what: string,
+): TrainingCorpus {
+  const tokenizer = buildTokenizer({ kind, minCount, bpeVocab }, parts.train);
   const train = new ArrayTokenSource(tokenizer.encode(parts.train));
   const valid = new ArrayTokenSource(tokenizer.encode(parts.valid));
   const test = new ArrayTokenSource(tokenizer.encode(parts.test));
-  const files = text.files.length === 1 ? '' : ` (${text.files.length} files)`;
   return {
-    name: o.corpus,
+    name,
     format,
     tokenizer,
     vocab: null,
@@ -148,7 +163,7 @@ export function openTrainingCorpus(o: CorpusOptions): TrainingCorpus {
     valid,
     test,
     summary:
-      `corpus ${o.corpus}${files}: ${fmt(text.bytes)} bytes; ${fmt(train.length)} train / ${fmt(valid.length)} valid / ` +
+      `${what}; ${fmt(train.length)} train / ${fmt(valid.length)} valid / ` +
       `${fmt(test.length)} test tokens; ${kind} tokenizer built on train, vocabulary ${tokenizer.vocabSize}` +
       (kind === 'word' || kind === 'char' ? ` (min count ${minCount})` : ''),
     close: () => {},

@@ -197,7 +197,26 @@ describe('bad corpora: one line on stderr, exit 1', () => {
     );
   });
 
-  it('brown takes only the word tokenizer', () => {
-    expectOneLineError(lmkit('train', '--corpus', 'brown', '--tokenizer', 'bpe', '--steps', '1'), /only --tokenizer word/);
+});
+
+describe('train --corpus brown --tokenizer char', () => {
+  it('trains a character-level model of Brown (its split, words joined by spaces) and evaluates it from the checkpoint', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lmkit-brown-char-'));
+    try {
+      const out = join(dir, 'ck');
+      const r = lmkit('train', '--model', 'lstm', '--corpus', 'brown', '--tokenizer', 'char', '--embed', '16', '--hidden', '16',
+        '--steps', '5', '--eval-tokens', '3000', '--out', out, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/char tokenizer built on train, vocabulary \d+/);
+      const d = done(r.stdout);
+      // Characters: a vocabulary of tens, so an (almost) untrained model is far below a word model's perplexity.
+      expect(d.valid_ppl as number).toBeGreaterThan(5);
+      expect(d.valid_ppl as number).toBeLessThan(120);
+      const e = lmkit('eval', '--checkpoint', out, '--split', 'valid', '--eval-tokens', '3000', '--json');
+      expect(e.code, e.stderr).toBe(0);
+      expect((JSON.parse(e.stdout.trim()) as { ppl: number }).ppl).toBeCloseTo(d.valid_ppl as number, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
