@@ -42,6 +42,7 @@ export * as schedules from './optim/schedule.js';
 export type { Schedule } from './optim/schedule.js';
 export { Trainer, evaluateLoss } from './train/trainer.js';
 export { runTraining, MODEL_KINDS } from './train/run.js';
+export { trainTagger, type TagRunOptions, type TagRunResult, type TagRunEvents } from './train/tagging.js';
 export type { ModelKind, OptimizerKind, ScheduleKind, TrainRunOptions, TrainRunEvents, TrainRunResult } from './train/run.js';
 export type { TrainRunInput } from './train/run-state.js';
 export type { TrainerOptions } from './train/trainer.js';

@@ -7,6 +7,7 @@ import { registerBench } from './bench.js';
 import { runEmbed, runEval, runGenerate, type EmbedFlags, type EvalFlags, type GenerateFlags } from './checkpoint-commands.js';
 import { runBuild, type BuildFlags } from './build.js';
 import { runInfo } from './info.js';
+import { runTag, type TagFlags } from './tag.js';
 import { runTokenize, type TokenizeFlags } from './tokenize.js';
 import { TOKENIZER_KINDS } from '../data/build-tokenizer.js';
 import { MODEL_KINDS, OPTIMIZER_KINDS, SCHEDULE_KINDS } from '../train/run.js';
@@ -141,6 +142,23 @@ program
       'cmake-js is a devDependency of lmkit: in an installed package, first run `npm install --no-save cmake-js@^8`.',
   )
   .action((o: BuildFlags) => runBuild(o));
+
+program
+  .command('tag')
+  .description('part-of-speech tagging of the Brown corpus with a bidirectional RNN/LSTM; reports tag accuracy')
+  .addOption(new Option('--cell <name>', 'recurrent cell').choices(['rnn', 'lstm']).default('lstm'))
+  .option('--epochs <n>', 'passes over the training sentences', int('--epochs', 1))
+  .option('--steps <n>', 'stop after this many steps', int('--steps', 1))
+  .option('--batch <n>', 'sentences per batch', int('--batch', 1))
+  .option('--embed <n>', 'embedding size', int('--embed', 1))
+  .option('--hidden <n>', 'hidden size per direction', int('--hidden', 1))
+  .option('--dropout <p>', 'dropout probability', num('--dropout', 0))
+  .option('--lr <x>', 'learning rate', num('--lr', 0))
+  .option('--min-count <n>', 'rarer training words become unknown-word classes', int('--min-count', 1))
+  .option('--seed <n>', 'random seed', int('--seed', 0), 1)
+  .option('--threads <n>', 'native threads', int('--threads', 1))
+  .option('--json', 'JSON lines on stdout')
+  .action((o: TagFlags) => runTag(o));
 
 registerBench(program);
 
