@@ -55,6 +55,12 @@ if (kernels) {
   const why = new Map();
   for (const r of k.rows) for (const [p, x] of Object.entries(r.peers)) if (x.skipped && !x.skipped.startsWith('single-threaded') && x.skipped !== 'GEMM only') why.set(`${p} ${r.case}`, x.skipped);
   if (why.size) out.push('', `Not run: ${[...why].map(([key, w]) => `${key}: ${w}`).join('; ')}.`);
+  // Where lmkit is behind a peer (ratio < 0.95), said in words, from the same rows.
+  const behind = [];
+  for (const r of k.rows) {
+    for (const [p, x] of Object.entries(r.peers)) if (!x.skipped && x.ratio < 0.95) behind.push(`${r.case} at ${r.threads} thread${r.threads > 1 ? 's' : ''} (${x.ratio.toFixed(2)}x ${p})`);
+  }
+  if (behind.length) out.push('', `**Where lmkit is behind** (lmkit / peer < 0.95): ${behind.join('; ')}.`);
   out.push('');
 }
 const ngram = read('ngram-brown.json');
