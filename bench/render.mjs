@@ -81,6 +81,12 @@ if (train) {
   for (const r of train.rows) {
     out.push(`| ${r.label} | ${r.threads} | ${r.lmkit.tokens_per_s.median.toFixed(0)} | ${r.pytorch.tokens_per_s.median.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.lmkit.peak_rss_mb.toFixed(0)} / ${r.pytorch.peak_rss_mb.toFixed(0)} |`);
   }
+  out.push(
+    '',
+    'TensorFlow.js is not a training peer here: every model starts with an embedding, whose gradient TF.js computes with ' +
+      'UnsortedSegmentSum, which tfjs-backend-wasm does not have and tfjs-backend-cpu runs as one pass per vocabulary word ' +
+      '(14,114 per step); its kernel figures are in the table above.',
+  );
   out.push('');
 }
 const pos = read('pos-brown.json');
