@@ -70,6 +70,7 @@ program
   .option('--min-count <n>', 'vocabulary (word, char tokenizers): keep tokens seen at least this often in train', int('--min-count', 1), 4)
   .option('--seed <n>', 'random seed', int('--seed', 0), 1)
   .option('--threads <n>', 'native threads (default: LMKIT_NUM_THREADS or all cores)', int('--threads', 1))
+  .addOption(new Option('--device <name>', 'where to train (cuda: the CUDA backend, see docs/cuda.md)').choices(['cpu', 'cuda']).default('cpu'))
   .option('--no-test', 'skip the test-set evaluation at the end')
   .option('--json', 'JSON lines on stdout (one object per event)')
   .option('--out <dir>', 'save the trained model (weights, config, vocabulary) as a checkpoint in this directory')

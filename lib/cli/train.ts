@@ -1,18 +1,19 @@
 // `lmkit train`: flags -> runTraining; progress on a terminal, JSON lines with --json.
 // `--resume DIR` passes only the flags given on the command line (`given`): the rest come
 // from the checkpoint, and a given model/training flag that differs from it is an error.
-import { native } from '../native/index.js';
+import { native, nativeLoadInfo } from '../native/index.js';
+import { setDefaultDevice } from '../tensor.js';
 import { runTraining, type TrainRunOptions } from '../train/run.js';
 import type { TrainRunInput } from '../train/run-state.js';
 import { Progress, formatEta } from './progress.js';
 import { TrainReportCollector, writeTrainReport } from './train-report.js';
 
 /** The flags are runTraining's options plus the CLI's own. */
-export type TrainFlags = TrainRunOptions & { threads?: number; json?: boolean };
+export type TrainFlags = TrainRunOptions & { threads?: number; json?: boolean; device?: 'cpu' | 'cuda' };
 
 /** The runTraining input of the flags: all of them, or with --resume those in `given` (names). */
 export function trainInput(f: TrainFlags, given?: readonly string[]): TrainRunInput {
-  const { threads: _threads, json: _json, ...run } = f;
+  const { threads: _threads, json: _json, device: _device, ...run } = f;
   if (f.resume === undefined) return run;
   const picked: Partial<TrainRunOptions> = {};
   for (const [k, v] of Object.entries(run)) {
@@ -31,6 +32,14 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
   };
   if (f.threads) native.setNumThreads(f.threads);
   say(`threads: ${native.numThreads()}`);
+  if (f.device === 'cuda') {
+    // The whole run on the GPU: new tensors (weights, optimizer state, batches) go to the device.
+    if (nativeLoadInfo.backend !== 'cuda') {
+      throw new Error(`--device cuda: no usable CUDA device (${nativeLoadInfo.reason}); use --device cpu`);
+    }
+    setDefaultDevice('cuda');
+    say(`device: cuda (${nativeLoadInfo.reason})`);
+  }
   let progress: Progress | null = null;
   const t0 = performance.now();
   const result = await runTraining(
