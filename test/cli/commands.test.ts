@@ -1,33 +1,10 @@
 // `lmkit train --out`, then `eval`, `generate` and `embed` on the saved checkpoint, through
 // the built CLI (dist/cli/index.js, made by `npm run build`).
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const cli = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
-
-function lmkit(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function jsonLines(s: string): Record<string, unknown>[] {
-  return s
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  expect(r.code).toBe(1);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines.length, r.stderr).toBe(1);
-  expect(lines[0]).toMatch(/^lmkit: /);
-  expect(lines[0]).toMatch(pattern);
-}
+import { lmkit, jsonLines, expectOneLineError } from '../support/cli.js';
 
 const EVAL_TOKENS = '2000';
 

@@ -1,32 +1,11 @@
 // `lmkit train --corpus FILE|DIR|FILE.bin --tokenizer ...`, `lmkit tokenize`, and `lmkit
 // eval/generate` on the checkpoints, through the built CLI (dist/cli/index.js) as a user
 // runs them; bad corpora exit 1 with one line on stderr.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const cli = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
-
-function lmkit(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LMKIT_NUM_THREADS: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function done(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  return lines.find((e) => e.event === 'done')!;
-}
-
-function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  expect(r.code).toBe(1);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines.length, r.stderr).toBe(1);
-  expect(lines[0]).toMatch(/^lmkit: /);
-  expect(lines[0]).toMatch(pattern);
-}
+import { lmkit, doneEvent as done, expectOneLineError } from '../support/cli.js';
 
 /** A small seeded text: sentences over a 30-word vocabulary, with a few non-ASCII words. */
 function syntheticText(words: number, seed = 1): string {

@@ -1,16 +1,11 @@
 // `lmkit tag`: the bidirectional tagger trained from the CLI as a user runs it.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const cli = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
-const lmkit = (...args: string[]) =>
-  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, LMKIT_NUM_THREADS: '1' } });
+import { lmkit } from '../support/cli.js';
 
 describe('lmkit tag', () => {
   it('trains a bidirectional LSTM tagger on Brown and reports tag accuracies with --json', () => {
     const r = lmkit('tag', '--steps', '60', '--embed', '16', '--hidden', '16', '--lr', '0.02', '--json');
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
     const done = events.find((e) => e.event === 'done')!;
     expect(done.steps).toBe(60);
@@ -23,7 +18,7 @@ describe('lmkit tag', () => {
 
   it('a bad cell exits 1 with one line', () => {
     const r = lmkit('tag', '--cell', 'gru');
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
