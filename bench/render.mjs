@@ -63,6 +63,48 @@ if (kernels) {
   if (behind.length) out.push('', `**Where lmkit is behind** (lmkit / peer < 0.95): ${behind.join('; ')}.`);
   out.push('');
 }
+// kernels-cuda.json: `node bench/scripts/kernels-gpu.mjs` (or `lmkit bench kernels --device cuda`)
+// on a GPU machine; scripts/gpu-session.sh writes it into its OUTDIR.
+const kcuda = read('kernels-cuda.json');
+if (kcuda && kcuda.benchmark === 'kernels-cuda') {
+  const k = kcuda;
+  const g = k.machine.gpu ?? {};
+  const pk = k.machine.peak;
+  const py = k.peers.pytorch ?? { ran: false, why: 'not run' };
+  const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  // GFLOP/s cases are shown in TFLOP/s on a GPU.
+  const show = (metric, x) => (metric === 'GFLOP/s' ? fmt(x / 1000) : fmt(x));
+  out.push(`### CUDA kernels: lmkit vs PyTorch on ${g.name} (\`${k.command}\`, ${k.mode} run)`, '');
+  out.push(
+    `GPU: ${g.name}, compute capability ${g.compute_capability}, ${g.multiprocessors} SMs, ${(g.total_memory / 2 ** 30).toFixed(0)} GiB; ` +
+      `driver ${g.driver}, CUDA runtime ${g.runtime}; lmkit SGEMM: ${g.sgemm}; TF32 ${k.settings.tf32 ? 'on' : 'off'}; ` +
+      `PyTorch ${py.ran ? py.version : `not run (${py.why})`}; node ${k.versions.node}; host ${k.machine.cpu}, ${k.machine.cores} cores; ${k.date}.` +
+      (pk ? ` Peaks (dense, ${pk.source}): TF32 ${pk.tf32}, FP32 ${pk.fp32} TFLOP/s, HBM ${pk.hbm_gbs} GB/s.` : ''),
+    '',
+  );
+  out.push(`${k.settings.statistic}. ${k.settings.units}. GFLOP/s cases are shown in TFLOP/s.`, '');
+  out.push('| case | shape | unit | lmkit | % of peak | PyTorch (lmkit / PyTorch) |', '|---|---|---|---|---|---|');
+  for (const r of k.rows) {
+    const p = r.peers.pytorch;
+    const cell = !p || p.skipped ? '-' : `${show(r.metric, p.median)} (${p.ratio.toFixed(2)})`;
+    const pf = r.lmkit.peak_fraction == null ? '-' : `${(100 * r.lmkit.peak_fraction).toFixed(0)}%`;
+    out.push(`| ${r.case} | ${r.desc} | ${r.metric === 'GFLOP/s' ? 'TFLOP/s' : r.metric} | ${show(r.metric, r.lmkit.median)} | ${pf} | ${cell} |`);
+  }
+  const gemm = (k.gemm ?? []).filter((x) => x.peak_tflops);
+  if (gemm.length) {
+    const best = gemm.reduce((a, b) => (b.lmkit_tflops > a.lmkit_tflops ? b : a));
+    out.push(
+      '',
+      `**GEMM**: lmkit's best, ${best.case} (${best.dims.M} x ${best.dims.N} x ${best.dims.K}), ${best.lmkit_tflops.toFixed(1)} TFLOP/s = ` +
+        `${(100 * best.lmkit_peak_fraction).toFixed(0)}% of the ${best.peak_basis} of ${best.peak_tflops.toFixed(0)} TFLOP/s` +
+        (best.pytorch_tflops != null ? `; PyTorch ${best.pytorch_tflops.toFixed(1)} TFLOP/s (${(100 * best.pytorch_peak_fraction).toFixed(0)}%).` : '.'),
+    );
+  }
+  const behind = k.rows.filter((r) => r.peers.pytorch && !r.peers.pytorch.skipped && r.peers.pytorch.ratio < 0.95);
+  if (behind.length) out.push('', `**Where lmkit is behind** (lmkit / PyTorch < 0.95): ${behind.map((r) => `${r.case} (${r.peers.pytorch.ratio.toFixed(2)}x)`).join('; ')}.`);
+  if (k.skipped?.length) out.push('', `Not run: ${k.skipped.map((s) => `${s.case}: ${s.why}`).join('; ')}.`);
+  out.push('');
+}
 const ngram = read('ngram-brown.json');
 if (ngram) {
   out.push('### Brown corpus: interpolated modified Kneser-Ney n-gram (perplexity)', '');

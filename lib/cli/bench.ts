@@ -7,12 +7,18 @@
 //            figure, each peer's figure and the ratio. Writes bench/results/kernels-cpu.json
 //            (--quick: build/bench/kernels-cpu-quick.json, never the committed results).
 //   train    runs bench/train-cpu.mjs (end-to-end tokens/s, lmkit vs PyTorch).
+//   kernels --device cuda
+//            runs bench/scripts/kernels-gpu.mjs: lmkit's CUDA addon vs PyTorch on the same GPU, with
+//            a device sync around each sample; writes bench/results/kernels-cuda.json (--quick:
+//            build/bench/kernels-cuda-quick.json).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { nativeLoadInfo } from '../native/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -29,6 +35,7 @@ export interface BenchFlags {
   out?: string;
   write?: boolean; // --no-write
   quiet?: boolean; // internal: no table on stdout (bench all --json)
+  device?: 'cpu' | 'cuda'; // bench kernels only
 }
 
 interface Stat {
@@ -337,6 +344,29 @@ export async function runBenchKernels(o: BenchFlags): Promise<Record<string, unk
   }
 }
 
+/**
+ * `lmkit bench kernels --device cuda`: bench/scripts/kernels-gpu.mjs times lmkit's kernels on the
+ * CUDA addon this process loaded and PyTorch's on the same GPU (peers: pytorch or none).
+ */
+export function runBenchKernelsCuda(o: BenchFlags): void {
+  requireCheckout();
+  if (o.threads) throw new Error('--threads applies to the CPU benchmark only (the CUDA benchmark drives the GPU from one thread)');
+  const peers = o.peers === undefined || o.peers === 'all' ? 'pytorch' : o.peers === '' ? 'none' : o.peers;
+  if (peers !== 'pytorch' && peers !== 'none') throw new Error(`--device cuda: the only peer is pytorch (got --peers ${o.peers}; pytorch, all or none)`);
+  if (nativeLoadInfo.backend !== 'cuda') throw new Error(`--device cuda: no usable CUDA device (${nativeLoadInfo.reason})`);
+  const args = [join(ROOT, 'bench', 'scripts', 'kernels-gpu.mjs'), '--addon', nativeLoadInfo.path, '--peers', peers];
+  if (o.quick) args.push('--quick');
+  if (o.json) args.push('--json');
+  if (o.cases) args.push('--cases', o.cases);
+  if (o.reps) args.push('--reps', String(o.reps));
+  if (o.out) args.push('--out', o.out);
+  if (o.write === false) args.push('--no-write');
+  // stdout passes through (the table, or the JSON with --json); progress goes to stderr.
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`bench/scripts/kernels-gpu.mjs failed (exit ${r.status ?? r.signal})`);
+}
+
 function printKernelTable(rows: KernelRow[], peers: Peer[], peak: { mhz: number; source: string; gflops_per_thread: number }): void {
   const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
   const lines = [
@@ -431,8 +461,14 @@ export function registerBench(program: Command): void {
   common(bench.command('kernels').description('kernel GFLOP/s and GB/s: lmkit vs OpenBLAS (GEMM), PyTorch, TensorFlow.js'))
     .option('--cases <list>', 'only these cases (names as in bench/native/bench_kernels.cpp)')
     .option('--peers <list>', `peers to run: ${KERNEL_PEERS.join(',')}, all or none`, 'all')
+    .addOption(
+      new Option('--device <name>', 'cpu, or cuda: the CUDA addon vs PyTorch on the GPU (bench/scripts/kernels-gpu.mjs)')
+        .choices(['cpu', 'cuda'])
+        .default('cpu'),
+    )
     .action(async (o: BenchFlags) => {
-      await runBenchKernels(o);
+      if (o.device === 'cuda') runBenchKernelsCuda(o);
+      else await runBenchKernels(o);
     });
   common(bench.command('train').description('end-to-end training tokens/s: lmkit vs PyTorch (bench/train-cpu.mjs)'))
     .option('--cases <list>', 'only these models: mlp1,lstm,transformer')
