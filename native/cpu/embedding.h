@@ -4,9 +4,9 @@
 //   embedding_backward: dtable (V,C) += scatter_add(dout (N,C), ids)  ACCUMULATE (parameter grad)
 //
 // ids are int32 in [0, V) (checked by the binding). Repeated ids add up. The backward is
-// thread-safe without atomics: threads own disjoint column blocks of dtable (or disjoint
-// vocabulary rows when C is narrow), and each dtable element receives its contributions in
-// increasing n, so the result does not depend on the thread count.
+// thread-safe without atomics: threads own disjoint blocks of whole dtable rows (picked by a hash
+// of the row block, so any id pattern spreads evenly), and each dtable element receives its
+// contributions in increasing n, so the result does not depend on the thread count.
 #pragma once
 #include <cstdint>
 
