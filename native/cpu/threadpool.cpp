@@ -118,7 +118,15 @@ class Pool {
       int spins = 0;
       while ((g = state_.load(std::memory_order_acquire)) == seen) {
         if (++spins < kSpin) {
-          LMKIT_PAUSE();
+          // Give the core away now and then: the thread that posts the next job may be waiting
+          // for this very core (the scheduler can wake both on one core, e.g. after a sleep, or
+          // another process holds the other cores), and pure spinning would keep it off until
+          // the spin ends: ~0.4 ms per job, far more than a small kernel takes.
+          if ((spins & 63) == 0) {
+            std::this_thread::yield();
+          } else {
+            LMKIT_PAUSE();
+          }
         } else {
           std::unique_lock<std::mutex> lk(m_);
           cv_.wait(lk, [&] { return state_.load(std::memory_order_acquire) != seen; });
