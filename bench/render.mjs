@@ -33,7 +33,8 @@ if (kernels) {
   const k = kernels;
   const peers = Object.keys(k.peers);
   const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-  out.push(`### CPU kernels: lmkit vs ${peers.join(', ')} (\`lmkit bench kernels\`, ${k.mode} run)`, '');
+  const runsNote = Array.isArray(k.runs) ? `, ${k.runs.length} runs combined by \`node bench/scripts/median-runs.mjs\`` : '';
+  out.push(`### CPU kernels: lmkit vs ${peers.join(', ')} (\`lmkit bench kernels\`, ${k.mode} run${runsNote})`, '');
   out.push(
     `Machine: ${k.machine.cpu}, ${k.machine.cores} cores (load ${k.machine.loadavgStart.toFixed(2)} -> ${k.machine.loadavgEnd.toFixed(2)}); ` +
       `peak ${k.machine.peak.gflops_per_thread.toFixed(1)} GFLOP/s per thread (${k.machine.peak.formula}; ${k.machine.peak.mhz.toFixed(0)} MHz from ${k.machine.peak.source}); ` +
