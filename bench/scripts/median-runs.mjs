@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Combines several full runs of `lmkit bench kernels` (same cases, same machine) into one results
 // file: every cell (lmkit and each peer, per case and thread count) becomes the median over the
-// runs of that run's own median, and every ratio is recomputed from the combined medians; min and
-// max are the extremes over all runs. On a shared machine whose load comes in phases, one run's
-// medians can be off by tens of percent in either direction for a whole stretch of cases; the
+// runs of that run's own median; min and max are the extremes over all runs; each ratio is the
+// median of the runs' own lmkit/peer ratios (paired: within a run, lmkit and OpenBLAS are timed
+// case by case in one process, PyTorch right after). On a shared machine whose load comes in
+// phases, one run's medians can be off by tens of percent for a whole stretch of cases; the
 // median of three runs is robust to one bad stretch.
 //   node bench/scripts/median-runs.mjs OUT.json RUN1.json RUN2.json RUN3.json ...
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -51,7 +52,10 @@ for (const row of base.rows) {
   const peers = {};
   for (const p of Object.keys(row.peers)) {
     const cell = combine(all.map((x) => x.peers[p]));
-    if (cell && typeof cell.median === 'number' && typeof lmkit.median === 'number') cell.ratio = lmkit.median / cell.median;
+    // The ratio is the median of each run's own ratio: lmkit and the peer of one run were measured
+    // close together (OpenBLAS in the same process, case by case), so a run's ratio is paired.
+    const ratios = all.map((x) => x.peers[p]?.ratio).filter((r) => typeof r === 'number');
+    if (cell && ratios.length > 0) cell.ratio = median(ratios);
     peers[p] = cell;
   }
   rows.push({ ...row, lmkit, peers });
@@ -66,7 +70,7 @@ const result = {
   machine: { ...base.machine, loadavgStart: Math.min(...loads), loadavgEnd: Math.max(...loadsEnd) },
   settings: {
     ...base.settings,
-    statistic: `median over ${runs.length} full runs (run one after another) of each run's ${base.settings.statistic}; min, max over all runs`,
+    statistic: `median over ${runs.length} full runs (run one after another) of each run's ${base.settings.statistic}; min, max over all runs; ratio = median of the runs' ratios`,
   },
   runs: runs.map((r, i) => ({ file: inputs[i], date: r.date, loadavgStart: r.machine?.loadavgStart, loadavgEnd: r.machine?.loadavgEnd, wallSeconds: r.wallSeconds })),
   rows,
