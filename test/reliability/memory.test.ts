@@ -95,7 +95,7 @@ function trainer(model: Module, opt: Optimizer, loss: (i: number) => Tensor): Tr
 }
 
 describe('no leaks in long loops', () => {
-  it('2,000 training steps of a feed-forward LM: tensors and native bytes flat, RSS without a trend', async () => {
+  it('5,000 training steps of a feed-forward LM: tensors and native bytes flat, RSS without a trend', async () => {
     const model = new FeedForwardLM({ vocabSize: 8, context: 3, embed: 8, hidden: 16, direct: true, seed: 2 });
     const opt = new AdamW(model.parameters(), { lr: 3e-3 });
     const B = 16;
@@ -110,11 +110,14 @@ describe('no leaks in long loops', () => {
       return crossEntropy(model.forward(Tensor.fromArray(inputs, [B, 3], 'int32')), Tensor.fromArray(targets, [B], 'int32'));
     });
     const losses: number[] = [];
-    const samples = await soak(2000, 100, (i) => {
+    const samples = await soak(5000, 250, (i) => {
       losses.push(t.trainStep(i).loss);
     });
-    // A step makes ~100 storages: a leaked buffer per step would show as >= 2 KB/step.
-    expectFlat(samples, 2, 2048, 'ffnn');
+    // A step makes ~100 storages: a leaked buffer per step would show in the exact counts, and as
+    // >= 2 KB/step of RSS. V8's heap keeps growing for the first ~3,000 steps (a CI run measured
+    // 2.5 KB/step over steps 1,000-2,000 with every count flat), so the RSS trend is fitted from 3,000 on.
+    const slope = expectFlat(samples, 2, 2048, 'ffnn', 3000);
+    console.log(`5,000 ffnn steps: RSS slope ${slope.toFixed(1)} B/step (steps 3,000-5,000)`);
     expect(losses.at(-1)!).toBeLessThan(losses[0]! / 2);
     model.dispose();
     opt.dispose();
