@@ -37,18 +37,22 @@ mkdir -p "$stage" "$app" "$bin"
 cp -r package.json README.md CMakeLists.txt binding.gyp native "$stage/"
 step "compiling dist/"
 node "$tsc" -p tsconfig.json --outDir "$stage/dist" || fail "tsc failed"
-addon_build="$root/build/Release/lmkit.node" addon_pre="$root/prebuilds/$plat/lmkit.node"
+# Copies to DEST the prebuilt addon PRE when it is at least as new as the local build BUILD, else a
+# stripped copy of BUILD, and prints which (relative to the repo); fails when neither exists.
+stage_addon() { # PRE BUILD DEST
+  local pre=$1 build=$2 dest=$3
+  if [ -f "$pre" ] && { [ ! -f "$build" ] || [ ! "$pre" -ot "$build" ]; }; then
+    cp "$pre" "$dest" && echo "${pre#"$root"/}"
+  elif [ -f "$build" ]; then
+    cp "$build" "$dest" && { strip --strip-all "$dest" 2>/dev/null || true; } &&
+      echo "${build#"$root"/} (stripped copy; the prebuilt one is missing or older)"
+  else
+    return 1
+  fi
+}
 mkdir -p "$stage/prebuilds/$plat"
-if [ -f "$addon_pre" ] && { [ ! -f "$addon_build" ] || [ ! "$addon_pre" -ot "$addon_build" ]; }; then
-  prebuild_from="prebuilds/$plat/lmkit.node"
-  cp "$addon_pre" "$stage/prebuilds/$plat/lmkit.node"
-elif [ -f "$addon_build" ]; then
-  prebuild_from="build/Release/lmkit.node (stripped copy; prebuilds/ missing or older)"
-  cp "$addon_build" "$stage/prebuilds/$plat/lmkit.node"
-  strip --strip-all "$stage/prebuilds/$plat/lmkit.node" 2>/dev/null || true
-else
+prebuild_from=$(stage_addon "$root/prebuilds/$plat/lmkit.node" "$root/build/Release/lmkit.node" "$stage/prebuilds/$plat/lmkit.node") ||
   skip "no addon: run npm run build:prebuilds (or npm run build:native)"
-fi
 
 # 2. npm pack (no lifecycle scripts: dist and prebuilds are already in place). First the package.json
 #    as in the repo (to check that npm does not run its `prepare` on install), then the release one.
@@ -254,27 +258,20 @@ tgz_bytes=$(stat -c %s "$tgz")
 #    (packages/lmkit-cuda-$plat/lmkit-cuda.node from scripts/prebuild-cuda.sh, or build-cuda/).
 cuda_pkg="null"
 cuda_src_dir="$root/packages/lmkit-cuda-$plat"
-cuda_pre="$cuda_src_dir/lmkit-cuda.node" cuda_build="$root/build-cuda/Release/lmkit_cuda.node"
-cuda_from=""
-if [ -f "$cuda_pre" ] && { [ ! -f "$cuda_build" ] || [ ! "$cuda_pre" -ot "$cuda_build" ]; }; then
-  cuda_from="packages/lmkit-cuda-$plat/lmkit-cuda.node"
-elif [ -f "$cuda_build" ]; then
-  cuda_from="build-cuda/Release/lmkit_cuda.node (stripped copy)"
-fi
+cstage="$tmp/cuda-stage"
+mkdir -p "$cstage" "$tmp/cuda-tgz"
 if [ ! -f "$cuda_src_dir/package.json" ]; then
   cuda_pkg="{\"skipped\":\"no CUDA package folder for $plat\"}"
-elif [ -z "$cuda_from" ]; then
+elif ! cuda_from=$(stage_addon "$cuda_src_dir/lmkit-cuda.node" "$root/build-cuda/Release/lmkit_cuda.node" "$cstage/lmkit-cuda.node"); then
   cuda_pkg="{\"skipped\":\"no CUDA addon built (scripts/prebuild-cuda.sh or scripts/build-cuda.sh)\"}"
 else
   step "CUDA package: pack and install"
-  cstage="$tmp/cuda-stage"
-  mkdir -p "$cstage" "$tmp/cuda-tgz"
   cp "$cuda_src_dir/package.json" "$cuda_src_dir/README.md" "$cstage/"
-  if [ "${cuda_from#packages/}" != "$cuda_from" ]; then cp "$cuda_pre" "$cstage/lmkit-cuda.node"
-  else cp "$cuda_build" "$cstage/lmkit-cuda.node"; strip --strip-all "$cstage/lmkit-cuda.node" 2>/dev/null || true; fi
+  # Released together: the package's version and its lmkit peer are lmkit's (prebuild-cuda.sh sets them).
   node -e 'const fs = require("fs"); const [a, b] = process.argv.slice(1); const v = JSON.parse(fs.readFileSync(a, "utf8")).version;
-    const p = JSON.parse(fs.readFileSync(b, "utf8")); p.version = v; p.peerDependencies = { ...p.peerDependencies, lmkit: v };
-    fs.writeFileSync(b, JSON.stringify(p, null, 2) + "\n");' "$stage/package.json" "$cstage/package.json"
+    const p = JSON.parse(fs.readFileSync(b, "utf8")); if (p.version !== v || p.peerDependencies?.lmkit !== v) {
+    console.error(`${b}: version ${p.version} / peer lmkit ${p.peerDependencies?.lmkit}, but lmkit is ${v}: run npm run build:prebuilds:cuda`); process.exit(1); }' \
+    "$root/package.json" "$cuda_src_dir/package.json" || fail "the CUDA package's version is not lmkit's"
   (cd "$cstage" && npm pack --ignore-scripts --json --pack-destination "$tmp/cuda-tgz" 2>/dev/null) >"$tmp/cuda-pack.json" ||
     fail "npm pack of the CUDA package failed"
   cuda_tgz=$(ls "$tmp"/cuda-tgz/lmkit-cuda-*.tgz)
