@@ -590,7 +590,7 @@ done
 has() { [[ "$SEL" == *" $1 "* ]]; }
 # Prerequisites: every GPU step needs the addon; the CLI steps need dist/.
 for s in test oom bench train memcheck racecheck; do has $s && ! has build && SEL+="build "; done
-for s in oom train; do has $s && ! has dist && SEL+="dist "; done
+for s in oom bench train; do has $s && ! has dist && SEL+="dist "; done
 
 if ! command -v node >/dev/null 2>&1; then
   echo "gpu-session: node is not on PATH: on the GPU machine run 'source .gpu/enter' first (a bundle made by ../shared/gpu/make-bundle)" >&2
@@ -853,7 +853,7 @@ run_step() {
     reason="dry run: no CUDA build without a GPU (the CPU addon in build/ serves)"
   elif [ "$name" != build ] && [ "$name" != dist ] && [ "$GS_DRY" != 1 ] && [ "${BUILD_OK:-0}" != 1 ]; then
     reason="the CUDA addon is not usable (see the build step)"
-  elif { [ "$name" = oom ] || [ "$name" = train ]; } && [ "${DIST_OK:-0}" != 1 ]; then
+  elif { [ "$name" = oom ] || [ "$name" = bench ] || [ "$name" = train ]; } && [ "${DIST_OK:-0}" != 1 ]; then
     reason="dist/ is missing (see the dist step)"
   elif { [ "$name" = memcheck ] || [ "$name" = racecheck ]; } && [ -z "$SANITIZER" ] && [ "$GS_DRY" != 1 ]; then
     reason="no compute-sanitizer found (CUDA toolkit bin/ next to nvcc, or on PATH)"

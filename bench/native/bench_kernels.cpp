@@ -19,10 +19,12 @@
 // case list (--list) to the PyTorch and TensorFlow.js peers (bench/reference/*_kernels.*).
 //
 // Usage: bench_kernels [--threads 1,2] [--reps 7] [--min-ms 40] [--cooldown-ms 100] [--quick]
-//                      [--cases a,b,...] [--json FILE] [--list]
+//                      [--cases a,b,...] [--json FILE] [--list [--gpu]]
 //   --quick   the quick subset of cases (marked below), reps 3, min-ms 10, cooldown 20 ms
 //             (explicit --reps/--min-ms/--cooldown-ms given after --quick still apply)
 //   --list    print the selected cases as JSON ({"cases": [...]}) and exit
+//   --gpu     with --list: also the GPU-sized cases (`gpu: true`), which bench/scripts/kernels-gpu.mjs
+//             times on the CUDA addon; this executable never times them
 #ifdef LMKIT_BENCH_OPENBLAS
 #include <cblas.h>
 extern "C" {
@@ -65,6 +67,8 @@ struct Case {
   std::string name, family, kind, desc;
   Dims dims;
   bool quick;
+  // GPU-sized: listed with --list --gpu for bench/scripts/kernels-gpu.mjs, never timed here.
+  bool gpu = false;
   int64_t get(const char* k) const {
     for (const auto& kv : dims)
       if (kv.first == k) return kv.second;
@@ -107,7 +111,7 @@ struct Case {
 // The case table. Shapes: MLP1 (Bengio 2003, B=256, |V|=14114, direct input 4x60=240),
 // LSTM 2x256 (B=32, BPTT 35 -> 1120 tokens), GPT 2L/4H/128 (B=16, T=64) of bench/train-cpu.mjs.
 std::vector<Case> all_cases() {
-  const int64_t V = 14114;
+  const int64_t V = 14114, GPT2_V = 50257;
   return {
       {"mm_sq256", "matmul", "matmul", "square 256 (NN)", {{"M", 256}, {"N", 256}, {"K", 256}, {"transA", 0}, {"transB", 0}, {"beta", 0}}, true},
       {"mm_sq1024", "matmul", "matmul", "square 1024 (NN)", {{"M", 1024}, {"N", 1024}, {"K", 1024}, {"transA", 0}, {"transB", 0}, {"beta", 0}}, false},
@@ -123,6 +127,20 @@ std::vector<Case> all_cases() {
       {"attn_bwd", "attention", "attention_backward", "GPT causal attention backward, B=16, T=64, C=128, 4 heads", {{"B", 16}, {"T", 64}, {"C", 128}, {"NH", 4}}, true},
       {"xent", "crossentropy", "crossentropy", "fused softmax-cross-entropy loss + gradient (mean), 256 x V", {{"N", 256}, {"V", V}}, true},
       {"adamw", "optim", "adamw", "AdamW step over the MLP1 output matrix (240 x V = 3.39M floats)", {{"n", 240 * V}}, true},
+      // Sizes where a GPU has enough work (GPT-2 small: B*T = 8192 tokens, C = 768, 12 heads,
+      // V = 50257): bench/scripts/kernels-gpu.mjs only.
+      {"mm_sq4096", "matmul", "matmul", "square 4096 (NN)", {{"M", 4096}, {"N", 4096}, {"K", 4096}, {"transA", 0}, {"transB", 0}, {"beta", 0}}, true, true},
+      {"mm_sq8192", "matmul", "matmul", "square 8192 (NN)", {{"M", 8192}, {"N", 8192}, {"K", 8192}, {"transA", 0}, {"transB", 0}, {"beta", 0}}, false, true},
+      {"mm_gpt2_qkv", "matmul", "matmul", "GPT-2 small QKV projection (8192 x 768) @ (768 x 2304)", {{"M", 8192}, {"N", 2304}, {"K", 768}, {"transA", 0}, {"transB", 0}, {"beta", 0}}, false, true},
+      {"mm_gpt2_out", "matmul", "matmul", "GPT-2 small logits (8192 x 768) @ (768 x 50257)", {{"M", 8192}, {"N", GPT2_V}, {"K", 768}, {"transA", 0}, {"transB", 0}, {"beta", 0}}, true, true},
+      {"emb_fwd_gpt2", "embedding", "embedding_forward", "GPT-2 small token lookup: 8192 ids into (50257 x 768)", {{"N", 8192}, {"V", GPT2_V}, {"C", 768}}, false, true},
+      {"emb_bwd_gpt2", "embedding", "embedding_backward", "GPT-2 small scatter-add: 8192 rows of 768 into (50257 x 768)", {{"N", 8192}, {"V", GPT2_V}, {"C", 768}}, false, true},
+      {"lstm_fwd_big", "lstm", "lstm_cell_forward", "LSTM cell pointwise forward, B=256, H=1024", {{"B", 256}, {"H", 1024}}, false, true},
+      {"lstm_bwd_big", "lstm", "lstm_cell_backward", "LSTM cell pointwise backward, B=256, H=1024", {{"B", 256}, {"H", 1024}}, false, true},
+      {"attn_fwd_gpt2", "attention", "attention_forward", "GPT-2 small causal attention forward, B=8, T=1024, C=768, 12 heads", {{"B", 8}, {"T", 1024}, {"C", 768}, {"NH", 12}}, true, true},
+      {"attn_bwd_gpt2", "attention", "attention_backward", "GPT-2 small causal attention backward, B=8, T=1024, C=768, 12 heads", {{"B", 8}, {"T", 1024}, {"C", 768}, {"NH", 12}}, false, true},
+      {"xent_gpt2", "crossentropy", "crossentropy", "fused softmax-cross-entropy loss + gradient (mean), 8192 x 50257", {{"N", 8192}, {"V", GPT2_V}}, true, true},
+      {"adamw_124m", "optim", "adamw", "AdamW step over 124M floats (GPT-2 small)", {{"n", 124000000}}, true, true},
   };
 }
 
@@ -354,8 +372,8 @@ void case_json(std::string& o, const Case& c) {
   for (size_t i = 0; i < c.dims.size(); ++i)
     o += (i ? ", \"" : "\"") + c.dims[i].first + "\": " + std::to_string(c.dims[i].second);
   char tail[160];
-  std::snprintf(tail, sizeof tail, "}, \"flops\": %.0f, \"bytes\": %.0f, \"metric\": \"%s\", \"quick\": %s}", c.flops(),
-                c.bytes(), c.metric(), c.quick ? "true" : "false");
+  std::snprintf(tail, sizeof tail, "}, \"flops\": %.0f, \"bytes\": %.0f, \"metric\": \"%s\", \"quick\": %s, \"gpu\": %s}",
+                c.flops(), c.bytes(), c.metric(), c.quick ? "true" : "false", c.gpu ? "true" : "false");
   o += tail;
 }
 
@@ -374,7 +392,7 @@ int main(int argc, char** argv) {
   if (threads[1] == 1) threads.pop_back();
   int reps = 7, cooldown_ms = 100;
   double min_ms = 40.0;
-  bool quick = false, list = false;
+  bool quick = false, list = false, gpu = false;
   std::string json_path, only;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -393,16 +411,22 @@ int main(int argc, char** argv) {
     else if (a == "--cases") only = "," + next() + ",";
     else if (a == "--json") json_path = next();
     else if (a == "--list") list = true;
+    else if (a == "--gpu") gpu = true;
     else {
       std::fprintf(stderr,
                    "usage: %s [--threads 1,2] [--reps 7] [--min-ms 40] [--cooldown-ms 100] [--quick] [--cases a,b] "
-                   "[--json FILE] [--list]\n",
+                   "[--json FILE] [--list [--gpu]]\n",
                    argv[0]);
       return 2;
     }
   }
   std::vector<Case> cases;
+  if (gpu && !list) {
+    std::fprintf(stderr, "bench_kernels: --gpu only lists the GPU-sized cases (with --list); they are timed by bench/scripts/kernels-gpu.mjs\n");
+    return 2;
+  }
   for (const Case& c : all_cases()) {
+    if (c.gpu && !gpu) continue;
     if (!only.empty() ? only.find("," + c.name + ",") != std::string::npos : (!quick || c.quick)) cases.push_back(c);
   }
   if (cases.empty()) {

@@ -21,9 +21,9 @@
 // the calls (launch and N-API overhead included). PyTorch: the same cases, shapes and timing
 // (bench/reference/torch_kernels.py --device cuda). Medians of `reps` samples.
 //
-// Cases: the CPU benchmark's list (mirrored below from bench_kernels.cpp; compared with
-// `bench_kernels --list` when build/bench-native/bench_kernels exists) plus larger GPU-sized cases
-// (`gpu: true`: GPT-2-small shapes and 4096/8192 squares). Output: bench/results/kernels-cuda.json
+// Cases: bench_kernels.cpp's table (`bench_kernels --list --gpu`; needs dist/ and cmake): the CPU
+// benchmark's cases plus larger GPU-sized ones (`gpu: true`: GPT-2-small shapes and 4096/8192
+// squares). Output: bench/results/kernels-cuda.json
 // (--quick: build/bench/kernels-cuda-quick.json) in the schema of kernels-cpu.json (rows with
 // lmkit and peer figures and ratios; `threads` is 1, the one host thread), plus `gemm`: TFLOP/s of
 // every matmul case against the GPU's peak (H100/H200 figures of ANCHORS.md).
@@ -35,7 +35,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -45,111 +45,20 @@ class Usage extends Error {}
 class NoGpu extends Error {}
 
 // ---------------------------------------------------------------------------------------------
-// Cases
+// Cases: the one table of bench/native/bench_kernels.cpp (all_cases()), read with
+// `bench_kernels --list --gpu`: the CPU benchmark's cases plus the GPU-sized ones (`gpu: true`),
+// with their shapes, nominal flops and bytes. The executable is built (CMake, as `lmkit bench
+// kernels` does) when missing or older than its sources.
 
-const V = 14114; // Brown vocabulary (ANCHORS.md)
-const GPT2_V = 50257;
-const mm = (name, desc, M, N, K, transA, transB, beta, quick, gpu = false) => ({
-  case: name,
-  family: 'matmul',
-  kind: 'matmul',
-  desc,
-  dims: { M, N, K, transA, transB, beta },
-  quick,
-  gpu,
-});
-const c = (name, family, kind, desc, dims, quick, gpu = false) => ({ case: name, family, kind, desc, dims, quick, gpu });
-
-/** The CPU benchmark's cases (bench/native/bench_kernels.cpp all_cases(); keep in step). */
-const CPU_CASES = [
-  mm('mm_sq256', 'square 256 (NN)', 256, 256, 256, 0, 0, 0, true),
-  mm('mm_sq1024', 'square 1024 (NN)', 1024, 1024, 1024, 0, 0, 0, false),
-  mm('mm_mlp_out', 'MLP1 output layer (B=256 x d=240) @ (240 x V)', 256, V, 240, 0, 0, 0, true),
-  mm('mm_mlp_dW', 'MLP1 output dW += X^T dY (240 x 256) @ (256 x V)', 240, V, 256, 1, 0, 1, false),
-  mm('mm_mlp_dX', 'MLP1 output dX = dY W^T (256 x V) @ (V x 240)', 256, 240, V, 0, 1, 0, false),
-  mm('mm_gpt_out', 'GPT logits (B*T=1024 x 128) @ (128 x V)', 1024, V, 128, 0, 0, 0, false),
-  c('emb_fwd', 'embedding', 'embedding_forward', 'LSTM input lookup: 1120 ids (32x35) into (V x 256)', { N: 1120, V, C: 256 }, true),
-  c('emb_bwd', 'embedding', 'embedding_backward', 'LSTM input scatter-add: 1120 rows of 256 into (V x 256)', { N: 1120, V, C: 256 }, true),
-  c('lstm_fwd', 'lstm', 'lstm_cell_forward', 'LSTM cell pointwise forward, B=32, H=256', { B: 32, H: 256 }, true),
-  c('lstm_bwd', 'lstm', 'lstm_cell_backward', 'LSTM cell pointwise backward, B=32, H=256', { B: 32, H: 256 }, true),
-  c('attn_fwd', 'attention', 'attention_forward', 'GPT causal attention forward, B=16, T=64, C=128, 4 heads', { B: 16, T: 64, C: 128, NH: 4 }, true),
-  c('attn_bwd', 'attention', 'attention_backward', 'GPT causal attention backward, B=16, T=64, C=128, 4 heads', { B: 16, T: 64, C: 128, NH: 4 }, true),
-  c('xent', 'crossentropy', 'crossentropy', 'fused softmax-cross-entropy loss + gradient (mean), 256 x V', { N: 256, V }, true),
-  c('adamw', 'optim', 'adamw', 'AdamW step over the MLP1 output matrix (240 x V = 3.39M floats)', { n: 240 * V }, true),
-];
-
-/** Sizes where a GPU has enough work (GPT-2 small: B*T = 8192 tokens, C = 768, 12 heads, V = 50257). */
-const GPU_CASES = [
-  mm('mm_sq4096', 'square 4096 (NN)', 4096, 4096, 4096, 0, 0, 0, true, true),
-  mm('mm_sq8192', 'square 8192 (NN)', 8192, 8192, 8192, 0, 0, 0, false, true),
-  mm('mm_gpt2_qkv', 'GPT-2 small QKV projection (8192 x 768) @ (768 x 2304)', 8192, 2304, 768, 0, 0, 0, false, true),
-  mm('mm_gpt2_out', 'GPT-2 small logits (8192 x 768) @ (768 x 50257)', 8192, GPT2_V, 768, 0, 0, 0, true, true),
-  c('emb_fwd_gpt2', 'embedding', 'embedding_forward', 'GPT-2 small token lookup: 8192 ids into (50257 x 768)', { N: 8192, V: GPT2_V, C: 768 }, false, true),
-  c('emb_bwd_gpt2', 'embedding', 'embedding_backward', 'GPT-2 small scatter-add: 8192 rows of 768 into (50257 x 768)', { N: 8192, V: GPT2_V, C: 768 }, false, true),
-  c('lstm_fwd_big', 'lstm', 'lstm_cell_forward', 'LSTM cell pointwise forward, B=256, H=1024', { B: 256, H: 1024 }, false, true),
-  c('lstm_bwd_big', 'lstm', 'lstm_cell_backward', 'LSTM cell pointwise backward, B=256, H=1024', { B: 256, H: 1024 }, false, true),
-  c('attn_fwd_gpt2', 'attention', 'attention_forward', 'GPT-2 small causal attention forward, B=8, T=1024, C=768, 12 heads', { B: 8, T: 1024, C: 768, NH: 12 }, true, true),
-  c('attn_bwd_gpt2', 'attention', 'attention_backward', 'GPT-2 small causal attention backward, B=8, T=1024, C=768, 12 heads', { B: 8, T: 1024, C: 768, NH: 12 }, false, true),
-  c('xent_gpt2', 'crossentropy', 'crossentropy', 'fused softmax-cross-entropy loss + gradient (mean), 8192 x 50257', { N: 8192, V: GPT2_V }, true, true),
-  c('adamw_124m', 'optim', 'adamw', 'AdamW step over 124M floats (GPT-2 small)', { n: 124_000_000 }, true, true),
-];
-
-// Nominal flops and minimum bytes: the formulas of bench_kernels.cpp (Case::flops/bytes).
-function flops(k) {
-  const d = k.dims;
-  if (k.kind === 'matmul') return 2 * d.M * d.N * d.K;
-  if (k.kind === 'attention_forward') return 4 * d.B * d.T * d.T * d.C;
-  if (k.kind === 'attention_backward') return 8 * d.B * d.T * d.T * d.C;
-  return 0;
-}
-function bytes(k) {
-  const d = k.dims;
-  switch (k.kind) {
-    case 'matmul':
-      return 4 * (d.M * d.K + d.K * d.N + d.M * d.N * (d.beta ? 2 : 1));
-    case 'embedding_forward':
-      return 4 * (d.N + 2 * d.N * d.C);
-    case 'embedding_backward':
-      return 4 * (d.N + 3 * d.N * d.C);
-    case 'lstm_cell_forward':
-      return 4 * 11 * d.B * d.H;
-    case 'lstm_cell_backward':
-      return 4 * 13 * d.B * d.H;
-    case 'attention_forward':
-    case 'attention_backward':
-      return 4 * (4 * d.B * d.T * d.C + d.B * d.NH * d.T * d.T) * (k.kind === 'attention_backward' ? 2 : 1);
-    case 'crossentropy':
-      return 4 * (2 * d.N * d.V + 2 * d.N);
-    case 'adamw':
-      return 4 * 7 * d.n;
-    default:
-      return 0;
-  }
-}
-function withWork(k) {
-  const f = flops(k);
-  return { ...k, flops: f, bytes: bytes(k), metric: f > 0 ? 'GFLOP/s' : 'GB/s' };
-}
-export const ALL_CASES = [...CPU_CASES, ...GPU_CASES].map(withWork);
-
-/** Compares the CPU mirror with `bench_kernels --list` when that executable exists. */
-function checkMirror() {
-  const exe = join(ROOT, 'build', 'bench-native', 'bench_kernels');
-  if (!existsSync(exe)) return { checked: false, why: `${relative(ROOT, exe)} not built` };
-  const r = spawnSync(exe, ['--list'], { encoding: 'utf8' });
-  if (r.status !== 0) return { checked: false, why: `bench_kernels --list failed (exit ${r.status})` };
-  const theirs = JSON.parse(r.stdout).cases;
-  const ours = ALL_CASES.filter((k) => !k.gpu);
-  const diff = [];
-  const key = (x) =>
-    JSON.stringify([x.case, x.family, x.kind, x.desc, Object.entries(x.dims).sort(), x.flops, x.bytes, x.metric, !!x.quick]);
-  for (const t of theirs) {
-    const o = ours.find((x) => x.case === t.case);
-    if (!o) diff.push(`${t.case} missing here`);
-    else if (key(o) !== key(t)) diff.push(`${t.case} differs: ${key(o)} vs ${key(t)}`);
-  }
-  for (const o of ours) if (!theirs.some((t) => t.case === o.case)) diff.push(`${o.case} not in bench_kernels`);
-  return { checked: true, matches: diff.length === 0, ...(diff.length ? { differences: diff } : {}) };
+let ALL_CASES;
+async function loadCases() {
+  const bench = join(ROOT, 'dist', 'cli', 'bench.js');
+  if (!existsSync(bench)) throw new Error(`${relative(ROOT, bench)} is missing: compile lmkit first (npx tsc -p tsconfig.json)`);
+  const { ensureKernelBench } = await import(pathToFileURL(bench).href);
+  const exe = ensureKernelBench();
+  const r = spawnSync(exe, ['--list', '--gpu'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${relative(ROOT, exe)} --list --gpu failed (exit ${r.status}): ${(r.stderr ?? '').trim()}`);
+  ALL_CASES = JSON.parse(r.stdout).cases;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,7 +97,6 @@ function parseArgs(argv) {
     else if (a === '--list') o.list = true;
     else if (a === '--probe') o.probe = true;
     else if (a === '--no-write') o.write = false;
-    else if (a === '--check-mirror') o.checkMirror = true;
     else if (a === '--cases') o.cases = val(i++);
     else if (a === '--reps') o.reps = Math.round(num(val(i++), '--reps', 1));
     else if (a === '--min-ms') o.minMs = num(val(i++), '--min-ms');
@@ -496,14 +404,10 @@ async function main() {
     process.stdout.write(`${head.map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
     return 0;
   }
+  if (!o.probe) await loadCases();
   if (o.list) {
     process.stdout.write(`${JSON.stringify({ cases: selectCases(o) }, null, 1)}\n`);
     return 0;
-  }
-  if (o.checkMirror) {
-    const m = checkMirror();
-    process.stdout.write(`${JSON.stringify(m)}\n`);
-    return m.checked && !m.matches ? 1 : 0;
   }
   const { addon, path } = loadAddon(o);
   const sync = o.device === 'cuda' ? () => addon.cudaSynchronize() : () => {};
@@ -700,7 +604,6 @@ async function main() {
       statistic: `median (min, max) of ${reps} samples; a sample is the mean time per call over calls lasting >= ${minMs} ms, after ${cooldownMs} ms idle, one untimed call and a device sync, ending with a device sync`,
       units:
         'GFLOP/s = nominal flops (2 per multiply-add; attention counts full T x T scores) / s; GB/s = bytes each kernel must read + write / s; ratio = lmkit / peer (> 1: lmkit faster); peak_fraction: of the basis named in peak_basis',
-      mirror: checkMirror(),
     },
     peers: { pytorch: { ran: torch.ran, why: torch.why, version: torch.version, threads: torch.threads, detail: torch.detail } },
     cases: cases.map(({ gpu, ...k }) => ({ ...k, gpu: !!gpu })),
