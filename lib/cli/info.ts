@@ -31,6 +31,8 @@ export function runInfo(version: string, o: { json?: boolean }): void {
     reason: nativeLoadInfo.reason,
     // The CUDA addon's report (device, driver, cuBLAS), also when it was found but not taken.
     cuda: nativeLoadInfo.cuda ?? null,
+    // 'HIP-CPU' when the CUDA kernels run emulated on the CPU (LMKIT_CUDA_EMULATE=1), else null.
+    emulation: nativeLoadInfo.emulation ?? null,
   };
   if (o.json) {
     process.stdout.write(`${JSON.stringify(info)}\n`);
@@ -39,13 +41,15 @@ export function runInfo(version: string, o: { json?: boolean }): void {
   process.stdout.write(
     [
       `lmkit ${info.version} (node ${info.node})`,
-      `backend:  ${info.backend} (AVX2/FMA ${info.avx2 ? 'yes' : 'no'})`,
+      info.emulation
+        ? `backend:  cuda (emulated on CPU: ${info.emulation}) - not a GPU, says nothing of speed (host AVX2/FMA ${info.avx2 ? 'yes' : 'no'})`
+        : `backend:  ${info.backend} (AVX2/FMA ${info.avx2 ? 'yes' : 'no'})`,
       `sgemm:    ${info.sgemm}`,
       `threads:  ${info.threads}`,
       `kernels:  ${info.families.join(', ')}`,
       `addon:    ${info.addon} (${info.addonSource})`,
       `why:      ${info.reason}`,
-      `cuda:     ${cudaLine(info.cuda)}`,
+      `cuda:     ${info.emulation ? `emulated by ${info.emulation}; ` : ''}${cudaLine(info.cuda)}`,
     ].join('\n') + '\n',
   );
 }

@@ -15,6 +15,11 @@
 // For each backend, a local source build (build/Release, `npm run build:native`) wins over the
 // prebuilt binary shipped in prebuilds/<platform>-<arch>/: building from source is an explicit act,
 // and in a checkout a stale prebuild must not shadow freshly compiled kernels.
+// The emulated CUDA addon (build-cuda-emu/Release/lmkit_cuda.node, `npm run build:cuda-emu`: the CUDA
+// kernels compiled with g++ against HIP-CPU, running on the CPU) is never picked by default: only
+// with LMKIT_CUDA_EMULATE=1 (a missing build is then an error, not a fallback) or an explicit
+// LMKIT_ADDON path. Its reference cuBLAS (inside the addon, linked as libcublas-emu.so) is what
+// LMKIT_CUBLAS points at unless set (LMKIT_CUBLAS=0 tests the own SGEMM kernel instead).
 // `nativeLoadInfo` says which file was taken and why (`lmkit info` prints it).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,6 +47,8 @@ export interface NativeLoadInfo {
   source: 'LMKIT_ADDON' | 'build' | 'prebuild' | 'package';
   /** Files tried before it that exist but failed to load, with the first line of the error. */
   failed: { path: string; error: string }[];
+  /** Set when the loaded addon is the emulated CUDA backend (kernels run on the CPU). */
+  emulation?: 'HIP-CPU';
   /**
    * What a CUDA addon that was found reported about the device, driver and cuBLAS (also when
    * it was not taken, e.g. no GPU visible); absent when no CUDA addon loaded.
@@ -163,21 +170,70 @@ function cudaReport(addon: NativeAddon): CudaInfo {
   return { deviceCount: n, driverVersion: 0, runtimeVersion: 0, cublas: false };
 }
 
+/** The emulated CUDA addon of a checkout (built by `npm run build:cuda-emu`). */
+export function emulatedAddonPath(root = packageRoot): string {
+  return join(root, 'build-cuda-emu', 'Release', 'lmkit_cuda.node');
+}
+
+/**
+ * Points LMKIT_CUBLAS at the emulated addon's reference cuBLAS (unless the user set it), before
+ * the addon first looks for cuBLAS (its cudaInfo()).
+ */
+function useEmulatedCublas(addonPath: string): void {
+  if (process.env.LMKIT_CUBLAS !== undefined) return;
+  const so = join(dirname(addonPath), 'libcublas-emu.so');
+  if (existsSync(so)) process.env.LMKIT_CUBLAS = so;
+}
+
 function load(): { addon: NativeAddon; info: NativeLoadInfo } {
   const failed: NativeLoadInfo['failed'] = [];
 
   const explicit = process.env.LMKIT_ADDON;
   if (explicit) {
     const path = resolve(explicit);
+    let addon: NativeAddon;
     try {
-      const addon = require(path) as NativeAddon;
-      const backend = reportedBackend(addon, 'cpu');
-      const info: NativeLoadInfo = { backend, path, source: 'LMKIT_ADDON', reason: `LMKIT_ADDON=${explicit}`, failed };
-      if (backend === 'cuda') info.cuda = cudaReport(addon);
-      return { addon, info };
+      addon = require(path) as NativeAddon;
     } catch (err) {
       throw new Error(`lmkit: cannot load the native addon LMKIT_ADDON=${explicit} (${firstLine(err)})`);
     }
+    const backend = reportedBackend(addon, 'cpu');
+    const info: NativeLoadInfo = { backend, path, source: 'LMKIT_ADDON', reason: `LMKIT_ADDON=${explicit}`, failed };
+    if (addon.emulation) {
+      info.emulation = addon.emulation;
+      useEmulatedCublas(path);
+    }
+    if (backend === 'cuda') info.cuda = cudaReport(addon);
+    return { addon, info };
+  }
+
+  const emulate = (process.env.LMKIT_CUDA_EMULATE ?? '').trim();
+  if (emulate !== '' && emulate !== '0') {
+    const path = emulatedAddonPath();
+    if (!existsSync(path))
+      throw new Error(
+        `lmkit: LMKIT_CUDA_EMULATE=${emulate} but the emulated CUDA addon ${path} is not built: run \`npm run build:cuda-emu\``,
+      );
+    let addon: NativeAddon;
+    try {
+      addon = require(path) as NativeAddon;
+    } catch (err) {
+      throw new Error(`lmkit: cannot load the emulated CUDA addon ${path} (${firstLine(err)})`);
+    }
+    if (!addon.emulation) throw new Error(`lmkit: ${path} is not an emulated CUDA addon (it has no 'emulation' export)`);
+    useEmulatedCublas(path);
+    return {
+      addon,
+      info: {
+        backend: reportedBackend(addon, 'cuda'),
+        path,
+        source: 'build',
+        reason: `LMKIT_CUDA_EMULATE=${emulate}: emulated CUDA addon (kernels run on the CPU through ${addon.emulation}; not a GPU)`,
+        failed,
+        emulation: addon.emulation,
+        cuda: cudaReport(addon),
+      },
+    };
   }
 
   const rawBackend = (process.env.LMKIT_BACKEND ?? '').trim().toLowerCase();

@@ -73,6 +73,15 @@ export interface CoreNative {
   deviceCount?(): number;
   /** CUDA addon only: the device, driver and cuBLAS as seen by the addon. */
   cudaInfo?(): CudaInfo;
+  /**
+   * Emulated CUDA addon only (build-cuda-emu, `npm run build:cuda-emu`): `'HIP-CPU'`, the
+   * runtime that runs its CUDA kernels on the CPU. Absent in real CUDA and CPU addons.
+   */
+  readonly emulation?: 'HIP-CPU';
+  /** Emulated CUDA addon only: kernel launches so far, keyed `"<file>:<kernel>"`. */
+  emuLaunchCounts?(): Record<string, number>;
+  /** Emulated CUDA addon only: zeroes the launch counters. */
+  emuResetLaunchCounts?(): void;
   /** CUDA addon only: waits for lmkit's stream; throws on an earlier asynchronous error. */
   cudaSynchronize?(): void;
   /** CUDA addon only (tests): C = op(A) op(B) on the device with the own kernel or cuBLAS. */

@@ -52,13 +52,13 @@ struct SiluB {
 template <class F>
 cudaError_t launch1(float* out, const float* in, int64_t n) {
   if (n == 0) return cudaSuccess;
-  map1<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(out, in, n, F());
+  LMKIT_LAUNCH(map1, grid_for(n, kThreads), kThreads, 0, stream())(out, in, n, F());
   return cudaGetLastError();
 }
 template <class F>
 cudaError_t launch2(float* out, const float* a, const float* b, int64_t n) {
   if (n == 0) return cudaSuccess;
-  map2<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(out, a, b, n, F());
+  LMKIT_LAUNCH(map2, grid_for(n, kThreads), kThreads, 0, stream())(out, a, b, n, F());
   return cudaGetLastError();
 }
 }  // namespace

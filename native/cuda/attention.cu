@@ -112,8 +112,8 @@ __global__ void attn_bwd_keys(float* dk, float* dv, const float* dS, const float
 }
 
 dim3 grid2(int64_t rows, int64_t bh) {
-  return dim3(static_cast<unsigned>(rows < 1 ? 1 : (rows > 65535 * 16 ? 65535 * 16 : rows)),
-              static_cast<unsigned>(bh < 1 ? 1 : (bh > 65535 ? 65535 : bh)));
+  const int64_t cx = max_blocks(65535 * 16), cy = max_blocks(65535);
+  return dim3(static_cast<unsigned>(rows < 1 ? 1 : (rows > cx ? cx : rows)), static_cast<unsigned>(bh < 1 ? 1 : (bh > cy ? cy : bh)));
 }
 }  // namespace
 
@@ -124,7 +124,7 @@ cudaError_t attention_forward(float* out, float* probs, const float* q, const fl
   if (Tk == 0) {  // no key: out = 0
     return memset_async(out, 0, static_cast<size_t>(B * Tq * C) * 4);
   }
-  attn_fwd<<<grid2(Tq, B * NH), kAttnThreads, 0, stream()>>>(out, probs, q, k, v, mask, B, Tq, Tk, C, NH, causal, scale);
+  LMKIT_LAUNCH(attn_fwd, grid2(Tq, B * NH), kAttnThreads, 0, stream())(out, probs, q, k, v, mask, B, Tq, Tk, C, NH, causal, scale);
   return cudaGetLastError();
 }
 
@@ -140,10 +140,10 @@ cudaError_t attention_backward(float* dq, float* dk, float* dv, const float* dou
   void* scratch = nullptr;
   if ((e = malloc_async(&scratch, static_cast<size_t>(B * NH * Tq * Tk) * 4)) != cudaSuccess) return e;
   float* dS = static_cast<float*>(scratch);
-  attn_bwd_rows<<<grid2(Tq, B * NH), kAttnThreads, 0, stream()>>>(dq, dS, dout, k, v, probs, B, Tq, Tk, C, NH, scale);
+  LMKIT_LAUNCH(attn_bwd_rows, grid2(Tq, B * NH), kAttnThreads, 0, stream())(dq, dS, dout, k, v, probs, B, Tq, Tk, C, NH, scale);
   e = cudaGetLastError();
   if (e == cudaSuccess) {
-    attn_bwd_keys<<<grid2(Tk, B * NH), kAttnThreads, 0, stream()>>>(dk, dv, dS, dout, q, probs, B, Tq, Tk, C, NH);
+    LMKIT_LAUNCH(attn_bwd_keys, grid2(Tk, B * NH), kAttnThreads, 0, stream())(dk, dv, dS, dout, q, probs, B, Tq, Tk, C, NH);
     e = cudaGetLastError();
   }
   free_async(scratch);

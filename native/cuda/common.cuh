@@ -15,6 +15,7 @@
 
 #include <cstdint>
 
+#include "launch.cuh"
 #include "runtime.h"
 
 #define LMKIT_GRID_STRIDE(i, n) \
@@ -28,7 +29,10 @@ namespace cuda {
 
 constexpr int kThreads = 256;
 
-inline unsigned rows_grid(int64_t N) { return static_cast<unsigned>(N < 1 ? 1 : (N > 65535 * 4 ? 65535 * 4 : N)); }
+inline unsigned rows_grid(int64_t N) {
+  const int64_t cap = max_blocks(65535 * 4);
+  return static_cast<unsigned>(N < 1 ? 1 : (N > cap ? cap : N));
+}
 
 __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

@@ -58,19 +58,19 @@ __global__ void conv_dparams(float* dw, float* dbias, const float* dy, const flo
 cudaError_t conv_forward(float* y, const float* x, const float* weight, const float* bias, int64_t B, int64_t T,
                          int64_t C, int64_t K) {
   if (B * T * C == 0) return cudaSuccess;
-  conv_fwd<<<grid_for(B * T * C, kThreads), kThreads, 0, stream()>>>(y, x, weight, bias, B, T, C, K);
+  LMKIT_LAUNCH(conv_fwd, grid_for(B * T * C, kThreads), kThreads, 0, stream())(y, x, weight, bias, B, T, C, K);
   return cudaGetLastError();
 }
 cudaError_t conv_backward(float* dx, float* dweight, float* dbias, const float* dy, const float* x, const float* weight,
                           int64_t B, int64_t T, int64_t C, int64_t K) {
   if (C == 0) return cudaSuccess;
   if ((dweight || dbias) && B * T > 0) {
-    conv_dparams<<<grid_for(C * (K + 1), kThreads), kThreads, 0, stream()>>>(dweight, dbias, dy, x, B, T, C, K);
+    LMKIT_LAUNCH(conv_dparams, grid_for(C * (K + 1), kThreads), kThreads, 0, stream())(dweight, dbias, dy, x, B, T, C, K);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
   }
   if (B * T == 0) return cudaSuccess;
-  conv_dx<<<grid_for(B * T * C, kThreads), kThreads, 0, stream()>>>(dx, dy, weight, B, T, C, K);
+  LMKIT_LAUNCH(conv_dx, grid_for(B * T * C, kThreads), kThreads, 0, stream())(dx, dy, weight, B, T, C, K);
   return cudaGetLastError();
 }
 

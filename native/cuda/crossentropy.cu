@@ -72,18 +72,18 @@ __global__ void scale_kernel(float* y, int64_t n, float a) { LMKIT_GRID_STRIDE(i
 cudaError_t crossentropy_forward(float* losses, const float* logits, const int32_t* targets, int64_t N, int64_t V,
                                  int64_t ignore_index) {
   if (N == 0) return cudaSuccess;
-  ce_kernel<false><<<rows_grid(N), kThreads, 0, stream()>>>(losses, nullptr, logits, targets, N, V, ignore_index, 0.0f);
+  LMKIT_LAUNCH(ce_kernel<false>, rows_grid(N), kThreads, 0, stream())(losses, nullptr, logits, targets, N, V, ignore_index, 0.0f);
   return cudaGetLastError();
 }
 cudaError_t crossentropy_forward_backward(float* losses, float* dlogits, const float* logits, const int32_t* targets,
                                           int64_t N, int64_t V, int64_t ignore_index, float grad_scale) {
   if (N == 0) return cudaSuccess;
-  ce_kernel<true><<<rows_grid(N), kThreads, 0, stream()>>>(losses, dlogits, logits, targets, N, V, ignore_index, grad_scale);
+  LMKIT_LAUNCH(ce_kernel<true>, rows_grid(N), kThreads, 0, stream())(losses, dlogits, logits, targets, N, V, ignore_index, grad_scale);
   return cudaGetLastError();
 }
 cudaError_t crossentropy_backward(float* dlogits, int64_t n, float upstream) {
   if (n == 0) return cudaSuccess;
-  scale_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(dlogits, n, upstream);
+  LMKIT_LAUNCH(scale_kernel, grid_for(n, kThreads), kThreads, 0, stream())(dlogits, n, upstream);
   return cudaGetLastError();
 }
 

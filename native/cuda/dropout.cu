@@ -49,14 +49,14 @@ __global__ void dropout_bwd(float* dinp, const float* dout, const uint32_t* mask
 cudaError_t dropout_forward(float* out, uint32_t* mask, const float* inp, int64_t n, double p, uint64_t seed) {
   if (n == 0) return cudaSuccess;
   const int64_t threads = ((n + 31) / 32) * 32;  // one warp per word
-  dropout_fwd<<<grid_for(threads, kThreads), kThreads, 0, stream()>>>(out, mask, inp, n, mix64(seed ^ kSalt),
+  LMKIT_LAUNCH(dropout_fwd, grid_for(threads, kThreads), kThreads, 0, stream())(out, mask, inp, n, mix64(seed ^ kSalt),
                                                                      keep_threshold(p),
                                                                      static_cast<float>(1.0 / (1.0 - p)));
   return cudaGetLastError();
 }
 cudaError_t dropout_backward(float* dinp, const float* dout, const uint32_t* mask, int64_t n, double p) {
   if (n == 0) return cudaSuccess;
-  dropout_bwd<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(dinp, dout, mask, n, static_cast<float>(1.0 / (1.0 - p)));
+  LMKIT_LAUNCH(dropout_bwd, grid_for(n, kThreads), kThreads, 0, stream())(dinp, dout, mask, n, static_cast<float>(1.0 / (1.0 - p)));
   return cudaGetLastError();
 }
 

@@ -53,13 +53,13 @@ struct SqrtB { __device__ float operator()(float g, float y) const { return g * 
 template <class F>
 cudaError_t launch1(float* out, const float* in, int64_t n) {
   if (n == 0) return cudaSuccess;
-  map1<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(out, in, n, F());
+  LMKIT_LAUNCH(map1, grid_for(n, kThreads), kThreads, 0, stream())(out, in, n, F());
   return cudaGetLastError();
 }
 template <class F>
 cudaError_t launch2(float* out, const float* a, const float* b, int64_t n) {
   if (n == 0) return cudaSuccess;
-  map2<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(out, a, b, n, F());
+  LMKIT_LAUNCH(map2, grid_for(n, kThreads), kThreads, 0, stream())(out, a, b, n, F());
   return cudaGetLastError();
 }
 }  // namespace
@@ -78,22 +78,22 @@ cudaError_t binary_forward(BinaryOp op, float* out, const float* a, const float*
   if (total == 0) return cudaSuccess;
   const unsigned g = grid_for(total, kThreads);
   switch (op) {
-    case BinaryOp::Add: binary_kernel<0><<<g, kThreads, 0, stream()>>>(out, a, b, total, s); break;
-    case BinaryOp::Sub: binary_kernel<1><<<g, kThreads, 0, stream()>>>(out, a, b, total, s); break;
-    case BinaryOp::Mul: binary_kernel<2><<<g, kThreads, 0, stream()>>>(out, a, b, total, s); break;
-    case BinaryOp::Div: binary_kernel<3><<<g, kThreads, 0, stream()>>>(out, a, b, total, s); break;
+    case BinaryOp::Add: LMKIT_LAUNCH(binary_kernel<0>, g, kThreads, 0, stream())(out, a, b, total, s); break;
+    case BinaryOp::Sub: LMKIT_LAUNCH(binary_kernel<1>, g, kThreads, 0, stream())(out, a, b, total, s); break;
+    case BinaryOp::Mul: LMKIT_LAUNCH(binary_kernel<2>, g, kThreads, 0, stream())(out, a, b, total, s); break;
+    case BinaryOp::Div: LMKIT_LAUNCH(binary_kernel<3>, g, kThreads, 0, stream())(out, a, b, total, s); break;
   }
   return cudaGetLastError();
 }
 
 cudaError_t affine_forward(float* out, const float* inp, int64_t n, float alpha, float beta) {
   if (n == 0) return cudaSuccess;
-  affine_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(out, inp, n, alpha, beta);
+  LMKIT_LAUNCH(affine_kernel, grid_for(n, kThreads), kThreads, 0, stream())(out, inp, n, alpha, beta);
   return cudaGetLastError();
 }
 cudaError_t axpy(float* y, const float* x, int64_t n, float alpha) {
   if (n == 0) return cudaSuccess;
-  axpy_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(y, x, n, alpha);
+  LMKIT_LAUNCH(axpy_kernel, grid_for(n, kThreads), kThreads, 0, stream())(y, x, n, alpha);
   return cudaGetLastError();
 }
 cudaError_t exp_forward(float* out, const float* inp, int64_t n) { return launch1<ExpF>(out, inp, n); }
@@ -104,12 +104,12 @@ cudaError_t sqrt_forward(float* out, const float* inp, int64_t n) { return launc
 cudaError_t sqrt_backward(float* dinp, const float* dout, const float* out, int64_t n) { return launch2<SqrtB>(dinp, dout, out, n); }
 cudaError_t pow_scalar_forward(float* out, const float* inp, int64_t n, float p) {
   if (n == 0) return cudaSuccess;
-  pow_f<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(out, inp, n, p);
+  LMKIT_LAUNCH(pow_f, grid_for(n, kThreads), kThreads, 0, stream())(out, inp, n, p);
   return cudaGetLastError();
 }
 cudaError_t pow_scalar_backward(float* dinp, const float* dout, const float* inp, int64_t n, float p) {
   if (n == 0) return cudaSuccess;
-  pow_b<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(dinp, dout, inp, n, p);
+  LMKIT_LAUNCH(pow_b, grid_for(n, kThreads), kThreads, 0, stream())(dinp, dout, inp, n, p);
   return cudaGetLastError();
 }
 

@@ -21,12 +21,12 @@ __global__ void emb_bwd(float* dtable, const float* dout, const int32_t* ids, in
 
 cudaError_t embedding_forward(float* out, const int32_t* ids, const float* table, int64_t N, int64_t /*V*/, int64_t C) {
   if (N * C == 0) return cudaSuccess;
-  emb_fwd<<<grid_for(N * C, kThreads), kThreads, 0, stream()>>>(out, ids, table, N, C);
+  LMKIT_LAUNCH(emb_fwd, grid_for(N * C, kThreads), kThreads, 0, stream())(out, ids, table, N, C);
   return cudaGetLastError();
 }
 cudaError_t embedding_backward(float* dtable, const float* dout, const int32_t* ids, int64_t N, int64_t /*V*/, int64_t C) {
   if (N * C == 0) return cudaSuccess;
-  emb_bwd<<<grid_for(N * C, kThreads), kThreads, 0, stream()>>>(dtable, dout, ids, N, C);
+  LMKIT_LAUNCH(emb_bwd, grid_for(N * C, kThreads), kThreads, 0, stream())(dtable, dout, ids, N, C);
   return cudaGetLastError();
 }
 

@@ -44,13 +44,13 @@ __global__ void cell_bwd(float* dpre, float* dc_prev, const float* dh, const flo
 cudaError_t lstm_cell_forward(float* h, float* c, float* gates, const float* gates_pre, const float* c_prev, int64_t B,
                               int64_t H) {
   if (B * H == 0) return cudaSuccess;
-  cell_fwd<<<grid_for(B * H, kThreads), kThreads, 0, stream()>>>(h, c, gates, gates_pre, c_prev, B, H);
+  LMKIT_LAUNCH(cell_fwd, grid_for(B * H, kThreads), kThreads, 0, stream())(h, c, gates, gates_pre, c_prev, B, H);
   return cudaGetLastError();
 }
 cudaError_t lstm_cell_backward(float* dgates_pre, float* dc_prev, const float* dh, const float* dc_next,
                                const float* gates, const float* c, const float* c_prev, int64_t B, int64_t H) {
   if (B * H == 0) return cudaSuccess;
-  cell_bwd<<<grid_for(B * H, kThreads), kThreads, 0, stream()>>>(dgates_pre, dc_prev, dh, dc_next, gates, c, c_prev, B, H);
+  LMKIT_LAUNCH(cell_bwd, grid_for(B * H, kThreads), kThreads, 0, stream())(dgates_pre, dc_prev, dh, dc_next, gates, c, c_prev, B, H);
   return cudaGetLastError();
 }
 

@@ -112,9 +112,9 @@ cudaError_t gemm(float* C, const float* A, const float* B, int64_t batch, int64_
     }
   }
   dim3 grid(static_cast<unsigned>((N + BN - 1) / BN), static_cast<unsigned>((M + BM - 1) / BM),
-            static_cast<unsigned>(batch < 65535 ? batch : 65535));
+            static_cast<unsigned>(batch < max_blocks(65535) ? batch : max_blocks(65535)));
   if ((N + BN - 1) / BN > INT_MAX || (M + BM - 1) / BM > 65535) return cudaErrorInvalidConfiguration;
-  sgemm_kernel<<<grid, 256, 0, stream()>>>(C, A, B, batch, M, N, K, transA, transB, alpha, beta);
+  LMKIT_LAUNCH(sgemm_kernel, grid, 256, 0, stream())(C, A, B, batch, M, N, K, transA, transB, alpha, beta);
   return cudaGetLastError();
 }
 

@@ -101,27 +101,27 @@ __global__ void rms_bwd(float* dinp, const float* dout, const float* inp, const 
 cudaError_t layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                               const float* bias, int64_t N, int64_t C, float eps) {
   if (N == 0) return cudaSuccess;
-  ln_fwd<<<rows_grid(N), kThreads, 0, stream()>>>(out, mean, rstd, inp, weight, bias, N, C, eps);
+  LMKIT_LAUNCH(ln_fwd, rows_grid(N), kThreads, 0, stream())(out, mean, rstd, inp, weight, bias, N, C, eps);
   return cudaGetLastError();
 }
 cudaError_t layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                                const float* weight, const float* mean, const float* rstd, int64_t N, int64_t C) {
   if (N == 0) return cudaSuccess;
-  norm_dparams<<<grid_for(C, kThreads), kThreads, 0, stream()>>>(dweight, dbias, dout, inp, mean, rstd, N, C);
-  ln_bwd<<<rows_grid(N), kThreads, 0, stream()>>>(dinp, dout, inp, weight, mean, rstd, N, C);
+  LMKIT_LAUNCH(norm_dparams, grid_for(C, kThreads), kThreads, 0, stream())(dweight, dbias, dout, inp, mean, rstd, N, C);
+  LMKIT_LAUNCH(ln_bwd, rows_grid(N), kThreads, 0, stream())(dinp, dout, inp, weight, mean, rstd, N, C);
   return cudaGetLastError();
 }
 cudaError_t rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int64_t N, int64_t C,
                             float eps) {
   if (N == 0) return cudaSuccess;
-  rms_fwd<<<rows_grid(N), kThreads, 0, stream()>>>(out, rstd, inp, weight, N, C, eps);
+  LMKIT_LAUNCH(rms_fwd, rows_grid(N), kThreads, 0, stream())(out, rstd, inp, weight, N, C, eps);
   return cudaGetLastError();
 }
 cudaError_t rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                              const float* rstd, int64_t N, int64_t C) {
   if (N == 0) return cudaSuccess;
-  norm_dparams<<<grid_for(C, kThreads), kThreads, 0, stream()>>>(dweight, nullptr, dout, inp, nullptr, rstd, N, C);
-  rms_bwd<<<rows_grid(N), kThreads, 0, stream()>>>(dinp, dout, inp, weight, rstd, N, C);
+  LMKIT_LAUNCH(norm_dparams, grid_for(C, kThreads), kThreads, 0, stream())(dweight, nullptr, dout, inp, nullptr, rstd, N, C);
+  LMKIT_LAUNCH(rms_bwd, rows_grid(N), kThreads, 0, stream())(dinp, dout, inp, weight, rstd, N, C);
   return cudaGetLastError();
 }
 

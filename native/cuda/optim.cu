@@ -223,7 +223,7 @@ __global__ void af_full_apply(float* p, const float* g, const float* v, const do
 cudaError_t sgd_step(float* param, float* velocity, const float* grad, int64_t n, float lr, float momentum,
                      float weight_decay, bool nesterov) {
   if (n <= 0) return cudaSuccess;
-  sgd_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(param, velocity, grad, n, lr, momentum, weight_decay,
+  LMKIT_LAUNCH(sgd_kernel, grid_for(n, kThreads), kThreads, 0, stream())(param, velocity, grad, n, lr, momentum, weight_decay,
                                                               nesterov);
   return cudaGetLastError();
 }
@@ -244,7 +244,7 @@ cudaError_t adamw_step(float* param, float* m, float* v, const float* grad, int6
   k.decay = static_cast<float>(1.0 - static_cast<double>(lr) * static_cast<double>(weight_decay));
   k.step_size = static_cast<float>(static_cast<double>(lr) / bc1);
   k.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-  adam_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(param, m, v, grad, n, k, decoupled);
+  LMKIT_LAUNCH(adam_kernel, grid_for(n, kThreads), kThreads, 0, stream())(param, m, v, grad, n, k, decoupled);
   return cudaGetLastError();
 }
 
@@ -274,16 +274,16 @@ cudaError_t adafactor_step(float* param, float* row, float* col, float* v, const
     if (factored) {
       double* prow = head + kAfHead;
       double* urow = prow + rows;
-      af_rows1<<<rows_grid(rows), kThreads, 0, stream()>>>(row, prow, param, grad, a);
-      af_cols<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(col, grad, a);
-      af_rowstats<<<1, kThreads, 0, stream()>>>(head, prow, row, a);
-      af_rows2<<<rows_grid(rows), kThreads, 0, stream()>>>(urow, head, grad, row, col, a);
-      af_scalars<<<1, kThreads, 0, stream()>>>(head, urow, a);
-      af_apply<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(param, grad, head, row, col, a);
+      LMKIT_LAUNCH(af_rows1, rows_grid(rows), kThreads, 0, stream())(row, prow, param, grad, a);
+      LMKIT_LAUNCH(af_cols, grid_for(cols, kThreads), kThreads, 0, stream())(col, grad, a);
+      LMKIT_LAUNCH(af_rowstats, 1, kThreads, 0, stream())(head, prow, row, a);
+      LMKIT_LAUNCH(af_rows2, rows_grid(rows), kThreads, 0, stream())(urow, head, grad, row, col, a);
+      LMKIT_LAUNCH(af_scalars, 1, kThreads, 0, stream())(head, urow, a);
+      LMKIT_LAUNCH(af_apply, grid_for(n, kThreads), kThreads, 0, stream())(param, grad, head, row, col, a);
     } else {
-      af_full1<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(v, head, param, grad, a);
-      af_scalars<<<1, kThreads, 0, stream()>>>(head, nullptr, a);
-      af_full_apply<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(param, grad, v, head, a);
+      LMKIT_LAUNCH(af_full1, grid_for(n, kThreads), kThreads, 0, stream())(v, head, param, grad, a);
+      LMKIT_LAUNCH(af_scalars, 1, kThreads, 0, stream())(head, nullptr, a);
+      LMKIT_LAUNCH(af_full_apply, grid_for(n, kThreads), kThreads, 0, stream())(param, grad, v, head, a);
     }
     e = cudaGetLastError();
   }
@@ -301,18 +301,18 @@ cudaError_t sophia_step(float* param, float* m, const float* h, const float* gra
   k.lr = lr;
   k.rho_bs = static_cast<float>(static_cast<double>(rho) * static_cast<double>(bs));
   k.eps = eps;
-  sophia_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(param, m, h, grad, n, k);
+  LMKIT_LAUNCH(sophia_kernel, grid_for(n, kThreads), kThreads, 0, stream())(param, m, h, grad, n, k);
   return cudaGetLastError();
 }
 cudaError_t sophia_hessian(float* h, const float* ghat, int64_t n, float beta2, float scale) {
   if (n <= 0) return cudaSuccess;
   const float c = static_cast<float>((1.0 - static_cast<double>(beta2)) * static_cast<double>(scale));
-  hessian_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(h, ghat, n, beta2, c);
+  LMKIT_LAUNCH(hessian_kernel, grid_for(n, kThreads), kThreads, 0, stream())(h, ghat, n, beta2, c);
   return cudaGetLastError();
 }
 cudaError_t sample_labels(int32_t* out, const float* logits, int64_t N, int64_t V, uint64_t seed) {
   if (N <= 0) return cudaSuccess;
-  sample_kernel<<<grid_for(N, 128), 128, 0, stream()>>>(out, logits, N, V, seed);
+  LMKIT_LAUNCH(sample_kernel, grid_for(N, 128), 128, 0, stream())(out, logits, N, V, seed);
   return cudaGetLastError();
 }
 

@@ -96,29 +96,29 @@ cudaError_t sum_axis_forward(float* out, const float* inp, int64_t outer, int64_
   if (nout == 0) return cudaSuccess;
   if (R == 0) return fill32(out, 0u, nout);
   if (inner == 1) {
-    sum_rows<<<rows_grid(outer), kThreads, 0, stream()>>>(out, inp, outer, R, scale);
+    LMKIT_LAUNCH(sum_rows, rows_grid(outer), kThreads, 0, stream())(out, inp, outer, R, scale);
   } else {
-    sum_strided<<<grid_for(nout, kThreads), kThreads, 0, stream()>>>(out, inp, outer, R, inner, scale);
+    LMKIT_LAUNCH(sum_strided, grid_for(nout, kThreads), kThreads, 0, stream())(out, inp, outer, R, inner, scale);
   }
   return cudaGetLastError();
 }
 cudaError_t sum_axis_backward(float* dinp, const float* dout, int64_t outer, int64_t R, int64_t inner, float scale) {
   const int64_t n = outer * R * inner;
   if (n == 0) return cudaSuccess;
-  sum_bwd<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(dinp, dout, outer, R, inner, scale);
+  LMKIT_LAUNCH(sum_bwd, grid_for(n, kThreads), kThreads, 0, stream())(dinp, dout, outer, R, inner, scale);
   return cudaGetLastError();
 }
 cudaError_t max_axis_forward(float* out, int32_t* idx, const float* inp, int64_t outer, int64_t R, int64_t inner) {
   const int64_t nout = outer * inner;
   if (nout == 0 || R == 0) return cudaSuccess;
-  max_fwd<<<grid_for(nout, kThreads), kThreads, 0, stream()>>>(out, idx, inp, outer, R, inner);
+  LMKIT_LAUNCH(max_fwd, grid_for(nout, kThreads), kThreads, 0, stream())(out, idx, inp, outer, R, inner);
   return cudaGetLastError();
 }
 cudaError_t max_axis_backward(float* dinp, const float* dout, const int32_t* idx, int64_t outer, int64_t R,
                               int64_t inner) {
   const int64_t n = outer * R * inner;
   if (n == 0) return cudaSuccess;
-  max_bwd<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(dinp, dout, idx, outer, R, inner);
+  LMKIT_LAUNCH(max_bwd, grid_for(n, kThreads), kThreads, 0, stream())(dinp, dout, idx, outer, R, inner);
   return cudaGetLastError();
 }
 cudaError_t sum_to_shape(float* out, const float* inp, int ndim, const int64_t* in_shape, const int64_t* out_shape) {
@@ -133,7 +133,7 @@ cudaError_t sum_to_shape(float* out, const float* inp, int ndim, const int64_t* 
   }
   if (nout == 0) return cudaSuccess;
   if (nin == 0) return fill32(out, 0u, nout);
-  sum_to_kernel<<<grid_for(nout, kThreads), kThreads, 0, stream()>>>(out, inp, nout, nin / nout, s);
+  LMKIT_LAUNCH(sum_to_kernel, grid_for(nout, kThreads), kThreads, 0, stream())(out, inp, nout, nin / nout, s);
   return cudaGetLastError();
 }
 

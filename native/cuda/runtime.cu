@@ -3,6 +3,8 @@
 
 #include <cuda_runtime.h>
 
+#include "launch.cuh"
+
 #include <cstdlib>
 #include <mutex>
 
@@ -89,6 +91,15 @@ cudaError_t ensure_init() {
   return s.err;
 }
 
+int64_t max_blocks(int64_t fallback) {
+  static const int64_t cap = [] {
+    const char* v = std::getenv("LMKIT_CUDA_MAX_BLOCKS");
+    const long long n = v != nullptr ? std::atoll(v) : 0;
+    return n >= 1 ? int64_t(n) : int64_t(0);
+  }();
+  return cap >= 1 && cap < fallback ? cap : fallback;
+}
+
 int device() { return state().dev; }
 cudaStream_t stream() { return state().stream; }
 
@@ -149,14 +160,14 @@ cudaError_t synchronize() {
 cudaError_t fill32(void* p, uint32_t bits, int64_t n) {
   cudaError_t e = ensure_init();
   if (e != cudaSuccess || n == 0) return e;
-  fill32_kernel<<<grid_for(n, 256), 256, 0, stream()>>>(static_cast<uint32_t*>(p), bits, n);
+  LMKIT_LAUNCH(fill32_kernel, grid_for(n, 256), 256, 0, stream())(static_cast<uint32_t*>(p), bits, n);
   return cudaGetLastError();
 }
 
 cudaError_t scale(float* y, int64_t n, float alpha) {
   cudaError_t e = ensure_init();
   if (e != cudaSuccess || n == 0) return e;
-  scale_kernel<<<grid_for(n, 256), 256, 0, stream()>>>(y, n, alpha);
+  LMKIT_LAUNCH(scale_kernel, grid_for(n, 256), 256, 0, stream())(y, n, alpha);
   return cudaGetLastError();
 }
 

@@ -67,12 +67,18 @@ struct DeviceInfo {
 };
 cudaError_t device_info(DeviceInfo* out);
 
+// The most blocks one launch's 1-D grid gets: LMKIT_CUDA_MAX_BLOCKS when set (>= 1; read once),
+// else `fallback`. The kernels loop (grid-stride over elements, LMKIT_ROW_STRIDE over rows), so a
+// smaller grid only means more rounds per block; tests set it small to make those loops turn.
+int64_t max_blocks(int64_t fallback);
+
 // Blocks of a 1-D grid of `threads`-wide blocks covering n elements (capped; kernels use
 // grid-stride loops).
 inline unsigned grid_for(int64_t n, int threads) {
   int64_t b = (n + threads - 1) / threads;
+  const int64_t cap = max_blocks(65535 * 8);
   if (b < 1) b = 1;
-  if (b > 65535 * 8) b = 65535 * 8;
+  if (b > cap) b = cap;
   return static_cast<unsigned>(b);
 }
 

@@ -109,7 +109,7 @@ cudaError_t scan_forward(float* y, float* hs, const float* x, const float* delta
                          const float* Cm, const float* Dskip, int64_t B, int64_t T, int64_t D, int64_t N) {
   if (N > kScanMaxN) return cudaErrorInvalidValue;
   if (B * T * D == 0) return cudaSuccess;
-  scan_fwd<<<warps_grid(B * D), kThreads, 0, stream()>>>(y, hs, x, delta, A, Bm, Cm, Dskip, B, T, D, N);
+  LMKIT_LAUNCH(scan_fwd, warps_grid(B * D), kThreads, 0, stream())(y, hs, x, delta, A, Bm, Cm, Dskip, B, T, D, N);
   return cudaGetLastError();
 }
 
@@ -122,7 +122,7 @@ cudaError_t scan_backward(float* dx, float* ddelta, float* dA, float* dBm, float
   if ((e = memset_async(dBm, 0, static_cast<size_t>(B * T * N) * 4)) != cudaSuccess) return e;
   if ((e = memset_async(dCm, 0, static_cast<size_t>(B * T * N) * 4)) != cudaSuccess) return e;
   if (B * T * D == 0) return cudaSuccess;
-  scan_bwd<<<warps_grid(B * D), kThreads, 0, stream()>>>(dx, ddelta, dA, dBm, dCm, dDskip, dy, x, delta, A, Bm, Cm,
+  LMKIT_LAUNCH(scan_bwd, warps_grid(B * D), kThreads, 0, stream())(dx, ddelta, dA, dBm, dCm, dDskip, dy, x, delta, A, Bm, Cm,
                                                         Dskip, hs, B, T, D, N);
   return cudaGetLastError();
 }

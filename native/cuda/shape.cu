@@ -41,7 +41,7 @@ cudaError_t permute(void* out, const void* inp, int ndim, const int64_t* in_shap
     total *= p.out_shape[d];
   }
   if (total == 0) return cudaSuccess;
-  permute_kernel<<<grid_for(total, kThreads), kThreads, 0, stream()>>>(static_cast<uint32_t*>(out),
+  LMKIT_LAUNCH(permute_kernel, grid_for(total, kThreads), kThreads, 0, stream())(static_cast<uint32_t*>(out),
                                                                       static_cast<const uint32_t*>(inp), total, p);
   return cudaGetLastError();
 }

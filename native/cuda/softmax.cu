@@ -48,22 +48,22 @@ __global__ void softmax_bwd(float* dinp, const float* dout, const float* out, in
 
 cudaError_t softmax_forward(float* out, const float* inp, int64_t N, int64_t C) {
   if (N * C == 0) return cudaSuccess;
-  softmax_fwd<false><<<rows_grid(N), kThreads, 0, stream()>>>(out, inp, N, C);
+  LMKIT_LAUNCH(softmax_fwd<false>, rows_grid(N), kThreads, 0, stream())(out, inp, N, C);
   return cudaGetLastError();
 }
 cudaError_t softmax_backward(float* dinp, const float* dout, const float* out, int64_t N, int64_t C) {
   if (N * C == 0) return cudaSuccess;
-  softmax_bwd<false><<<rows_grid(N), kThreads, 0, stream()>>>(dinp, dout, out, N, C);
+  LMKIT_LAUNCH(softmax_bwd<false>, rows_grid(N), kThreads, 0, stream())(dinp, dout, out, N, C);
   return cudaGetLastError();
 }
 cudaError_t log_softmax_forward(float* out, const float* inp, int64_t N, int64_t C) {
   if (N * C == 0) return cudaSuccess;
-  softmax_fwd<true><<<rows_grid(N), kThreads, 0, stream()>>>(out, inp, N, C);
+  LMKIT_LAUNCH(softmax_fwd<true>, rows_grid(N), kThreads, 0, stream())(out, inp, N, C);
   return cudaGetLastError();
 }
 cudaError_t log_softmax_backward(float* dinp, const float* dout, const float* out, int64_t N, int64_t C) {
   if (N * C == 0) return cudaSuccess;
-  softmax_bwd<true><<<rows_grid(N), kThreads, 0, stream()>>>(dinp, dout, out, N, C);
+  LMKIT_LAUNCH(softmax_bwd<true>, rows_grid(N), kThreads, 0, stream())(dinp, dout, out, N, C);
   return cudaGetLastError();
 }
 

@@ -15,6 +15,9 @@
 #include "../cuda/matmul.h"
 #include "../cuda/runtime.h"
 #endif
+#ifdef LMKIT_CUDA_EMULATED
+#include "../cuda/emu/launch_emu.h"
+#endif
 
 namespace lmkit {
 namespace napi {
@@ -111,6 +114,20 @@ Napi::Value CudaGemmTest(const Napi::CallbackInfo& info) {
 }
 #endif
 
+#ifdef LMKIT_CUDA_EMULATED
+// emuLaunchCounts(): { "<file>:<kernel>": launches } since the addon loaded (or the last reset):
+// the emulated suite's proof that every launch site of native/cuda ran.
+Napi::Value EmuLaunchCounts(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  for (const auto& kv : emu::launch_counts()) o.Set(kv.first, Napi::Number::New(info.Env(), static_cast<double>(kv.second)));
+  return o;
+}
+Napi::Value EmuResetLaunchCounts(const Napi::CallbackInfo& info) {
+  emu::reset_launch_counts();
+  return info.Env().Undefined();
+}
+#endif
+
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
@@ -146,6 +163,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_fn(env, exports, "cudaInfo", CudaInfo);
   export_fn(env, exports, "cudaSynchronize", CudaSynchronize);
   export_fn(env, exports, "cuda_gemm_test", CudaGemmTest);
+#ifdef LMKIT_CUDA_EMULATED
+  // Not a GPU: the CUDA kernels run on the CPU through HIP-CPU (docs/cuda.md).
+  exports.Set("emulation", Napi::String::New(env, "HIP-CPU"));
+  export_fn(env, exports, "emuLaunchCounts", EmuLaunchCounts);
+  export_fn(env, exports, "emuResetLaunchCounts", EmuResetLaunchCounts);
+#endif
 #else
   exports.Set("backend", Napi::String::New(env, "cpu"));
 #endif

@@ -47,6 +47,9 @@ import {
   tanh,
   concat,
   tidy,
+  noGrad,
+  axpyInPlace,
+  addInPlace,
 } from '../../lib/index.js';
 import type { AdafactorState } from '../../lib/ops/optim.js';
 import { native } from '../../lib/native/index.js';
@@ -202,6 +205,24 @@ describeGpu('cuda: fused softmax cross-entropy', () => {
     }
   });
 
+  it('forward only (no gradient recorded) and a scaled upstream gradient match CPU', () => {
+    for (const [N, V] of [[17, 65], [129, 300]] as [number, number][]) {
+      const t = ids(N, V, N + V, -100);
+      const cpu = noGrad(() => tidy(() => crossEntropy(Tensor.fromArray(randomArray(N * V, 9, -4, 4), [N, V]), Tensor.fromArray(t, [N], 'int32')).item()));
+      const dev = noGrad(() =>
+        tidy(() => crossEntropy(Tensor.fromArray(randomArray(N * V, 9, -4, 4), [N, V], 'float32', 'cuda'), Tensor.fromArray(t, [N], 'int32', 'cuda')).item()),
+      );
+      expectClose(new Float32Array([dev]), new Float32Array([cpu]), { atol: 1e-5, rtol: 1e-5, what: `crossEntropy forward only N=${N} V=${V}` });
+      // loss * 3: the backward gets upstream 3, which rescales the fused gradient in place.
+      compareDevices(
+        `crossEntropy * 3 N=${N} V=${V}`,
+        [{ shape: [N, V], lo: -4, hi: 4 }, { shape: [N], data: t }],
+        (x, y) => mul(crossEntropy(x, y), 3),
+        { atol: 1e-5, rtol: 1e-4 },
+      );
+    }
+  });
+
   it('inplace: dlogits overwrite the logits storage on the device', () => {
     // The logits are an intermediate (not a leaf), as inplace requires.
     compareDevices(
@@ -210,6 +231,23 @@ describeGpu('cuda: fused softmax cross-entropy', () => {
       (x, y) => crossEntropy(mul(x, 2), y, { inplace: true }),
       { atol: 1e-5, rtol: 1e-4 },
     );
+  });
+});
+
+describeGpu('cuda: in-place accumulation (axpy)', () => {
+  it('axpyInPlace and addInPlace match CPU at block-edge sizes', () => {
+    for (const n of [...EDGE_SIZES, 257, 100_003]) {
+      tidy(() => {
+        const run = (dev: 'cpu' | 'cuda'): Float32Array => {
+          const y = Tensor.fromArray(randomArray(n, 1), [n], 'float32', dev);
+          const x = Tensor.fromArray(randomArray(n, 2), [n], 'float32', dev);
+          axpyInPlace(y, x, -0.75);
+          addInPlace(y, x);
+          return y.toArray() as Float32Array;
+        };
+        expectClose(run('cuda'), run('cpu'), { atol: 1e-6, rtol: 1e-6, what: `axpy n=${n}` });
+      });
+    }
   });
 });
 

@@ -47,6 +47,10 @@ function mutations(name: string): Mutation[] {
           // dst and src must share a dtype
           add('a dtype different from the other storage', pool.make('int32', numel));
         }
+        // With device storages (test/gpu/bad-inputs.test.ts): one of the inputs on the host
+        // (ops of one storage run on either device).
+        const storages = spec.args.filter((x) => x.k === 'f32' || x.k === 'i32' || x.k === 'any').length;
+        if (pool.device === 'cuda' && storages > 1) add('a storage on the other device (cpu)', pool.make(a.k === 'i32' ? 'int32' : 'float32', numel, undefined, 'cpu'));
         if (a.loose) add('too few elements', pool.make(a.k === 'i32' ? 'int32' : 'float32', 1));
         else {
           add('one element too many', pool.make(a.k === 'i32' ? 'int32' : 'float32', numel + 1));
@@ -123,7 +127,10 @@ describe('native ops reject bad arguments with an error naming the op', () => {
     // deviceCount, cudaInfo, cudaSynchronize and cuda_gemm_test exist in the CUDA addon only.
     const cudaOnly = new Set(['deviceCount', 'cudaInfo', 'cudaSynchronize', 'cuda_gemm_test']);
     const isCuda = (native as unknown as { backend?: string }).backend === 'cuda';
-    for (const k of NON_OPS) if (isCuda || !cudaOnly.has(k)) expect(k in native, k).toBe(true);
+    // emulation, emuLaunchCounts and emuResetLaunchCounts exist in the emulated CUDA addon only.
+    const emuOnly = new Set(['emulation', 'emuLaunchCounts', 'emuResetLaunchCounts']);
+    const isEmu = (native as unknown as { emulation?: string }).emulation !== undefined;
+    for (const k of NON_OPS) if ((isCuda || !cudaOnly.has(k)) && (isEmu || !emuOnly.has(k))) expect(k in native, k).toBe(true);
   });
 
   for (const name of Object.keys(SPECS).sort()) {

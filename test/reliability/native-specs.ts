@@ -398,6 +398,10 @@ export const SPECS: Record<string, FnSpec> = {
 // exercised by test/gpu): not ops with CPU storages.
 export const NON_OPS = new Set([
   'Storage',
+  // The emulated CUDA addon's own (build-cuda-emu; docs/cuda.md).
+  'emulation',
+  'emuLaunchCounts',
+  'emuResetLaunchCounts',
   'memory',
   'emptyCache',
   'numThreads',
@@ -429,8 +433,13 @@ export function callNative(name: string, args: unknown[]): unknown {
 /** Tracks the storages a test allocates so they can all be freed. */
 export class StoragePool {
   readonly all: NativeStorage[] = [];
-  make(dtype: 'float32' | 'int32', numel: number, init?: (i: number) => number): NativeStorage {
-    const s = new native.Storage(dtype, numel, true);
+  /**
+   * Where the storages live: LMKIT_BAD_INPUT_DEVICE=cuda (test/gpu/bad-inputs.test.ts, with a
+   * CUDA addon, real or emulated) puts them on the device; the default is the host.
+   */
+  readonly device: 'cpu' | 'cuda' = process.env.LMKIT_BAD_INPUT_DEVICE === 'cuda' ? 'cuda' : 'cpu';
+  make(dtype: 'float32' | 'int32', numel: number, init?: (i: number) => number, device: 'cpu' | 'cuda' = this.device): NativeStorage {
+    const s = device === 'cuda' ? new native.Storage(dtype, numel, true, 'cuda') : new native.Storage(dtype, numel, true);
     this.all.push(s);
     if (init && numel > 0) {
       const a = dtype === 'float32' ? new Float32Array(numel) : new Int32Array(numel);
