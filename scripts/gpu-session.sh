@@ -24,7 +24,7 @@
 #   bench      bench/scripts/kernels-gpu.mjs: every kernel family, lmkit CUDA vs PyTorch CUDA
 #              -> kernels-cuda.json (copy it to bench/results/); then the GEMM cases again with
 #              TF32 off (in logs.tar.gz)
-#   train      lmkit train on Brown (LSTM, Transformer: defaults, the README table's shapes, a
+#   train      lmkit train on Brown (every neural family at its defaults; LSTM, Transformer: the README table's shapes, a
 #              GPU-sized Transformer), --device cuda 200 steps and the same on the CPU (fewer
 #              steps) -> train.json (tokens/s, cuda/cpu ratio, loss at step 50 on both)
 #   memcheck   compute-sanitizer --tool memcheck --leak-check full over vitest run test/gpu in one
@@ -347,6 +347,11 @@ step_train() {
   local configs=(
     "lstm-default|200|50|--model lstm"
     "transformer-default|200|50|--model transformer"
+    "ffnn-default|200|50|--model ffnn --direct"
+    "rnn-default|200|50|--model rnn"
+    "mlm-default|200|50|--model mlm"
+    "mamba-default|200|50|--model mamba"
+    "loglinear-default|200|50|--model loglinear"
     "lstm-1x512|200|30|--model lstm --embed 512 --hidden 512 --layers 1 --dropout 0.5 --lr 0.002 --clip 1"
     "transformer-4x256-ctx128|200|30|--model transformer --embed 256 --layers 4 --heads 4 --context 128 --batch 16 --dropout 0.2 --lr 0.001 --clip 1"
     "transformer-6x512-ctx256|200|10|--model transformer --embed 512 --hidden 2048 --layers 6 --heads 8 --context 256 --batch 32 --lr 0.0006 --clip 1"
