@@ -5,6 +5,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { WordTokenizer, type Tokenizer } from '../data/tokenizers.js';
 import { decodeIds, encodeText } from '../data/training-corpus.js';
 import { generateAll } from '../generate/generate.js';
 import { generateNgram } from '../generate/ngram.js';
@@ -44,6 +45,10 @@ export class TrainReportCollector {
   }
 }
 
+function isWhitespaceWords(t: Tokenizer): boolean {
+  return t instanceof WordTokenizer && t.split === 'whitespace';
+}
+
 function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.partial-${process.pid}`; // not the checkpoint writer's .tmp- mark
   writeFileSync(tmp, text);
@@ -63,9 +68,9 @@ async function fromCheckpoint(dir: string): Promise<FromCheckpoint> {
   const recorded = t.kind === 'ngram' ? t.meta.options : (t.meta.training as { options?: unknown } | undefined)?.options;
   const options = typeof recorded === 'object' && recorded !== null ? (recorded as Record<string, unknown>) : null;
   try {
-    const tokenizer = t.tokenizer
-      ? `${t.tokenizer.kind} (vocabulary ${t.vocab.size})`
-      : `word (whitespace-split, vocabulary ${t.vocab.size})`;
+    const tokenizer = isWhitespaceWords(t.tokenizer)
+      ? `word (whitespace-split, vocabulary ${t.vocab.size})`
+      : `${t.tokenizer.kind} (vocabulary ${t.vocab.size})`;
     const how = `${SAMPLE_TOKENS} tokens, temperature ${SAMPLE_TEMPERATURE}, from the saved checkpoint (as \`lmkit generate\`)`;
     if (t.kind === 'mlm') return { tokenizer, options, samples: [], note: 'No samples: a masked LM predicts masked tokens from both sides; it does not generate text left to right.' };
     const model = t.model;
