@@ -102,11 +102,15 @@ export async function writeTrainReport(
   result: TrainRunResult,
   config: Record<string, unknown>,
 ): Promise<{ svg: string; html: string }> {
-  const corpus = typeof config.corpus === 'string' ? config.corpus : 'brown';
-  const validPpl = c.validPpl.slice();
-  // The final validation perplexity (training's last evaluation is not an eval event).
+  const corpus = typeof result.config?.corpus === 'string' ? result.config.corpus : typeof config.corpus === 'string' ? config.corpus : 'brown';
+  // The whole run's curves: from the run's history (a resumed run's includes the steps before
+  // the resume, from its checkpoint), else what this process saw.
+  const h = result.history;
+  const loss = h ? h.loss.map(([step, value]) => ({ step, value })) : c.loss;
+  const validPpl = h ? h.valid.map(([step, value]) => ({ step, value })) : c.validPpl.slice();
+  // The final validation perplexity (when no eval event carried it).
   if (Number.isFinite(result.validPpl) && validPpl.at(-1)?.step !== result.steps) validPpl.push({ step: result.steps, value: result.validPpl });
-  const svg = renderCurvesSvg({ loss: downsample(c.loss, MAX_CURVE_POINTS), validPpl, title: `${result.model} on ${corpus}` });
+  const svg = renderCurvesSvg({ loss: downsample(loss, MAX_CURVE_POINTS), validPpl, title: `${result.model} on ${corpus}`, resumedAt: h?.resumedAt ?? [] });
   let tokenizer = '(unknown)';
   let samples: ReportSample[] = [];
   let note: string;
@@ -118,8 +122,8 @@ export async function writeTrainReport(
   }
   const html = renderReportHtml({
     title: `lmkit train: ${result.model} on ${corpus}`,
-    // The checkpoint's resolved options (every flag, defaults included), else the flags given.
-    config: options ?? config,
+    // The run's effective configuration (defaults included), else the checkpoint's options, else the flags.
+    config: result.config ?? options ?? config,
     tokenizer,
     vocabSize: result.vocabSize,
     model: result.model,
@@ -133,6 +137,7 @@ export async function writeTrainReport(
     samples,
     samplesNote: note,
     log: c.log,
+    resumedAt: h?.resumedAt ?? [],
     createdAt: new Date().toISOString(),
   });
   const paths = { svg: join(dir, 'curves.svg'), html: join(dir, 'report.html') };

@@ -1,7 +1,8 @@
 // Which `lmkit train` options each model family uses, and its defaults: for the warning on a
 // flag that does not apply to the chosen model (`--heads` for lstm, `--lr` for ngram) and for
 // the table of defaults in `lmkit train --help`.
-import { MODEL_DEFAULTS, type ModelKind, type TrainRunOptions } from './run.js';
+import { MODEL_DEFAULTS } from './model-defaults.js';
+import type { ModelKind, TrainRunOptions } from './run.js';
 
 type Option = keyof TrainRunOptions;
 

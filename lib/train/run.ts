@@ -30,7 +30,9 @@ import { crossEntropy } from '../ops/crossentropy.js';
 import { Tensor, keep } from '../tensor.js';
 import { CHECKPOINT_KINDS, openTraining, saveNgramTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
+import { effectiveConfig, type ConfigValue } from './effective-config.js';
 import { reporting } from './eval-progress.js';
+import { MODEL_DEFAULTS } from './model-defaults.js';
 import { RunHistory, type RunHistoryJSON } from './history.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
@@ -152,29 +154,9 @@ export interface TrainRunResult {
   interrupted?: boolean;
   /** The whole run's loss and validation history, also across resumes (neural models). */
   history?: RunHistoryJSON;
+  /** Every setting the run used, defaults included (lr, schedule, batch, sizes, optimizer, tokenizer ...). */
+  config?: Record<string, ConfigValue>;
 }
-
-export interface Defaults {
-  batch: number;
-  context: number;
-  embed: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  lr: number;
-  clip?: number;
-}
-
-/** Each neural model's default sizes, batch and learning rate (`lmkit train --help` shows them). */
-export const MODEL_DEFAULTS: Readonly<Record<Exclude<ModelKind, 'ngram'>, Readonly<Defaults>>> = {
-  loglinear: { batch: 256, context: 4, embed: 0, hidden: 0, layers: 1, heads: 1, lr: 2e-2 },
-  mlm: { batch: 16, context: 64, embed: 128, hidden: 512, layers: 2, heads: 4, lr: 1e-3, clip: 1 },
-  mamba: { batch: 16, context: 64, embed: 128, hidden: 0, layers: 2, heads: 1, lr: 2e-3, clip: 1 },
-  ffnn: { batch: 256, context: 4, embed: 60, hidden: 50, layers: 1, heads: 1, lr: 2e-3 },
-  rnn: { batch: 20, context: 35, embed: 200, hidden: 200, layers: 1, heads: 1, lr: 2e-3, clip: 1 },
-  lstm: { batch: 20, context: 35, embed: 200, hidden: 200, layers: 1, heads: 1, lr: 2e-3, clip: 1 },
-  transformer: { batch: 16, context: 64, embed: 128, hidden: 512, layers: 2, heads: 4, lr: 1e-3, clip: 1 },
-};
 
 /** Perplexity over an id array; `onProgress(tokens)` as it goes (optional). */
 type Evaluator = (ids: Int32Array, onProgress?: (tokensDone: number) => void) => EvalResult;
@@ -290,6 +272,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       validPpl: valid.ppl,
       testPpl,
       checkpoint,
+      config: effectiveConfig({ model: 'ngram', options: o, corpus: corpus.name, tokenizer: tokenizerLabel(corpus), vocabSize: V }),
     };
   }
 
@@ -390,6 +373,25 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       validTokens: ids.valid.length,
       testTokens: o.test !== false ? ids.test.length : 0,
     });
+    const config = effectiveConfig({
+      model: o.model,
+      options: o,
+      corpus: corpus.name,
+      tokenizer: tokenizerLabel(corpus),
+      vocabSize: V,
+      neural: {
+        ...jobConfig,
+        totalSteps: total,
+        epochs,
+        accumulate,
+        optimizer: optimizerName,
+        optimizerObject: optimizer,
+        lr,
+        schedule: o.schedule ?? 'constant',
+        warmup: o.warmup ?? 0,
+        clip,
+      },
+    });
     // The last validation evaluation (reused at the end when it is of the final weights).
     let lastValid: (EvalResult & { step: number }) | null = null;
     const result = await trainer.fit({
@@ -439,6 +441,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
         skippedSteps: result.skippedSteps,
         interrupted: true,
         history: history.toJSON(),
+        config,
       };
     }
     if (result.stoppedEarly) {
@@ -484,6 +487,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       skippedSteps: result.skippedSteps,
       interrupted: false,
       history: history.toJSON(),
+      config,
     };
   } finally {
     opened?.dispose();
@@ -502,6 +506,11 @@ export function plannedEvalSteps(total: number, stepsPerEpoch: number, byEpochs:
   if (evalEvery) for (let s = evalEvery; s <= total; s += evalEvery) at.add(s);
   if (stepsPerEpoch > 0) for (let s = stepsPerEpoch; s < total || (byEpochs && s === total); s += stepsPerEpoch) at.add(s);
   return [...at].sort((a, b) => a - b);
+}
+
+/** The tokenizer of a corpus, for the report: its kind, or Brown's whitespace-split words. */
+function tokenizerLabel(c: TrainingCorpus): string {
+  return c.tokenizer ? c.tokenizer.kind : 'word (whitespace-split)';
 }
 
 function makeSchedule(kind: ScheduleKind, lr: number, warmup: number, total: number): Schedule | undefined {
