@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { RangeTokenSource, evaluateInChunks } from '../data/tokensource.js';
 import { decodeIds, openEvalSplit } from '../data/training-corpus.js';
 import { analogy, nearestNeighbors, type Neighbor } from '../embeddings.js';
-import { generateAll } from '../generate/generate.js';
+import { generateAll, isGenerative } from '../generate/generate.js';
 import { generateNgram } from '../generate/ngram.js';
 import { unknownPromptWarning } from '../generate/prompt.js';
 import { FeedForwardLM } from '../models/ffnn.js';
@@ -16,7 +16,7 @@ import { TransformerLM } from '../models/transformer.js';
 import { native } from '../native/index.js';
 import type { Tensor } from '../tensor.js';
 import { loadAnyTrained, type LoadedNgram, type LoadedTrained } from '../train/checkpointing.js';
-import { evaluateModel, type NeuralModel } from '../train/run.js';
+import { evaluateModel } from '../train/run.js';
 
 function load(dir: string, threads?: number): LoadedTrained | LoadedNgram {
   if (threads) native.setNumThreads(threads);
@@ -87,9 +87,6 @@ export interface GenerateFlags {
   threads?: number;
 }
 
-function isGenerative(m: NeuralModel): m is FeedForwardLM | RecurrentLM | TransformerLM {
-  return m instanceof FeedForwardLM || m instanceof RecurrentLM || m instanceof TransformerLM;
-}
 
 export async function runGenerate(f: GenerateFlags): Promise<void> {
   const t = load(f.checkpoint, f.threads);
@@ -105,7 +102,7 @@ export async function runGenerate(f: GenerateFlags): Promise<void> {
       return;
     }
     const model = t.model;
-    if (!isGenerative(model)) throw new Error(`generate supports ngram, ffnn, rnn, lstm and transformer checkpoints, not ${t.kind}`);
+    if (!isGenerative(model)) throw new Error(`generate supports ngram, ffnn, rnn, lstm, transformer and mamba checkpoints, not ${t.kind}`);
     const out = await generateAll(model, ids, {
       maxTokens: f.maxTokens,
       temperature: f.temperature,

@@ -7,11 +7,8 @@ import { join } from 'node:path';
 
 import { WordTokenizer, type Tokenizer } from '../data/tokenizers.js';
 import { decodeIds, encodeText } from '../data/training-corpus.js';
-import { generateAll } from '../generate/generate.js';
+import { generateAll, isGenerative, type GenerativeModel } from '../generate/generate.js';
 import { generateNgram } from '../generate/ngram.js';
-import { FeedForwardLM } from '../models/ffnn.js';
-import { RecurrentLM } from '../models/rnn.js';
-import { TransformerLM } from '../models/transformer.js';
 import { loadAnyTrained } from '../train/checkpointing.js';
 import { downsample, renderCurvesSvg, renderReportHtml, type CurvePoint, type ReportSample } from '../train/report.js';
 import type { TrainRunResult } from '../train/run.js';
@@ -74,8 +71,7 @@ async function fromCheckpoint(dir: string): Promise<FromCheckpoint> {
     const how = `${SAMPLE_TOKENS} tokens, temperature ${SAMPLE_TEMPERATURE}, from the saved checkpoint (as \`lmkit generate\`)`;
     if (t.kind === 'mlm') return { tokenizer, options, samples: [], note: 'No samples: a masked LM predicts masked tokens from both sides; it does not generate text left to right.' };
     const model = t.model;
-    const neural = model instanceof FeedForwardLM || model instanceof RecurrentLM || model instanceof TransformerLM;
-    if (t.kind !== 'ngram' && !neural) return { tokenizer, options, samples: [], note: `No samples: generation does not support ${t.kind} models yet.` };
+    if (t.kind !== 'ngram' && !isGenerative(model)) return { tokenizer, options, samples: [], note: `No samples: generation does not support ${t.kind} models yet.` };
     const samples: ReportSample[] = [];
     for (const { prompt, seed } of REPORT_SAMPLES) {
       const ids = encodeText(t, prompt);
@@ -83,7 +79,7 @@ async function fromCheckpoint(dir: string): Promise<FromCheckpoint> {
       const out =
         t.kind === 'ngram'
           ? generateNgram(t.model, ids, opts)
-          : await generateAll(model as FeedForwardLM | RecurrentLM | TransformerLM, ids, opts);
+          : await generateAll(model as GenerativeModel, ids, opts);
       samples.push({ prompt, seed, text: decodeIds(t, out) });
     }
     return { tokenizer, options, samples, note: `Samples: ${how}.` };
