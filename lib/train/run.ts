@@ -177,6 +177,21 @@ interface Job<B> {
   dispose: () => void;
 }
 
+/**
+ * Trains a language model as `lmkit train` does: opens the corpus (`'brown'`, a text file or
+ * folder, a token file, or text in memory: `corpus: { text }`), builds the tokenizer on its
+ * training split, the model and the optimizer (defaults per model: {@link MODEL_DEFAULTS}),
+ * trains for `steps` (or `epochs`, default 1), evaluates the validation split (every
+ * `evalEvery` steps, at each epoch end and at the end) and the test split, and with `out`
+ * saves a checkpoint there (load it with `loadTrained`). `resume: dir` continues a saved run.
+ * Progress arrives through `ev` (steps, evaluations, info lines; `shouldStop` ends the run
+ * early). Resolves with the perplexities, speed and effective configuration.
+ *
+ * @example
+ * const r = await runTraining({ model: 'lstm', corpus: { text }, steps: 100, out: 'runs/lstm' },
+ *   { step: (e) => console.log(e.step, e.loss) });
+ * console.log(r.validPpl, r.testPpl);
+ */
 export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
   const o = resolveRunOptions(input);
   if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
