@@ -52,8 +52,8 @@ export type { ModelKind, OptimizerKind, ScheduleKind, TrainRunOptions, TrainRunE
 export type { TrainRunInput } from './train/run-state.js';
 export type { TrainerOptions } from './train/trainer.js';
 // Checkpoints written by runTraining({ out }) (`lmkit train --out`), loaded back with their vocabulary.
-export { loadTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
-export type { LoadedTrained, TrainedMeta } from './train/checkpointing.js';
+export { loadTrained, loadAnyTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
+export type { LoadedTrained, LoadedNgram, NgramTrainedMeta, NgramCheckpointMeta, TrainedMeta } from './train/checkpointing.js';
 export type { NeuralKind, NeuralModel, ModelConfig, JobConfig } from './train/run.js';
 export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult, StepResult, TrainerState } from './train/trainer.js';
 
@@ -82,6 +82,8 @@ export * from './data/corpus.js';
 // Generation and embeddings.
 export { generate, generateAll, isGenerative, makeDecoder, TransformerKVCache, MAMBA_WINDOW } from './generate/generate.js';
 export { unknownPromptWarning } from './generate/prompt.js';
+export { BatchGenerator, type BatchToken } from './generate/batch.js';
+export { generateNgram, type NgramGenerateOptions } from './generate/ngram.js';
 export type { GenerativeModel, GenerateOptions, Decoder } from './generate/generate.js';
 export {
   checkSamplingOptions,
