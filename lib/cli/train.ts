@@ -120,7 +120,9 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
     process.off('SIGINT', onSigint);
   }
   if (result.interrupted) {
-    const resume = result.checkpoint !== null ? `lmkit train --resume ${shellQuote(result.checkpoint)}` : null;
+    // The CLI's own flags are not in the checkpoint: repeat those given.
+    const own = [...(f.device === 'cuda' ? ['--device cuda'] : []), ...(given?.includes('threads') && f.threads ? [`--threads ${f.threads}`] : [])];
+    const resume = result.checkpoint !== null ? ['lmkit train --resume', shellQuote(result.checkpoint), ...own].join(' ') : null;
     emit({ event: 'interrupted', step: result.steps, checkpoint: result.checkpoint, resume });
     say(
       resume !== null

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { TrainProgress, formatBar, formatEta } from '../../lib/cli/progress.js';
+import { shellQuote } from '../../lib/cli/train.js';
 import { inapplicableOptions } from '../../lib/train/model-flags.js';
 import { plannedEvalSteps } from '../../lib/train/run.js';
 import { cli, doneEvent, jsonLines, lmkit } from '../support/cli.js';
@@ -88,6 +89,25 @@ describe('progress display (lib/cli/progress.ts)', () => {
   });
 });
 
+/** Runs `lmkit train ...args`, sends SIGINT once stderr shows step 10 or later; resolves with the exit code and output. */
+function interruptedRun(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, 'train', ...args, '--log-seconds', '0.1'], { env: { ...process.env, LMKIT_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  return new Promise((resolve) => {
+    let sent = false;
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (!sent && /^step (\d{2,})\/100000/m.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('which flags apply to which model', () => {
   it('names the given flags a model does not use', () => {
     expect(inapplicableOptions('lstm', ['heads', 'hidden', 'steps', 'lr'])).toEqual(['heads']);
@@ -156,24 +176,7 @@ describe('lmkit train output', () => {
 
   it('Ctrl-C with --out: a checkpoint of the step reached and one line with the resume command; the resume works; generate warns on unknown words', async () => {
     const out = join(root, 'interrupted');
-    const child = spawn(process.execPath, [cli, 'train', '--model', 'ffnn', '--steps', '100000', '--eval-tokens', '2000', '--no-test', '--out', out, '--log-seconds', '0.1'], {
-      env: { ...process.env, LMKIT_NUM_THREADS: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    const code = await new Promise<number | null>((resolve) => {
-      let sent = false;
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-        if (!sent && /^step (\d{2,})\/100000/m.test(stderr)) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      child.on('exit', (c) => resolve(c));
-    });
+    const { code, stdout, stderr } = await interruptedRun(['--model', 'ffnn', '--steps', '100000', '--eval-tokens', '2000', '--no-test', '--out', out]);
     expect(code, stderr).toBe(130);
     const last = stdout.trim().split('\n').at(-1)!;
     const m = /^interrupted at step (\d+): checkpoint (.+); resume with: lmkit train --resume (.+)$/.exec(last);
@@ -201,4 +204,14 @@ describe('lmkit train output', () => {
     expect(ok.code).toBe(0);
     expect(ok.stderr).toBe('');
   }, 120_000);
+
+  it('Ctrl-C without --out: one line saying that nothing was saved', async () => {
+    const r = await interruptedRun(['--model', 'ffnn', '--steps', '100000', '--eval-tokens', '2000', '--no-test']);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^interrupted at step \d+: no checkpoint written \(train with --out DIR to save one on Ctrl-C and resume it\)$/);
+    expect(r.stdout).not.toMatch(/^done:/m);
+    expect(shellQuote('/tmp/a b')).toBe("'/tmp/a b'");
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+    expect(shellQuote('/tmp/run-1')).toBe('/tmp/run-1');
+  }, 60_000);
 });
