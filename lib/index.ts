@@ -41,14 +41,19 @@ export { clipGradNorm } from './optim/clip.js';
 export * as schedules from './optim/schedule.js';
 export type { Schedule } from './optim/schedule.js';
 export { Trainer, evaluateLoss } from './train/trainer.js';
-export { runTraining, MODEL_KINDS } from './train/run.js';
+export { runTraining, evaluateModel, MODEL_KINDS } from './train/run.js';
+export { MODEL_DEFAULTS, type Defaults as ModelDefaults } from './train/model-defaults.js';
+export type { TrainPlan } from './train/run.js';
+export type { RunHistoryJSON } from './train/history.js';
+export type { ConfigValue } from './train/effective-config.js';
+export type { CorpusSpec, InMemoryCorpus } from './data/training-corpus.js';
 export { trainTagger, type TagRunOptions, type TagRunResult, type TagRunEvents } from './train/tagging.js';
 export type { ModelKind, OptimizerKind, ScheduleKind, TrainRunOptions, TrainRunEvents, TrainRunResult } from './train/run.js';
 export type { TrainRunInput } from './train/run-state.js';
 export type { TrainerOptions } from './train/trainer.js';
 // Checkpoints written by runTraining({ out }) (`lmkit train --out`), loaded back with their vocabulary.
-export { loadTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
-export type { LoadedTrained, TrainedMeta } from './train/checkpointing.js';
+export { loadTrained, loadAnyTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
+export type { LoadedTrained, LoadedNgram, NgramTrainedMeta, NgramCheckpointMeta, TrainedMeta } from './train/checkpointing.js';
 export type { NeuralKind, NeuralModel, ModelConfig, JobConfig } from './train/run.js';
 export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult, StepResult, TrainerState } from './train/trainer.js';
 
@@ -75,7 +80,10 @@ export * from './data/tokenizers.js';
 export * from './data/corpus.js';
 
 // Generation and embeddings.
-export { generate, generateAll, makeDecoder, TransformerKVCache } from './generate/generate.js';
+export { generate, generateAll, isGenerative, makeDecoder, TransformerKVCache, MAMBA_WINDOW } from './generate/generate.js';
+export { unknownPromptWarning } from './generate/prompt.js';
+export { BatchGenerator, type BatchToken } from './generate/batch.js';
+export { generateNgram, type NgramGenerateOptions } from './generate/ngram.js';
 export type { GenerativeModel, GenerateOptions, Decoder } from './generate/generate.js';
 export {
   checkSamplingOptions,
@@ -89,4 +97,4 @@ export * from './embeddings.js';
 
 // Training off the main thread.
 export { trainInWorker } from './train/worker.js';
-export type { WorkerTrainOptions } from './train/worker.js';
+export type { AbortSignalLike, WorkerTrainOptions } from './train/worker.js';

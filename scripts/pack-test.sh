@@ -147,6 +147,29 @@ cat >"$app/tsconfig.node16.json" <<JSON
   "skipLibCheck": false, "noEmit": true, "types": ["node"], "typeRoots": ["$root/node_modules/@types"] },
   "files": ["main.ts"] }
 JSON
+# A consumer without @types/node (and without the DOM library): the published declarations must
+# not need Node's types (Buffer, AbortSignal, ...).
+cat >"$app/tsconfig.nonode.json" <<JSON
+{ "compilerOptions": { "target": "ES2022", "lib": ["ES2022"], "module": "NodeNext", "moduleResolution": "NodeNext", "strict": true,
+  "skipLibCheck": false, "noEmit": true, "types": [] },
+  "files": ["nonode.ts"] }
+JSON
+cat >"$app/nonode.ts" <<'TS'
+import { encodeSafetensors, loadTrained, runTraining, trainInWorker, Tensor } from 'lmkit';
+import type { LoadedTrained, TrainRunOptions, TrainRunResult } from 'lmkit';
+
+const options: TrainRunOptions = { model: 'ffnn', corpus: { text: 'a b a b a b' }, steps: 1 };
+export async function train(): Promise<TrainRunResult> {
+  return runTraining(options);
+}
+export function bytes(): Uint8Array {
+  return encodeSafetensors({ w: Tensor.zeros([2]) });
+}
+export function codec(dir: string): LoadedTrained['tokenizer'] {
+  return loadTrained(dir).tokenizer;
+}
+export const inWorker: typeof trainInWorker = trainInWorker;
+TS
 cat >"$app/main.ts" <<'TS'
 import { AdamW, FeedForwardLM, Tensor, Trainer, contextWindows, crossEntropy, generateAll, native } from 'lmkit';
 import type { WindowBatch } from 'lmkit';
@@ -179,7 +202,7 @@ typecheck_ms="\"nodenext\":$(($(ms) - t))"
 # 5-20 s, mostly re-checking @types/node); main.ts and every declaration file of the installed lmkit
 # are checked (an import that does not resolve under that mode fails), not @types/node or lib.d.ts.
 step "tsc API (node16, bundler)"
-more_ms=$(node - "$root/node_modules/typescript" "$app" node16 bundler <<'JS'
+more_ms=$(node - "$root/node_modules/typescript" "$app" node16 bundler nonode <<'JS'
 const fs = require('fs');
 const path = require('path');
 const [, , tsPath, appDir, ...names] = process.argv;
@@ -202,7 +225,7 @@ for (const name of names) {
     return sf;
   };
   const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host, configFileParsingDiagnostics: parsed.errors });
-  const diags = [...ts.getPreEmitDiagnostics(program, program.getSourceFile(path.join(appDir, 'main.ts')))];
+  const diags = parsed.fileNames.flatMap((f) => [...ts.getPreEmitDiagnostics(program, program.getSourceFile(f))]);
   let lmkitFiles = 0;
   for (const sf of program.getSourceFiles()) {
     if (!path.resolve(sf.fileName).startsWith(lmkitRoot)) continue;
@@ -220,7 +243,7 @@ for (const name of names) {
 console.log(JSON.stringify(ms));
 process.exit(bad ? 1 : 0);
 JS
-) || fail "the consumer does not type-check with moduleResolution node16 or bundler (above)"
+) || fail "the consumer does not type-check with moduleResolution node16 or bundler, or without @types/node (above)"
 typecheck_ms="$typecheck_ms,${more_ms:1:-1}"
 step "run"
 env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" node out/main.js >"$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "the consumer failed"; }

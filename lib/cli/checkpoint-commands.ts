@@ -4,10 +4,11 @@
 import { existsSync, statSync } from 'node:fs';
 
 import { RangeTokenSource, evaluateInChunks } from '../data/tokensource.js';
-import { decodeIds, encodeText, openEvalSplit } from '../data/training-corpus.js';
+import { decodeIds, openEvalSplit } from '../data/training-corpus.js';
 import { analogy, nearestNeighbors, type Neighbor } from '../embeddings.js';
-import { generateAll } from '../generate/generate.js';
+import { generateAll, isGenerative } from '../generate/generate.js';
 import { generateNgram } from '../generate/ngram.js';
+import { unknownPromptWarning } from '../generate/prompt.js';
 import { FeedForwardLM } from '../models/ffnn.js';
 import { MambaLM } from '../models/mamba.js';
 import { RecurrentLM } from '../models/rnn.js';
@@ -15,7 +16,7 @@ import { TransformerLM } from '../models/transformer.js';
 import { native } from '../native/index.js';
 import type { Tensor } from '../tensor.js';
 import { loadAnyTrained, type LoadedNgram, type LoadedTrained } from '../train/checkpointing.js';
-import { evaluateModel, type NeuralModel } from '../train/run.js';
+import { evaluateModel } from '../train/run.js';
 
 function load(dir: string, threads?: number): LoadedTrained | LoadedNgram {
   if (threads) native.setNumThreads(threads);
@@ -86,23 +87,22 @@ export interface GenerateFlags {
   threads?: number;
 }
 
-function isGenerative(m: NeuralModel): m is FeedForwardLM | RecurrentLM | TransformerLM {
-  return m instanceof FeedForwardLM || m instanceof RecurrentLM || m instanceof TransformerLM;
-}
 
 export async function runGenerate(f: GenerateFlags): Promise<void> {
   const t = load(f.checkpoint, f.threads);
   try {
     if (t.kind === 'mlm') throw new Error(MLM_GENERATE_ERROR);
-    const ids = encodeText(t, f.prompt);
+    const ids = t.tokenizer.encode(f.prompt);
     if (ids.length === 0) throw new Error('the prompt has no tokens');
+    const unknown = unknownPromptWarning(t.tokenizer, ids);
+    if (unknown !== null) process.stderr.write(`lmkit: warning: ${unknown}\n`);
     if (t.kind === 'ngram') {
       const out = generateNgram(t.model, ids, { maxTokens: f.maxTokens, temperature: f.temperature, topK: f.topK, topP: f.topP, seed: f.seed });
       process.stdout.write(`${decodeIds(t, out)}\n`);
       return;
     }
     const model = t.model;
-    if (!isGenerative(model)) throw new Error(`generate supports ngram, ffnn, rnn, lstm and transformer checkpoints, not ${t.kind}`);
+    if (!isGenerative(model)) throw new Error(`generate supports ngram, ffnn, rnn, lstm, transformer and mamba checkpoints, not ${t.kind}`);
     const out = await generateAll(model, ids, {
       maxTokens: f.maxTokens,
       temperature: f.temperature,

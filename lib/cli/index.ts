@@ -11,6 +11,7 @@ import { runTag, type TagFlags } from './tag.js';
 import { runTokenize, type TokenizeFlags } from './tokenize.js';
 import { TOKENIZER_KINDS } from '../data/build-tokenizer.js';
 import { MODEL_KINDS, OPTIMIZER_KINDS, SCHEDULE_KINDS } from '../train/run.js';
+import { modelDefaultsTable } from '../train/model-flags.js';
 import { runTrain, type TrainFlags } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -72,7 +73,9 @@ program
   .option('--threads <n>', 'native threads (default: LMKIT_NUM_THREADS or all cores)', int('--threads', 1))
   .addOption(new Option('--device <name>', 'where to train (cuda: the CUDA backend, see docs/cuda.md)').choices(['cpu', 'cuda']).default('cpu'))
   .option('--no-test', 'skip the test-set evaluation at the end')
-  .option('--json', 'JSON lines on stdout (one object per event)')
+  .option('--json', 'JSON lines on stdout (one object per event: step, eval, done)')
+  .option('--log-every <n>', '--json: a step event every N steps (and the last)', int('--log-every', 1), 50)
+  .option('--log-seconds <s>', 'output not on a terminal: a progress line every S seconds', num('--log-seconds', 0.1), 15)
   .option('--out <dir>', 'save the trained model (weights, config, vocabulary) as a checkpoint in this directory')
   .option('--save-every <n>', 'also save a resumable checkpoint to --out every N steps', int('--save-every', 1))
   .option('--resume <dir>', 'continue the run saved in DIR (its flags come from the checkpoint; --steps/--epochs: the new total)')
@@ -81,6 +84,7 @@ program
   .option('--patience <n>', 'early stopping: stop after N evaluations without a better validation perplexity', int('--patience', 1))
   .option('--restore-best', 'with --patience: end with the weights of the best evaluation')
   .option('--skip-nonfinite', 'skip steps whose loss is NaN/Inf instead of stopping')
+  .addHelpText('after', () => `\n${modelDefaultsTable()}\nCtrl-C stops after the current step; with --out it saves a resumable checkpoint first.`)
   .action(async (o: TrainFlags, cmd: Command) => runTrain(o, Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli')));
 
 program

@@ -5,12 +5,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { WordTokenizer, type Tokenizer } from '../data/tokenizers.js';
 import { decodeIds, encodeText } from '../data/training-corpus.js';
-import { generateAll } from '../generate/generate.js';
+import { generateAll, isGenerative, type GenerativeModel } from '../generate/generate.js';
 import { generateNgram } from '../generate/ngram.js';
-import { FeedForwardLM } from '../models/ffnn.js';
-import { RecurrentLM } from '../models/rnn.js';
-import { TransformerLM } from '../models/transformer.js';
 import { loadAnyTrained } from '../train/checkpointing.js';
 import { downsample, renderCurvesSvg, renderReportHtml, type CurvePoint, type ReportSample } from '../train/report.js';
 import type { TrainRunResult } from '../train/run.js';
@@ -44,6 +42,10 @@ export class TrainReportCollector {
   }
 }
 
+function isWhitespaceWords(t: Tokenizer): boolean {
+  return t instanceof WordTokenizer && t.split === 'whitespace';
+}
+
 function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.partial-${process.pid}`; // not the checkpoint writer's .tmp- mark
   writeFileSync(tmp, text);
@@ -63,14 +65,13 @@ async function fromCheckpoint(dir: string): Promise<FromCheckpoint> {
   const recorded = t.kind === 'ngram' ? t.meta.options : (t.meta.training as { options?: unknown } | undefined)?.options;
   const options = typeof recorded === 'object' && recorded !== null ? (recorded as Record<string, unknown>) : null;
   try {
-    const tokenizer = t.tokenizer
-      ? `${t.tokenizer.kind} (vocabulary ${t.vocab.size})`
-      : `word (whitespace-split, vocabulary ${t.vocab.size})`;
+    const tokenizer = isWhitespaceWords(t.tokenizer)
+      ? `word (whitespace-split, vocabulary ${t.vocab.size})`
+      : `${t.tokenizer.kind} (vocabulary ${t.vocab.size})`;
     const how = `${SAMPLE_TOKENS} tokens, temperature ${SAMPLE_TEMPERATURE}, from the saved checkpoint (as \`lmkit generate\`)`;
     if (t.kind === 'mlm') return { tokenizer, options, samples: [], note: 'No samples: a masked LM predicts masked tokens from both sides; it does not generate text left to right.' };
     const model = t.model;
-    const neural = model instanceof FeedForwardLM || model instanceof RecurrentLM || model instanceof TransformerLM;
-    if (t.kind !== 'ngram' && !neural) return { tokenizer, options, samples: [], note: `No samples: generation does not support ${t.kind} models yet.` };
+    if (t.kind !== 'ngram' && !isGenerative(model)) return { tokenizer, options, samples: [], note: `No samples: generation does not support ${t.kind} models yet.` };
     const samples: ReportSample[] = [];
     for (const { prompt, seed } of REPORT_SAMPLES) {
       const ids = encodeText(t, prompt);
@@ -78,7 +79,7 @@ async function fromCheckpoint(dir: string): Promise<FromCheckpoint> {
       const out =
         t.kind === 'ngram'
           ? generateNgram(t.model, ids, opts)
-          : await generateAll(model as FeedForwardLM | RecurrentLM | TransformerLM, ids, opts);
+          : await generateAll(model as GenerativeModel, ids, opts);
       samples.push({ prompt, seed, text: decodeIds(t, out) });
     }
     return { tokenizer, options, samples, note: `Samples: ${how}.` };
@@ -97,11 +98,15 @@ export async function writeTrainReport(
   result: TrainRunResult,
   config: Record<string, unknown>,
 ): Promise<{ svg: string; html: string }> {
-  const corpus = typeof config.corpus === 'string' ? config.corpus : 'brown';
-  const validPpl = c.validPpl.slice();
-  // The final validation perplexity (training's last evaluation is not an eval event).
+  const corpus = typeof result.config?.corpus === 'string' ? result.config.corpus : typeof config.corpus === 'string' ? config.corpus : 'brown';
+  // The whole run's curves: from the run's history (a resumed run's includes the steps before
+  // the resume, from its checkpoint), else what this process saw.
+  const h = result.history;
+  const loss = h ? h.loss.map(([step, value]) => ({ step, value })) : c.loss;
+  const validPpl = h ? h.valid.map(([step, value]) => ({ step, value })) : c.validPpl.slice();
+  // The final validation perplexity (when no eval event carried it).
   if (Number.isFinite(result.validPpl) && validPpl.at(-1)?.step !== result.steps) validPpl.push({ step: result.steps, value: result.validPpl });
-  const svg = renderCurvesSvg({ loss: downsample(c.loss, MAX_CURVE_POINTS), validPpl, title: `${result.model} on ${corpus}` });
+  const svg = renderCurvesSvg({ loss: downsample(loss, MAX_CURVE_POINTS), validPpl, title: `${result.model} on ${corpus}`, resumedAt: h?.resumedAt ?? [] });
   let tokenizer = '(unknown)';
   let samples: ReportSample[] = [];
   let note: string;
@@ -113,8 +118,8 @@ export async function writeTrainReport(
   }
   const html = renderReportHtml({
     title: `lmkit train: ${result.model} on ${corpus}`,
-    // The checkpoint's resolved options (every flag, defaults included), else the flags given.
-    config: options ?? config,
+    // The run's effective configuration (defaults included), else the checkpoint's options, else the flags.
+    config: result.config ?? options ?? config,
     tokenizer,
     vocabSize: result.vocabSize,
     model: result.model,
@@ -128,6 +133,7 @@ export async function writeTrainReport(
     samples,
     samplesNote: note,
     log: c.log,
+    resumedAt: h?.resumedAt ?? [],
     createdAt: new Date().toISOString(),
   });
   const paths = { svg: join(dir, 'curves.svg'), html: join(dir, 'report.html') };

@@ -1,19 +1,31 @@
-// `lmkit train`: flags -> runTraining; progress on a terminal, JSON lines with --json.
-// `--resume DIR` passes only the flags given on the command line (`given`): the rest come
-// from the checkpoint, and a given model/training flag that differs from it is an error.
+// `lmkit train`: flags -> runTraining; progress on stderr (a bar on a terminal, log lines when
+// piped: lib/cli/progress.ts), JSON lines with --json (step events every --log-every steps,
+// an eval event per evaluation). `--resume DIR` passes only the flags given on the command
+// line (`given`): the rest come from the checkpoint, and a given model/training flag that
+// differs from it is an error. Ctrl-C (SIGINT) stops after the current step; with --out a
+// resumable checkpoint of that step is saved first, and the last line says how to resume.
 import { native, nativeLoadInfo } from '../native/index.js';
 import { setDefaultDevice } from '../tensor.js';
+import { flagName, inapplicableOptions } from '../train/model-flags.js';
 import { runTraining, type TrainRunOptions } from '../train/run.js';
 import type { TrainRunInput } from '../train/run-state.js';
-import { Progress, formatEta } from './progress.js';
+import { TrainProgress } from './progress.js';
 import { TrainReportCollector, writeTrainReport } from './train-report.js';
 
 /** The flags are runTraining's options plus the CLI's own. */
-export type TrainFlags = TrainRunOptions & { threads?: number; json?: boolean; device?: 'cpu' | 'cuda' };
+export type TrainFlags = TrainRunOptions & {
+  threads?: number;
+  json?: boolean;
+  device?: 'cpu' | 'cuda';
+  /** --json: a step event every this many steps (default 50). */
+  logEvery?: number;
+  /** Piped output: a progress line every this many seconds (default 15). */
+  logSeconds?: number;
+};
 
 /** The runTraining input of the flags: all of them, or with --resume those in `given` (names). */
 export function trainInput(f: TrainFlags, given?: readonly string[]): TrainRunInput {
-  const { threads: _threads, json: _json, device: _device, ...run } = f;
+  const { threads: _threads, json: _json, device: _device, logEvery: _logEvery, logSeconds: _logSeconds, ...run } = f;
   if (f.resume === undefined) return run;
   const picked: Partial<TrainRunOptions> = {};
   for (const [k, v] of Object.entries(run)) {
@@ -22,14 +34,29 @@ export function trainInput(f: TrainFlags, given?: readonly string[]): TrainRunIn
   return { ...picked, resume: f.resume };
 }
 
+/** `s` quoted for a POSIX shell when it needs it. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 export async function runTrain(f: TrainFlags, given?: readonly string[]): Promise<void> {
   const emit = (o: Record<string, unknown>): void => {
     if (f.json) process.stdout.write(`${JSON.stringify(o)}\n`);
   };
   const report = new TrainReportCollector();
+  const progress = new TrainProgress({ sink: process.stderr, tty: process.stderr.isTTY === true && !f.json, logSeconds: f.logSeconds });
   const say = (s: string): void => {
+    progress.endLine();
     (f.json ? process.stderr : process.stdout).write(`${s}\n`);
   };
+  const warn = (s: string): void => {
+    progress.endLine();
+    process.stderr.write(`lmkit: warning: ${s}\n`);
+  };
+  // Flags given for a model that does not use them (with --resume the model is the checkpoint's: checked by resumeOptions).
+  if (f.resume === undefined && given !== undefined) {
+    for (const k of inapplicableOptions(f.model, given)) warn(`${flagName(k)} does not apply to --model ${f.model} (ignored)`);
+  }
   if (f.threads) native.setNumThreads(f.threads);
   say(`threads: ${native.numThreads()}`);
   if (f.device === 'cuda') {
@@ -40,40 +67,71 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
     setDefaultDevice('cuda');
     say(`device: cuda (${nativeLoadInfo.reason})`);
   }
-  let progress: Progress | null = null;
-  const t0 = performance.now();
-  const result = await runTraining(
-    trainInput(f, given),
-    {
+  const logEvery = f.logEvery ?? 50;
+  // Ctrl-C: stop after the current step (a second one exits at once).
+  let interrupt = false;
+  const onSigint = (): void => {
+    if (interrupt) {
+      process.stderr.write('\nlmkit: interrupted again: exiting without waiting for the checkpoint\n');
+      process.exit(130);
+    }
+    interrupt = true;
+    progress.endLine();
+    process.stderr.write(`\nlmkit: interrupted: stopping after this step${f.out !== undefined ? ' and saving a checkpoint' : ''} (Ctrl-C again to exit now)\n`);
+  };
+  process.on('SIGINT', onSigint);
+  let result;
+  try {
+    result = await runTraining(trainInput(f, given), {
       info: (s) => {
         report.info(s);
         say(s);
       },
+      plan: (p) => progress.setPlan(p),
       step: (e) => {
         report.step(e.step, e.loss);
-        progress ??= new Progress(f.json ? null : e.total);
-        if (e.step % 50 === 0 || e.step === e.total || e.skipped) {
-          emit({ event: 'step', step: e.step, loss: e.loss, tokens_per_s: e.tokensPerSecond, ...(e.skipped ? { skipped: true } : {}) });
+        if (e.step % logEvery === 0 || e.step === e.total || e.skipped) {
+          emit({
+            event: 'step',
+            step: e.step,
+            total: e.total,
+            epoch: e.epoch + 1,
+            loss: e.loss,
+            lr: e.lr,
+            tokens_per_s: e.tokensPerSecond,
+            elapsed_s: progress.elapsed(),
+            ...(e.skipped ? { skipped: true } : {}),
+          });
         }
-        if (e.skipped && !f.json) {
-          progress.done();
-          say(`step ${e.step}: the loss is ${e.loss}; step skipped (--skip-nonfinite), weights not updated`);
-        }
-        const elapsed = (performance.now() - t0) / 1000;
-        progress.update(e.step, {
-          loss: e.loss.toFixed(3),
-          'tok/s': e.tokensPerSecond.toFixed(0),
-          eta: formatEta((elapsed / e.step) * (e.total - e.step)),
-        });
+        if (e.skipped && !f.json) say(`step ${e.step}: the loss is ${e.loss}; step skipped (--skip-nonfinite), weights not updated`);
+        if (!f.json) progress.step(e);
+      },
+      evalProgress: (e) => {
+        if (!f.json) progress.evalProgress(e);
       },
       eval: (e) => {
         report.eval(e.split, e.step, e.ppl);
-        progress?.done();
-        emit({ event: 'eval', split: e.split, step: e.step, loss: e.loss, ppl: e.ppl });
+        emit({ event: 'eval', split: e.split, step: e.step, loss: e.loss, ppl: e.ppl, tokens: e.tokens });
         if (!f.json) say(`step ${e.step}: ${e.split} loss ${e.loss.toFixed(4)}, perplexity ${e.ppl.toFixed(1)}`);
       },
-    },
-  );
+      shouldStop: () => interrupt,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (result.interrupted) {
+    // The CLI's own flags are not in the checkpoint: repeat those given.
+    const own = [...(f.device === 'cuda' ? ['--device cuda'] : []), ...(given?.includes('threads') && f.threads ? [`--threads ${f.threads}`] : [])];
+    const resume = result.checkpoint !== null ? ['lmkit train --resume', shellQuote(result.checkpoint), ...own].join(' ') : null;
+    emit({ event: 'interrupted', step: result.steps, checkpoint: result.checkpoint, resume });
+    say(
+      resume !== null
+        ? `interrupted at step ${result.steps}: checkpoint ${result.checkpoint}; resume with: ${resume}`
+        : `interrupted at step ${result.steps}: no checkpoint written (train with --out DIR to save one on Ctrl-C and resume it)`,
+    );
+    process.exitCode = 130;
+    return;
+  }
   // --out: the curves and an HTML report beside the checkpoint.
   if (result.checkpoint !== null) {
     const { json: _json, ...flags } = f;

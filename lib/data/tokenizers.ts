@@ -38,6 +38,8 @@ export interface WordTokenizerJSON {
   /** tokens[0] is '<unk>' (the same layout as VocabJSON, which also loads as a WordTokenizer). */
   tokens: string[];
   lowercase?: boolean;
+  /** 'whitespace': words are the text's whitespace-separated pieces (Brown models); default: splitWords. */
+  split?: 'words' | 'whitespace';
 }
 
 export interface Gpt2TokenizerJSON {
@@ -170,10 +172,13 @@ export class WordTokenizer implements Tokenizer {
   readonly kind = 'word' as const;
   readonly vocab: Vocab;
   readonly lowercase: boolean;
+  /** How text is cut into words: 'words' (splitWords, the default) or 'whitespace' (the pre-split Brown corpus). */
+  readonly split: 'words' | 'whitespace';
 
-  constructor(vocab: Vocab, opts: { lowercase?: boolean } = {}) {
+  constructor(vocab: Vocab, opts: { lowercase?: boolean; split?: 'words' | 'whitespace' } = {}) {
     this.vocab = vocab;
     this.lowercase = opts.lowercase ?? false;
+    this.split = opts.split ?? 'words';
   }
 
   static build(text: string, opts: { minCount?: number; lowercase?: boolean } = {}): WordTokenizer {
@@ -187,8 +192,13 @@ export class WordTokenizer implements Tokenizer {
     return this.vocab.size;
   }
 
+  private words(text: string): string[] {
+    if (this.split === 'words') return splitWords(text, this.lowercase);
+    return (this.lowercase ? text.toLowerCase() : text).split(/\s+/).filter((w) => w !== '');
+  }
+
   encode(text: string): Int32Array {
-    return this.vocab.encode(splitWords(text, this.lowercase));
+    return this.vocab.encode(this.words(text));
   }
 
   decode(ids: ArrayLike<number>): string {
@@ -196,7 +206,7 @@ export class WordTokenizer implements Tokenizer {
   }
 
   toJSON(): WordTokenizerJSON {
-    return { kind: 'word', tokens: [...this.vocab.tokens], lowercase: this.lowercase };
+    return { kind: 'word', tokens: [...this.vocab.tokens], lowercase: this.lowercase, ...(this.split === 'whitespace' ? { split: 'whitespace' as const } : {}) };
   }
 
   static fromJSON(j: WordTokenizerJSON): WordTokenizer {
@@ -206,7 +216,10 @@ export class WordTokenizer implements Tokenizer {
     if (j.lowercase !== undefined && typeof j.lowercase !== 'boolean') {
       throw new Error('word tokenizer: lowercase must be a boolean');
     }
-    return new WordTokenizer(new Vocab(j.tokens), { lowercase: j.lowercase ?? false });
+    if (j.split !== undefined && j.split !== 'words' && j.split !== 'whitespace') {
+      throw new Error("word tokenizer: split must be 'words' or 'whitespace'");
+    }
+    return new WordTokenizer(new Vocab(j.tokens), { lowercase: j.lowercase ?? false, split: j.split ?? 'words' });
   }
 }
 

@@ -146,18 +146,21 @@ export function* bpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: nu
  * in-memory source; for other sources on consecutive chunks of `chunk` tokens (+1 so
  * targets cross the seam), combining the token-weighted losses. Windows and recurrent
  * state restart at each chunk, so the result can differ slightly from one pass.
+ * `onProgress(done, total)` (optional) is passed on to `evaluate` as tokens done within the source.
  */
 export function evaluateInChunks<R extends { loss: number; ppl: number; tokens: number }>(
-  evaluate: (ids: Int32Array) => R,
+  evaluate: (ids: Int32Array, onProgress?: (done: number) => void) => R,
   src: TokenSource,
   chunk = 1 << 20,
+  onProgress?: (done: number, total: number) => void,
 ): { loss: number; ppl: number; tokens: number } {
   const mem = inMemory(src);
-  if (mem) return evaluate(mem);
+  const total = src.length;
+  if (mem) return evaluate(mem, onProgress && ((d) => onProgress(Math.min(d, total), total)));
   let sum = 0;
   let tokens = 0;
   for (let off = 0; off + 1 < src.length; off += chunk) {
-    const r = evaluate(src.read(off, Math.min(chunk + 1, src.length - off)));
+    const r = evaluate(src.read(off, Math.min(chunk + 1, src.length - off)), onProgress && ((d) => onProgress(Math.min(off + d, total), total)));
     if (r.tokens > 0) {
       sum += r.loss * r.tokens;
       tokens += r.tokens;

@@ -7,6 +7,8 @@
 //   FILE, DIR  UTF-8 text (loadTextCorpus), split 90 / 5 / 5 by characters (splitCorpus);
 //              the tokenizer (--tokenizer, default word) is built on the train part only;
 //              every split is tokenized and held in memory.
+//   { text }   text held in memory (the API: `corpus: { text: '...' }`), split 90 / 5 / 5 as a
+//              text file; or { train, valid, test }: three texts split by the caller.
 //   FILE.bin   a token file (./tokenfile.ts, recognised by its magic bytes, whatever its
 //              name); the tokenizer is the one in its header; split by token ranges (the
 //              last 5% + 5% are valid and test); read through a file descriptor, never whole.
@@ -37,9 +39,41 @@ export function decodeIds(c: TextCodec, ids: ArrayLike<number>): string {
   return c.vocab.decode(ids).join(' ');
 }
 
+/**
+ * A corpus held in memory: one text (split 90 / 5 / 5 by characters, as a text file is), or
+ * the three splits as texts. `name` labels it in logs and checkpoints (default 'in-memory text').
+ */
+export type InMemoryCorpus = { text: string; name?: string } | { train: string; valid: string; test: string; name?: string };
+
+/** What a run trains on: 'brown', a path (text file, folder of *.txt, token file), or text in memory. */
+export type CorpusSpec = string | InMemoryCorpus;
+
+/** The label of a corpus: the path or 'brown', else the in-memory corpus's name. */
+export function corpusName(c: CorpusSpec): string {
+  return typeof c === 'string' ? c : (c.name ?? 'in-memory text');
+}
+
+/** Throws a clear error unless `c` is a non-empty path or an in-memory corpus of strings. */
+export function checkCorpusSpec(c: unknown): asserts c is CorpusSpec {
+  if (typeof c === 'string') {
+    if (c === '') throw new Error("unknown corpus '' (use 'brown', a path or { text })");
+    return;
+  }
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+    throw new Error(`unknown corpus ${JSON.stringify(c) ?? String(c)}: use 'brown', a path, { text } or { train, valid, test }`);
+  }
+  const o = c as Record<string, unknown>;
+  const keys = 'text' in o ? ['text'] : ['train', 'valid', 'test'];
+  for (const k of keys) {
+    if (typeof o[k] !== 'string') throw new Error(`corpus.${k} must be a string (an in-memory corpus is { text } or { train, valid, test })`);
+  }
+  if (o.name !== undefined && typeof o.name !== 'string') throw new Error('corpus.name must be a string');
+  if ('text' in o && (o.text as string).trim() === '') throw new Error('corpus.text is empty');
+}
+
 export interface CorpusOptions {
-  /** 'brown', a text file or folder, or a token file. */
-  corpus: string;
+  /** 'brown', a text file or folder, a token file, or text in memory. */
+  corpus: CorpusSpec;
   /** Text corpora: the tokenizer to build (default 'word'); brown: only 'word'; token files: must match. */
   tokenizer?: TokenizerKind;
   /** bpe: target vocabulary size (default 1024). */
@@ -85,6 +119,14 @@ function splitTokenFile(f: TokenFile): { train: TokenSource; valid: TokenSource;
 
 export function openTrainingCorpus(o: CorpusOptions): TrainingCorpus {
   const minCount = o.minCount ?? 4;
+  if (typeof o.corpus !== 'string') {
+    checkCorpusSpec(o.corpus);
+    const c = o.corpus;
+    const name = corpusName(c);
+    const parts = 'text' in c ? splitCorpus(c.text) : { train: c.train, valid: c.valid, test: c.test };
+    const chars = parts.train.length + parts.valid.length + parts.test.length;
+    return textCorpus(name, 'text', o.tokenizer ?? 'word', parts, minCount, o.bpeVocab, `corpus ${name}: ${fmt(chars)} characters in memory`);
+  }
   const format = corpusFormat(o.corpus);
   if (format === 'brown') {
     if (o.tokenizer !== undefined && o.tokenizer !== 'word') {

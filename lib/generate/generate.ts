@@ -18,6 +18,8 @@
 //                  sees between ceil(context/2) and context tokens, not exactly the last
 //                  `context`. Use `{ kvCache: false }` for the exact sliding window
 //                  (a full forward over the last `context` tokens at every step).
+//   MambaLM        the forward over the last MAMBA_WINDOW tokens (prompt + generated) at every
+//                  step (exact up to that window: the selective scan is causal; O(t) a step).
 // An empty prompt is read as the single token 0 (<unk>).
 // `stop`: a predicate or a list of ids; a stop token ends the generation and is NOT yielded.
 import { noGrad } from '../autograd.js';
@@ -28,12 +30,21 @@ import { matmul } from '../ops/matmul.js';
 import { gelu } from '../ops/activations.js';
 import { concat, slice, split } from '../ops/shape.js';
 import { FeedForwardLM } from '../models/ffnn.js';
+import { MambaLM } from '../models/mamba.js';
 import { RecurrentLM, detachState, disposeState, type RecurrentState } from '../models/rnn.js';
 import { TransformerLM } from '../models/transformer.js';
 import { Tensor, keep, makeRng, tidy } from '../tensor.js';
 import { checkSamplingOptions, sampleToken, type SamplingOptions } from './sampling.js';
 
-export type GenerativeModel = FeedForwardLM | RecurrentLM | TransformerLM;
+export type GenerativeModel = FeedForwardLM | RecurrentLM | TransformerLM | MambaLM;
+
+/** True for the models generate() samples from (feed-forward, recurrent, Transformer and Mamba LMs). */
+export function isGenerative(model: unknown): model is GenerativeModel {
+  return model instanceof FeedForwardLM || model instanceof RecurrentLM || model instanceof TransformerLM || model instanceof MambaLM;
+}
+
+/** MambaLM generation: the tokens each step's forward reads at most (prompt + generated). */
+export const MAMBA_WINDOW = 1024;
 
 export interface GenerateOptions extends SamplingOptions {
   /** Most tokens to produce (the stop token not counted, and not yielded). */
@@ -218,12 +229,33 @@ class TransformerRecompute implements Decoder {
   dispose(): void {}
 }
 
+// ---- MambaLM: a forward over the recent tokens ------------------------------------------------
+
+class MambaRecompute implements Decoder {
+  private tokens: number[] = [];
+  constructor(private readonly model: MambaLM) {}
+  private logits(): Float32Array {
+    const w = Int32Array.from(this.tokens.slice(-MAMBA_WINDOW));
+    return run(() => lastRow(this.model.forward(Tensor.fromArray(w, [1, w.length], 'int32'))));
+  }
+  prime(prompt: Int32Array): Float32Array {
+    this.tokens = Array.from(prompt);
+    return this.logits();
+  }
+  step(id: number): Float32Array {
+    this.tokens.push(id);
+    return this.logits();
+  }
+  dispose(): void {}
+}
+
 /** The incremental decoder for a model (see the notes at the top of this file). */
 export function makeDecoder(model: GenerativeModel, opts: { kvCache?: boolean } = {}): Decoder {
   if (model instanceof FeedForwardLM) return new FeedForwardDecoder(model);
   if (model instanceof RecurrentLM) return new RecurrentDecoder(model);
   if (model instanceof TransformerLM) return opts.kvCache === false ? new TransformerRecompute(model) : new TransformerKVCache(model);
-  throw new TypeError('generate: the model must be a FeedForwardLM, a RecurrentLM or a TransformerLM');
+  if (model instanceof MambaLM) return new MambaRecompute(model);
+  throw new TypeError('generate: the model must be a FeedForwardLM, a RecurrentLM, a TransformerLM or a MambaLM');
 }
 
 function vocabSizeOf(model: GenerativeModel): number {
@@ -231,8 +263,8 @@ function vocabSizeOf(model: GenerativeModel): number {
 }
 
 function checkOptions(model: GenerativeModel, promptIds: Int32Array, opts: GenerateOptions): void {
-  if (!(model instanceof FeedForwardLM || model instanceof RecurrentLM || model instanceof TransformerLM)) {
-    throw new TypeError('generate: the model must be a FeedForwardLM, a RecurrentLM or a TransformerLM');
+  if (!isGenerative(model)) {
+    throw new TypeError('generate: the model must be a FeedForwardLM, a RecurrentLM, a TransformerLM or a MambaLM');
   }
   if (!(promptIds instanceof Int32Array)) throw new TypeError('generate: promptIds must be an Int32Array');
   if (opts === null || typeof opts !== 'object') throw new TypeError('generate: options { maxTokens, ... } are required');

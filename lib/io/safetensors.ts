@@ -84,7 +84,7 @@ function tensorBytes(t: Tensor): Uint8Array {
  * Throws a TypeError for a bad name, a non-string metadata value, an unsupported dtype or
  * a disposed tensor.
  */
-export function encodeSafetensors(tensors: TensorMapLike, metadata: Record<string, string> = {}): Buffer {
+export function encodeSafetensors(tensors: TensorMapLike, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) {

@@ -131,6 +131,8 @@ export function evaluateMasked(
   T: number,
   seed = 0,
   maskOpts: Omit<MaskOptions, 'seed' | 'vocabSize' | 'maskId'> = {},
+  /** Called after every batch with the tokens of `ids` read so far (optional). */
+  onProgress?: (tokensDone: number) => void,
 ): MaskedEvaluation {
   if (!Number.isInteger(B) || B < 1) throw new RangeError(`evaluateMasked: B must be a positive integer, got ${B}`);
   if (!Number.isInteger(T) || T < 1) throw new RangeError(`evaluateMasked: T must be a positive integer, got ${T}`);
@@ -151,6 +153,7 @@ export function evaluateMasked(
           maskId: model.maskId,
           seed: deriveSeed(seed, i),
         });
+        onProgress?.((w + nb) * T);
         if (m.selected === 0) continue;
         tidy(() => {
           const logits = model.forward(Tensor.fromArray(m.inputs, [nb, T], 'int32'));

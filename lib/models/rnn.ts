@@ -259,7 +259,14 @@ export function recurrentLoss(
  * Mean NLL and perplexity of `ids` read as BPTT windows (state carried from window to
  * window, starting at zeros), in eval mode (no dropout) and without gradients.
  */
-export function evaluateRecurrent(model: RecurrentLM, ids: Int32Array, batchSize: number, seqLen: number): EvalResult {
+/** Perplexity over `ids` in `batchSize` parallel streams; `onProgress(tokens)` after every batch (optional). */
+export function evaluateRecurrent(
+  model: RecurrentLM,
+  ids: Int32Array,
+  batchSize: number,
+  seqLen: number,
+  onProgress?: (tokensDone: number) => void,
+): EvalResult {
   const wasTraining = model.training;
   model.eval();
   let state: RecurrentState | null = null;
@@ -276,6 +283,7 @@ export function evaluateRecurrent(model: RecurrentLM, ids: Int32Array, batchSize
         state = r.next;
         total += r.value;
         tokens += r.n;
+        onProgress?.(tokens);
       }
     });
   } finally {

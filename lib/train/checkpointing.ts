@@ -35,7 +35,7 @@
 // of 28.9 MB as plain int32 or 38.5 MB as KneserNeyLM.toJSON(). Masked LMs (kind 'mlm') save like the other
 // neural models; `lmkit generate` refuses them (they do not generate left to right).
 import { tokenVocab } from '../data/token-vocab.js';
-import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizers.js';
+import { WordTokenizer, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizers.js';
 import { Vocab, type VocabJSON } from '../data/vocab.js';
 import { bitsFor, packBits, unpackBits } from '../io/bitpack.js';
 import { loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState, type LoadedCheckpoint } from '../io/checkpoint.js';
@@ -52,6 +52,7 @@ import {
   type NeuralModel,
   type TrainRunOptions,
 } from './run.js';
+import type { RunHistoryJSON } from './history.js';
 import type { TrainerState } from './trainer.js';
 
 /** Names of training-state tensors start with this (never a model parameter name). */
@@ -69,6 +70,8 @@ export interface TrainingStateInput {
   carry: Record<string, Tensor> | null;
   /** Early stopping's best weights (aligned with the optimizer's parameters), or null. */
   best: readonly Tensor[] | null;
+  /** The run's loss and evaluation history so far (for the report of a resumed run). */
+  history?: RunHistoryJSON;
 }
 
 /** `meta.training` of a resumable checkpoint. */
@@ -80,6 +83,8 @@ export interface TrainingStateMeta {
   rng: Record<string, number>;
   carry: string[];
   best: boolean;
+  /** Absent in checkpoints written before lmkit kept it. */
+  history?: RunHistoryJSON;
 }
 
 /** A resumable checkpoint opened for `--resume`: dispose() frees its tensors. */
@@ -134,8 +139,11 @@ export interface LoadedTrained {
   model: NeuralModel;
   /** Token strings by id (for embed; from the tokenizer when there is one). */
   vocab: Vocab;
-  /** The training tokenizer, or null for a whitespace-split word model (Brown). */
-  tokenizer: Tokenizer | null;
+  /**
+   * The checkpoint's tokenizer: the one trained with the model, or for a Brown (word) model a
+   * WordTokenizer with `split: 'whitespace'` over its vocabulary. Never null.
+   */
+  tokenizer: Tokenizer;
   meta: TrainedMeta;
 }
 
@@ -181,6 +189,7 @@ export function saveTrained(dir: string, t: SaveTrainedInput): void {
       rng: tr.rng,
       carry: Object.keys(tr.carry ?? {}),
       best: tr.best !== null,
+      ...(tr.history ? { history: tr.history } : {}),
     };
     meta.training = training;
   }
@@ -276,7 +285,7 @@ export function resumeOptions(saved: TrainRunOptions, given: Partial<TrainRunOpt
 }
 
 /** The tokenizer (or Brown word vocabulary) of a checkpoint's metadata, and its vocabulary. */
-function codecOf(meta: { tokenizer?: TokenizerJSON; vocab?: VocabJSON }, where: string): { tokenizer: Tokenizer | null; vocab: Vocab } {
+function codecOf(meta: { tokenizer?: TokenizerJSON; vocab?: VocabJSON }, where: string): { tokenizer: Tokenizer; vocab: Vocab } {
   if (meta.tokenizer !== undefined) {
     let tokenizer: Tokenizer;
     try {
@@ -287,7 +296,10 @@ function codecOf(meta: { tokenizer?: TokenizerJSON; vocab?: VocabJSON }, where: 
     return { tokenizer, vocab: tokenVocab(tokenizer) };
   }
   if (typeof meta.vocab !== 'object' || meta.vocab === null) throw new Error(`${where}: no vocabulary in the metadata`);
-  return { tokenizer: null, vocab: Vocab.fromJSON(meta.vocab) };
+  // A Brown model: whitespace-split words and the saved vocabulary, as a word tokenizer, so
+  // that every checkpoint encodes prompts through `tokenizer`.
+  const vocab = Vocab.fromJSON(meta.vocab);
+  return { tokenizer: new WordTokenizer(vocab, { split: 'whitespace' }), vocab };
 }
 
 function neuralFrom(ck: LoadedCheckpoint, dir: string): LoadedTrained {
@@ -358,7 +370,8 @@ export interface LoadedNgram {
   kind: 'ngram';
   model: KneserNeyLM;
   vocab: Vocab;
-  tokenizer: Tokenizer | null;
+  /** As LoadedTrained's: never null. */
+  tokenizer: Tokenizer;
   meta: NgramTrainedMeta;
 }
 

@@ -2,10 +2,15 @@
 // DIR/report.html): pure functions from the run's numbers to text, no dependency.
 //
 //   renderCurvesSvg   two panels: the training loss per step (raw, faint, and smoothed by a
-//                     debiased exponential moving average) and the validation perplexity per
-//                     evaluation; linear axes with "nice" ticks (1, 2, 5 x 10^k) and labels.
-//                     Non-finite values are left out; a single point or a constant series is
-//                     drawn in a padded range (no NaN coordinates).
+//                     centred moving mean whose window narrows at the ends, so the curve
+//                     starts on the first losses instead of lagging behind them as a trailing
+//                     EMA does, debiased or not) and the validation perplexity per evaluation
+//                     (one evaluation: its value written out, not a one-dot plot); linear axes
+//                     with "nice" ticks (1, 2, 5 x 10^k) and labels. Spikes (raw losses 8 x
+//                     the median distance away from the running median) are left out of the
+//                     loss axis and of the smoothed curve, so one spike neither flattens nor
+//                     bends the curve; they are drawn at the axis's edge and counted in a note. Resume points are marked. Non-finite values are left
+//                     out; a single point or a constant series is drawn in a padded range.
 //   renderReportHtml  a self-contained page: the run's configuration, tokenizer and
 //                     vocabulary, size, speed, final perplexities, the SVG inlined and samples
 //                     of generated text.
@@ -23,8 +28,10 @@ export interface CurvesInput {
   validPpl: readonly CurvePoint[];
   /** A title above the panels (optional). */
   title?: string;
-  /** EMA factor of the smoothed loss in [0, 1) (default: from the number of points). */
+  /** Half-width (points) of the smoothed loss's centred window (default: from the number of points; 0: none). */
   smoothing?: number;
+  /** Steps where the run was resumed (marked on the loss panel). */
+  resumedAt?: readonly number[];
 }
 
 /** `s` with &, <, >, " and ' replaced by entities (safe in text and in quoted attributes). */
@@ -35,6 +42,44 @@ export function escapeXml(s: string): string {
 /** The default EMA factor for n points: none below 10, then rising to 0.98 for long runs. */
 export function defaultSmoothing(n: number): number {
   return n < 10 ? 0 : Math.min(0.98, Math.max(0, 1 - 10 / n));
+}
+
+/** The default half-width of the centred window for n points: none below 10, then n / 25 (at most 200). */
+export function defaultHalfWindow(n: number): number {
+  return n < 10 ? 0 : Math.min(200, Math.max(1, Math.round(n / 25)));
+}
+
+/**
+ * Centred moving mean: point i is the mean of points i - k .. i + k with k = min(h, i, n - 1 - i)
+ * (the window narrows symmetrically at both ends, so the first and last points are the raw
+ * values and a linear trend is reproduced exactly: no lag).
+ */
+export function smoothCentered(values: readonly number[], h: number): number[] {
+  if (!(Number.isInteger(h) && h >= 0)) throw new RangeError(`smoothCentered: h must be an integer >= 0, got ${h}`);
+  const n = values.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + values[i]!;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = Math.min(h, i, n - 1 - i);
+    out.push((prefix[i + k + 1]! - prefix[i - k]!) / (2 * k + 1));
+  }
+  return out;
+}
+
+/** The median of the points i - k .. i + k, k = min(h, i, n - 1 - i) (symmetric, as smoothCentered), for every i. */
+export function runningMedian(values: readonly number[], h: number): number[] {
+  const n = values.length;
+  return values.map((_, i) => {
+    const k = Math.min(h, i, n - 1 - i);
+    return quantile(values.slice(i - k, i + k + 1), 0.5);
+  });
+}
+
+/** The q-quantile (0..1) of `values` (nearest rank). */
+export function quantile(values: readonly number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
 }
 
 /** Debiased exponential moving average (the first values are not pulled towards 0). */
@@ -117,6 +162,12 @@ interface Panel {
   yLabel: string;
   series: Series[];
   empty: string;
+  /** The y range to draw (points beyond it are drawn at its edge); default: the data's. */
+  yRange?: [number, number];
+  /** Vertical marks at these steps, with a label. */
+  marks?: { step: number; label: string }[];
+  /** A line of text under the title. */
+  note?: string;
 }
 
 function renderPanel(p: Panel): string {
@@ -140,10 +191,18 @@ function renderPanel(p: Panel): string {
     ymin = Math.min(ymin, q.value);
     ymax = Math.max(ymax, q.value);
   }
+  if (p.yRange) [ymin, ymax] = p.yRange;
   const [x0, x1] = padRange(xmin, xmax);
   const [y0, y1] = padRange(ymin, ymax);
   const sx = (s: number): number => px + ((s - x0) / (x1 - x0)) * pw;
-  const sy = (v: number): number => py + ph - ((v - y0) / (y1 - y0)) * ph;
+  const sy = (v: number): number => py + ph - ((Math.min(y1, Math.max(y0, v)) - y0) / (y1 - y0)) * ph;
+  if (p.note) parts.push(`<text class="note" x="${num(px + pw)}" y="${num(py - 4)}" text-anchor="end">${escapeXml(p.note)}</text>`);
+  for (const m of p.marks ?? []) {
+    if (!(m.step >= x0 && m.step <= x1)) continue;
+    const x = num(sx(m.step));
+    parts.push(`<line class="mark" x1="${x}" y1="${num(py)}" x2="${x}" y2="${num(py + ph)}"/>`);
+    parts.push(`<text class="mark-label" x="${x}" y="${num(py + 12)}" text-anchor="start" dx="3">${escapeXml(m.label)}</text>`);
+  }
   // Grid, ticks and tick labels.
   const xt = niceTicks(x0, x1, 6);
   const yt = niceTicks(y0, y1, 5);
@@ -177,47 +236,90 @@ function renderPanel(p: Panel): string {
   return `<g>${parts.join('')}</g>`;
 }
 
+/** A panel that states one value (a single evaluation) instead of plotting a lone dot. */
+function renderValue(p: { x: number; y: number; w: number; h: number; title: string; point: CurvePoint }): string {
+  const cx = num(p.x + p.w / 2);
+  const v = p.point.value;
+  const text = v >= 100 ? v.toFixed(1) : v.toPrecision(4);
+  return (
+    `<g><text class="title" x="${cx}" y="${num(p.y + 18)}" text-anchor="middle">${escapeXml(p.title)}</text>` +
+    `<text class="value" x="${cx}" y="${num(p.y + p.h / 2)}" text-anchor="middle">${escapeXml(text)}</text>` +
+    `<text class="note" x="${cx}" y="${num(p.y + p.h / 2 + 28)}" text-anchor="middle">${escapeXml(`one evaluation, at step ${fmtStep(p.point.step)} (--eval-every N for a curve)`)}</text></g>`
+  );
+}
+
+const fmtStep = (s: number): string => (Number.isInteger(s) ? String(s) : s.toFixed(1));
+
 const finite = (pts: readonly CurvePoint[]): CurvePoint[] => pts.filter((q) => Number.isFinite(q.step) && Number.isFinite(q.value));
 
 /** The loss and validation-perplexity curves as a standalone SVG document (no XML prolog, so it also inlines into HTML). */
 export function renderCurvesSvg(c: CurvesInput): string {
   const loss = finite(c.loss ?? []);
   const ppl = finite(c.validPpl ?? []);
-  const beta = c.smoothing ?? defaultSmoothing(loss.length);
-  const smooth = smoothEma(
-    loss.map((q) => q.value),
-    beta,
+  const h = c.smoothing ?? defaultHalfWindow(loss.length);
+  const raw = loss.map((q) => q.value);
+  // Outliers (spikes): further from the running median than 8 times the median such distance
+  // (runs of 20 points or more). They stay in the raw line, drawn at the axis's edge, and are
+  // replaced by the running median in the smoothed curve and left out of the axis range.
+  const outlier = new Array<boolean>(raw.length).fill(false);
+  let med: number[] = raw;
+  if (raw.length >= 20) {
+    med = runningMedian(raw, Math.max(2, h));
+    const dev = raw.map((v, i) => Math.abs(v - med[i]!));
+    const cut = 8 * Math.max(quantile(dev, 0.5), 1e-6 * Math.max(...raw.map(Math.abs)));
+    dev.forEach((d, i) => (outlier[i] = d > cut));
+  }
+  const smooth = smoothCentered(
+    raw.map((v, i) => (outlier[i] ? med[i]! : v)),
+    h,
   ).map((value, i) => ({ step: loss[i]!.step, value }));
+  let yRange: [number, number] | undefined;
+  let note: string | undefined;
+  const off = outlier.filter(Boolean).length;
+  if (off > 0) {
+    const inside = [...raw.filter((_, i) => !outlier[i]), ...smooth.map((q) => q.value)];
+    yRange = [Math.min(...inside), Math.max(...inside)];
+    note = `${off} raw point${off === 1 ? '' : 's'} beyond the axis (drawn at its edge; max ${Math.max(...raw).toPrecision(4)})`;
+  }
+  const marks = (c.resumedAt ?? []).map((step) => ({ step, label: `resumed at ${step}` }));
   const W = 880;
   const top = c.title ? 24 : 0;
   const H = 320 + top;
+  const validPanel =
+    ppl.length === 1
+      ? renderValue({ x: W / 2, y: top, w: W / 2, h: 320, title: 'validation perplexity', point: ppl[0]! })
+      : renderPanel({
+          x: W / 2,
+          y: top,
+          w: W / 2,
+          h: 320,
+          title: 'validation perplexity',
+          yLabel: 'perplexity',
+          series: [{ points: ppl, cls: 'ppl', markers: true }],
+          empty: 'no evaluations',
+        });
   const panels = [
     renderPanel({
       x: 0,
       y: top,
       w: W / 2,
       h: 320,
-      title: beta > 0 ? `training loss (EMA ${beta.toFixed(2)})` : 'training loss',
+      title: h > 0 ? `training loss (centred mean of ${2 * h + 1} steps)` : 'training loss',
       yLabel: 'loss (nats/token)',
-      series: beta > 0 ? [{ points: loss, cls: 'loss-raw' }, { points: smooth, cls: 'loss' }] : [{ points: loss, cls: 'loss' }],
+      series: h > 0 ? [{ points: loss, cls: 'loss-raw' }, { points: smooth, cls: 'loss' }] : [{ points: loss, cls: 'loss' }],
       empty: 'no training steps',
+      ...(yRange ? { yRange } : {}),
+      ...(note ? { note } : {}),
+      marks,
     }),
-    renderPanel({
-      x: W / 2,
-      y: top,
-      w: W / 2,
-      h: 320,
-      title: 'validation perplexity',
-      yLabel: 'perplexity',
-      series: [{ points: ppl, cls: 'ppl', markers: true }],
-      empty: 'no evaluations',
-    }),
+    validPanel,
   ];
   const style =
     '.title{font:600 13px sans-serif;fill:#222}.axis-label{font:12px sans-serif;fill:#444}.tick-label{font:11px sans-serif;fill:#555}' +
     '.axis,.tick{stroke:#444;stroke-width:1}.grid{stroke:#e4e4e4;stroke-width:1}.frame{fill:none;stroke:#ccc}.empty{font:12px sans-serif;fill:#888}' +
     '.loss-raw{stroke:#1f77b4;stroke-opacity:.3;stroke-width:1}.loss{stroke:#1f77b4;stroke-width:2}' +
-    '.ppl{stroke:#d62728;stroke-width:2}.ppl-dot{fill:#d62728}.loss-dot,.loss-raw-dot{fill:#1f77b4}';
+    '.ppl{stroke:#d62728;stroke-width:2}.ppl-dot{fill:#d62728}.loss-dot,.loss-raw-dot{fill:#1f77b4}' +
+    '.mark{stroke:#888;stroke-dasharray:4 3}.mark-label,.note{font:11px sans-serif;fill:#666}.value{font:600 34px sans-serif;fill:#d62728}';
   const title = c.title ? `<text class="title" x="${W / 2}" y="17" text-anchor="middle">${escapeXml(c.title)}</text>` : '';
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img">` +
@@ -253,6 +355,8 @@ export interface ReportInput {
   samplesNote?: string;
   /** Lines the run printed (corpus, model, ...). */
   log?: string[];
+  /** Steps where the run was resumed from a checkpoint. */
+  resumedAt?: readonly number[];
   createdAt?: string;
 }
 
@@ -272,6 +376,7 @@ export function renderReportHtml(r: ReportInput): string {
     row('tokenizer', r.tokenizer),
     row('vocabulary', fmtNum(r.vocabSize, 0)),
     row('steps', fmtNum(r.steps, 0)),
+    ...(r.resumedAt && r.resumedAt.length > 0 ? [row('resumed at step', r.resumedAt.map((x) => fmtNum(x, 0)).join(', '))] : []),
     row('training time', `${fmtNum(r.seconds, 1)} s`),
     row('training tokens/s', fmtNum(r.tokensPerSecond, 0)),
     row('valid perplexity', fmtNum(r.validPpl, 2)),

@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { corpusName } from '../data/training-corpus.js';
 import { META_FILE, loadModuleState } from '../io/checkpoint.js';
 import type { Module } from '../nn/module.js';
 import { Adafactor } from '../optim/adafactor.js';
@@ -85,6 +86,8 @@ export function resolveRunOptions(input: TrainRunInput): TrainRunOptions {
 export function recordedOptions(o: TrainRunOptions): TrainRunOptions {
   const r: TrainRunOptions = { ...o };
   delete r.resume;
+  // An in-memory corpus is recorded by its name, not its text.
+  if (typeof r.corpus !== 'string') r.corpus = corpusName(r.corpus);
   return r;
 }
 

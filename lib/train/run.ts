@@ -11,7 +11,7 @@ import {
   randomWindowsFrom,
   type TokenSource,
 } from '../data/tokensource.js';
-import { openTrainingCorpus, type TrainingCorpus } from '../data/training-corpus.js';
+import { checkCorpusSpec, openTrainingCorpus, type CorpusSpec, type TrainingCorpus } from '../data/training-corpus.js';
 import type { TokenizerKind } from '../data/tokenizers.js';
 import { bpttBatches, numBpttBatches, type BpttBatch } from '../data/bptt.js';
 import { contextWindows, type WindowBatch } from '../data/loaders.js';
@@ -30,6 +30,10 @@ import { crossEntropy } from '../ops/crossentropy.js';
 import { Tensor, keep } from '../tensor.js';
 import { CHECKPOINT_KINDS, openTraining, saveNgramTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
+import { effectiveConfig, type ConfigValue } from './effective-config.js';
+import { reporting } from './eval-progress.js';
+import { MODEL_DEFAULTS } from './model-defaults.js';
+import { RunHistory, type RunHistoryJSON } from './history.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
 export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
@@ -41,8 +45,11 @@ export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adamw', 'adam'
 
 export interface TrainRunOptions {
   model: ModelKind;
-  /** 'brown', a UTF-8 text file or folder (split 90/5/5), or a token file from `lmkit tokenize` (see data/training-corpus.ts). */
-  corpus: string;
+  /**
+   * 'brown', a UTF-8 text file or folder (split 90/5/5), a token file from `lmkit tokenize`,
+   * or text in memory: `{ text }` (split 90/5/5) or `{ train, valid, test }` (see data/training-corpus.ts).
+   */
+  corpus: CorpusSpec;
   /** Text corpora: the tokenizer built on the training split (default 'word'). */
   tokenizer?: TokenizerKind;
   /** --tokenizer bpe: target vocabulary size (default 1024). */
@@ -95,10 +102,37 @@ export interface TrainRunOptions {
   skipNonfinite?: boolean;
 }
 
+/** What a run will do, sent once before its first step (for progress displays and ETAs). */
+export interface TrainPlan {
+  /** The run's total optimizer steps (a resumed run: counting those done before). */
+  totalSteps: number;
+  /** The step the run starts from (0, or the resumed checkpoint's step). */
+  startStep: number;
+  /** The steps after which the validation split is evaluated (planned; the last is the final evaluation). */
+  evalSteps: number[];
+  /** Tokens of each validation evaluation, and of the test evaluation at the end (0 without). */
+  validTokens: number;
+  testTokens: number;
+}
+
+/** Callbacks of runTraining (all optional). */
 export interface TrainRunEvents {
+  /** One-line messages: the corpus, the model, resumes, early stops, the checkpoint. */
   info?: (message: string) => void;
+  /** After every optimizer step. */
   step?: (e: StepEvent & { total: number }) => void;
+  /** After every evaluation: the validation evaluations during and at the end of the run, and the test one. */
   eval?: (e: EvalResult & { split: 'valid' | 'test'; step: number }) => void;
+  /** Once, before the first step (neural models). */
+  plan?: (p: TrainPlan) => void;
+  /** During an evaluation: `done` of `total` tokens (done 0 at its start). */
+  evalProgress?: (e: { split: 'valid' | 'test'; step: number; done: number; total: number }) => void;
+  /**
+   * Checked after every step (the run yields to the event loop between steps): returning true
+   * ends the run there; with `out`, a resumable checkpoint of that step is saved first and the
+   * result has `interrupted: true` (no final evaluation).
+   */
+  shouldStop?: () => boolean;
 }
 
 export interface TrainRunResult {
@@ -116,28 +150,16 @@ export interface TrainRunResult {
   stoppedEarly?: boolean;
   /** Steps skipped for a non-finite loss (`skipNonfinite`; neural models). */
   skippedSteps?: number;
+  /** True when `shouldStop` ended the run (validPpl is then NaN: no final evaluation). */
+  interrupted?: boolean;
+  /** The whole run's loss and validation history, also across resumes (neural models). */
+  history?: RunHistoryJSON;
+  /** Every setting the run used, defaults included (lr, schedule, batch, sizes, optimizer, tokenizer ...). */
+  config?: Record<string, ConfigValue>;
 }
 
-interface Defaults {
-  batch: number;
-  context: number;
-  embed: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  lr: number;
-  clip?: number;
-}
-
-const DEFAULTS: Record<Exclude<ModelKind, 'ngram'>, Defaults> = {
-  loglinear: { batch: 256, context: 4, embed: 0, hidden: 0, layers: 1, heads: 1, lr: 2e-2 },
-  mlm: { batch: 16, context: 64, embed: 128, hidden: 512, layers: 2, heads: 4, lr: 1e-3, clip: 1 },
-  mamba: { batch: 16, context: 64, embed: 128, hidden: 0, layers: 2, heads: 1, lr: 2e-3, clip: 1 },
-  ffnn: { batch: 256, context: 4, embed: 60, hidden: 50, layers: 1, heads: 1, lr: 2e-3 },
-  rnn: { batch: 20, context: 35, embed: 200, hidden: 200, layers: 1, heads: 1, lr: 2e-3, clip: 1 },
-  lstm: { batch: 20, context: 35, embed: 200, hidden: 200, layers: 1, heads: 1, lr: 2e-3, clip: 1 },
-  transformer: { batch: 16, context: 64, embed: 128, hidden: 512, layers: 2, heads: 4, lr: 1e-3, clip: 1 },
-};
+/** Perplexity over an id array; `onProgress(tokens)` as it goes (optional). */
+type Evaluator = (ids: Int32Array, onProgress?: (tokensDone: number) => void) => EvalResult;
 
 /** A model family's training pieces: its batches, its loss and its evaluation. */
 interface Job<B> {
@@ -145,7 +167,7 @@ interface Job<B> {
   batches: (epoch: number) => Iterable<B>;
   stepsPerEpoch: number;
   loss: (b: B) => LossResult;
-  evaluate: (ids: Int32Array) => EvalResult;
+  evaluate: Evaluator;
   /** Called at the start of every epoch (recurrent models reset their carried state). */
   startEpoch?: () => void;
   /** The state carried between batches (recurrent models), by name: live tensors, for checkpoints. */
@@ -155,10 +177,25 @@ interface Job<B> {
   dispose: () => void;
 }
 
+/**
+ * Trains a language model as `lmkit train` does: opens the corpus (`'brown'`, a text file or
+ * folder, a token file, or text in memory: `corpus: { text }`), builds the tokenizer on its
+ * training split, the model and the optimizer (defaults per model: {@link MODEL_DEFAULTS}),
+ * trains for `steps` (or `epochs`, default 1), evaluates the validation split (every
+ * `evalEvery` steps, at each epoch end and at the end) and the test split, and with `out`
+ * saves a checkpoint there (load it with `loadTrained`). `resume: dir` continues a saved run.
+ * Progress arrives through `ev` (steps, evaluations, info lines; `shouldStop` ends the run
+ * early). Resolves with the perplexities, speed and effective configuration.
+ *
+ * @example
+ * const r = await runTraining({ model: 'lstm', corpus: { text }, steps: 100, out: 'runs/lstm' },
+ *   { step: (e) => console.log(e.step, e.loss) });
+ * console.log(r.validPpl, r.testPpl);
+ */
 export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
   const o = resolveRunOptions(input);
   if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
-  if (typeof o.corpus !== 'string' || o.corpus === '') throw new Error(`unknown corpus '${String(o.corpus)}'`);
+  checkCorpusSpec(o.corpus);
   if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
   if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model)) {
     throw new Error(`--out: saving '${o.model}' models is not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
@@ -250,10 +287,11 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       validPpl: valid.ppl,
       testPpl,
       checkpoint,
+      config: effectiveConfig({ model: 'ngram', options: o, corpus: corpus.name, tokenizer: tokenizerLabel(corpus), vocabSize: V }),
     };
   }
 
-  const d = DEFAULTS[o.model];
+  const d = MODEL_DEFAULTS[o.model];
   const batch = o.batch ?? d.batch;
   const context = o.context ?? d.context;
   const embed = o.embed ?? d.embed;
@@ -323,20 +361,54 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
           rng: job.model.rngState(),
           carry: job.carry?.() ?? null,
           best: trainer.bestWeights,
+          history: history.toJSON(),
         },
       });
     let pendingCarry: Map<string, Tensor> | null = null;
+    let history = new RunHistory();
     if (o.resume !== undefined) {
       opened = openTraining(o.resume);
       pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind: optimizerName, trainer });
+      history = RunHistory.fromJSON(opened.training.history);
+      history.resume(trainer.step);
       ev.info?.(`resumed ${o.resume} at step ${trainer.step} (epoch ${trainer.epoch + 1}, batch ${trainer.batchInEpoch})`);
     }
-    const evaluate = (split: TokenSource): EvalResult => {
+    const evaluate = (split: TokenSource, name: 'valid' | 'test'): EvalResult => {
       job.model.eval();
-      const r = evaluateInChunks(job.evaluate, split);
+      const progress = ev.evalProgress && ((done: number, n: number) => ev.evalProgress!({ split: name, step: trainer.step, done, total: n }));
+      progress?.(0, split.length);
+      const r = evaluateInChunks(job.evaluate, split, undefined, progress);
       job.model.train();
       return r;
     };
+    ev.plan?.({
+      totalSteps: total,
+      startStep: trainer.step,
+      evalSteps: plannedEvalSteps(total, Math.ceil(job.stepsPerEpoch / accumulate), epochs !== undefined, o.evalEvery),
+      validTokens: ids.valid.length,
+      testTokens: o.test !== false ? ids.test.length : 0,
+    });
+    const config = effectiveConfig({
+      model: o.model,
+      options: o,
+      corpus: corpus.name,
+      tokenizer: tokenizerLabel(corpus),
+      vocabSize: V,
+      neural: {
+        ...jobConfig,
+        totalSteps: total,
+        epochs,
+        accumulate,
+        optimizer: optimizerName,
+        optimizerObject: optimizer,
+        lr,
+        schedule: o.schedule ?? 'constant',
+        warmup: o.warmup ?? 0,
+        clip,
+      },
+    });
+    // The last validation evaluation (reused at the end when it is of the final weights).
+    let lastValid: (EvalResult & { step: number }) | null = null;
     const result = await trainer.fit({
       batches: (epoch) => {
         job.startEpoch?.();
@@ -346,25 +418,67 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       },
       epochs,
       steps: o.steps,
-      evaluate: () => evaluate(ids.valid),
+      evaluate: () => evaluate(ids.valid, 'valid'),
       evalEvery: o.evalEvery,
       patience: o.patience,
       restoreBest: o.restoreBest,
-      onStep: (e) => ev.step?.({ ...e, total }),
-      onEval: (e) => ev.eval?.({ ...e, split: 'valid' }),
+      onStep: (e) => {
+        history.step(e.step, e.loss);
+        ev.step?.({ ...e, total });
+      },
+      onEval: (e) => {
+        lastValid = e;
+        history.eval(e.step, e.ppl);
+        ev.eval?.({ ...e, split: 'valid' });
+      },
       saveEvery: o.saveEvery,
       onSave: () => saveTo(o.out!),
+      shouldStop: ev.shouldStop,
     });
+    if (result.interrupted) {
+      let checkpoint: string | null = null;
+      if (o.out !== undefined) {
+        saveTo(o.out);
+        checkpoint = o.out;
+        ev.info?.(`checkpoint of step ${result.steps} saved to ${o.out}`);
+      }
+      return {
+        model: o.model,
+        steps: result.steps,
+        seconds: result.seconds,
+        tokensPerSecond: result.tokensPerSecond,
+        parameters: job.model.numParameters(),
+        vocabSize: V,
+        validPpl: Number.NaN,
+        testPpl: null,
+        checkpoint,
+        stoppedEarly: false,
+        skippedSteps: result.skippedSteps,
+        interrupted: true,
+        history: history.toJSON(),
+        config,
+      };
+    }
     if (result.stoppedEarly) {
       ev.info?.(
         `early stop at step ${result.steps}: no better validation perplexity in ${o.patience} evaluations ` +
           `(best ${result.bestPpl?.toFixed(1)} at step ${result.bestStep}${o.restoreBest ? ', restored' : ''})`,
       );
     }
-    const valid = evaluate(ids.valid);
+    // The final validation perplexity: the last evaluation when it was of these weights, else a new one.
+    const last = lastValid as (EvalResult & { step: number }) | null;
+    const restored = o.restoreBest === true && result.bestStep !== null && result.bestStep !== result.steps;
+    let valid: EvalResult;
+    if (last !== null && last.step === result.steps && !restored) {
+      valid = last;
+    } else {
+      valid = evaluate(ids.valid, 'valid');
+      history.eval(result.steps, valid.ppl);
+      ev.eval?.({ ...valid, split: 'valid', step: result.steps });
+    }
     let testPpl: number | null = null;
     if (o.test !== false) {
-      const t = evaluate(ids.test);
+      const t = evaluate(ids.test, 'test');
       testPpl = t.ppl;
       ev.eval?.({ ...t, split: 'test', step: result.steps });
     }
@@ -386,12 +500,32 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       checkpoint,
       stoppedEarly: result.stoppedEarly,
       skippedSteps: result.skippedSteps,
+      interrupted: false,
+      history: history.toJSON(),
+      config,
     };
   } finally {
     opened?.dispose();
     job.dispose();
     optimizer.dispose();
   }
+}
+
+/**
+ * The steps after which a run evaluates the validation split: every `evalEvery` steps, at
+ * every epoch end (with `byEpochs`; with a step budget, the epoch ends before the last step),
+ * and at the last step.
+ */
+export function plannedEvalSteps(total: number, stepsPerEpoch: number, byEpochs: boolean, evalEvery?: number): number[] {
+  const at = new Set<number>([total]);
+  if (evalEvery) for (let s = evalEvery; s <= total; s += evalEvery) at.add(s);
+  if (stepsPerEpoch > 0) for (let s = stepsPerEpoch; s < total || (byEpochs && s === total); s += stepsPerEpoch) at.add(s);
+  return [...at].sort((a, b) => a - b);
+}
+
+/** The tokenizer of a corpus, for the report: its kind, or Brown's whitespace-split words. */
+function tokenizerLabel(c: TrainingCorpus): string {
+  return c.tokenizer ? c.tokenizer.kind : 'word (whitespace-split)';
 }
 
 function makeSchedule(kind: ScheduleKind, lr: number, warmup: number, total: number): Schedule | undefined {
@@ -519,27 +653,27 @@ export function evaluateModel(kind: NeuralKind, model: NeuralModel, c: JobConfig
   }
 }
 
-function evaluatorFor(kind: NeuralKind, model: Module, c: JobConfig): (ids: Int32Array) => EvalResult {
+function evaluatorFor(kind: NeuralKind, model: Module, c: JobConfig): Evaluator {
   switch (kind) {
     case 'ffnn':
     case 'loglinear': {
       const m = model as FeedForwardLM | LogLinearLM;
-      return (ids) =>
-        evaluateLoss(contextWindows(ids, c.context, 1024), (b) => {
+      return (ids, onProgress) =>
+        evaluateLoss(reporting(contextWindows(ids, c.context, 1024), (b) => b.size, onProgress), (b) => {
           const { x, y } = windowTensors(b, c.context);
           return { sum: crossEntropy(m.forward(x), y, { reduction: 'sum' }), tokens: b.size };
         });
     }
     case 'rnn':
     case 'lstm':
-      return (ids) => evaluateRecurrent(model as RecurrentLM, ids, 10, c.context);
+      return (ids, onProgress) => evaluateRecurrent(model as RecurrentLM, ids, 10, c.context, onProgress);
     case 'mlm':
       // Masked-token perplexity: exp(mean NLL over the masked positions), fixed masks.
-      return (ids) => evaluateMasked(model as MaskedLM, ids, 8, c.context, c.seed);
+      return (ids, onProgress) => evaluateMasked(model as MaskedLM, ids, 8, c.context, c.seed, {}, onProgress);
     default: {
       const m = model as TransformerLM | MambaLM;
-      return (ids) =>
-        evaluateLoss(sequentialWindows(ids, 8, c.context), (b) => ({ sum: sequenceLoss(m, b, 'sum'), tokens: b.tokens }));
+      return (ids, onProgress) =>
+        evaluateLoss(reporting(sequentialWindows(ids, 8, c.context), (b) => b.tokens, onProgress), (b) => ({ sum: sequenceLoss(m, b, 'sum'), tokens: b.tokens }));
     }
   }
 }
@@ -663,7 +797,7 @@ function windowJob(
   forward: (x: Tensor) => Tensor,
   c: JobConfig,
   train: TokenSource,
-  evaluate: (ids: Int32Array) => EvalResult,
+  evaluate: Evaluator,
 ): Job<AnyBatch> {
   const mem = inMemory(train);
   const stepsPerEpoch = Math.ceil((train.length - c.context) / c.batch);
@@ -698,7 +832,7 @@ function sequenceJob(
   model: TransformerLM | MambaLM,
   c: JobConfig,
   train: TokenSource,
-  evaluate: (ids: Int32Array) => EvalResult,
+  evaluate: Evaluator,
 ): Job<AnyBatch> {
   const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
   // In memory: slices of the array; a token file: one read of T + 1 tokens per window.

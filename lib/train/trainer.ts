@@ -86,6 +86,8 @@ export interface FitOptions<B> {
   /** Call `onSave` every this many optimizer steps (after that step's evaluation, if any). */
   saveEvery?: number;
   onSave?: (trainer: Trainer<B>) => void;
+  /** Checked after every step (fit yields to the event loop between steps): true ends fit() there, `interrupted` set. */
+  shouldStop?: () => boolean;
 }
 
 export interface FitResult {
@@ -101,6 +103,8 @@ export interface FitResult {
   bestStep: number | null;
   /** Steps skipped because of a non-finite loss. */
   skippedSteps: number;
+  /** True when `shouldStop` ended the run. */
+  interrupted: boolean;
 }
 
 /** The trainer's resumable counters (JSON). */
@@ -326,6 +330,11 @@ export class Trainer<B> {
     let counted = 0;
     let countedTokens = 0;
     let countedSeconds = 0;
+    // Every step's tokens and time: the rate of runs too short to leave the warm-up.
+    let allTokens = 0;
+    let allSeconds = 0;
+    let interrupted = false;
+    const rate = (): number => (countedSeconds > 0 ? countedTokens / countedSeconds : allSeconds > 0 ? allTokens / allSeconds : 0);
     let lastLoss = Number.NaN;
     let stoppedEarly = patience !== undefined && this.evalsSinceBest >= patience;
     const t0 = performance.now();
@@ -357,6 +366,8 @@ export class Trainer<B> {
         group.length = 0;
         const dt = (performance.now() - s0) / 1000;
         lastLoss = loss;
+        allTokens += tokens;
+        allSeconds += dt;
         if (++counted > warmup) {
           countedTokens += tokens;
           countedSeconds += dt;
@@ -366,7 +377,7 @@ export class Trainer<B> {
           epoch,
           loss,
           lr: this.optimizer.lr,
-          tokensPerSecond: countedSeconds > 0 ? countedTokens / countedSeconds : tokens / Math.max(dt, 1e-9),
+          tokensPerSecond: rate(),
           ...(skipped ? { skipped } : {}),
         });
         if (opts.evaluate && opts.evalEvery && this.step % opts.evalEvery === 0) {
@@ -374,7 +385,8 @@ export class Trainer<B> {
         }
         if (saveEvery !== undefined && this.step % saveEvery === 0) opts.onSave?.(this);
         await yieldToEventLoop();
-        if (stoppedEarly || stepsDone()) {
+        if (!stoppedEarly && !stepsDone() && opts.shouldStop?.()) interrupted = true;
+        if (stoppedEarly || stepsDone() || interrupted) {
           it.return?.();
           break outer;
         }
@@ -387,19 +399,20 @@ export class Trainer<B> {
       this.epoch++;
       this.batchInEpoch = 0;
     }
-    if (keepBest && this.bestWeights && this.bestStep !== this.step) {
+    if (!interrupted && keepBest && this.bestWeights && this.bestStep !== this.step) {
       this.optimizer.params.forEach((p, i) => p.storage.copyFrom(this.bestWeights![i]!.storage));
     }
     return {
       steps: this.step,
       epochs: this.batchInEpoch > 0 ? this.epoch + 1 : this.epoch,
       lastLoss,
-      tokensPerSecond: countedSeconds > 0 ? countedTokens / countedSeconds : 0,
+      tokensPerSecond: rate(),
       seconds: (performance.now() - t0) / 1000,
       stoppedEarly,
       bestPpl: this.bestPpl,
       bestStep: this.bestStep,
       skippedSteps: this.skippedSteps,
+      interrupted,
     };
   }
 }

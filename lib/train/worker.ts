@@ -19,9 +19,20 @@ function entryPath(): string {
   throw new Error(`trainInWorker: ${built} is missing; run \`npm run build\``);
 }
 
+/**
+ * The part of an `AbortSignal` that trainInWorker uses (declared here so that the published
+ * types compile without the DOM or Node.js type libraries; an AbortController's signal fits).
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface WorkerTrainOptions {
   /** Aborting terminates the worker; the promise rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 type Message =

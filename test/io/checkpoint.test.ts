@@ -77,7 +77,7 @@ describe('safetensors', () => {
 
   it('writes a file that a minimal independent parser reads', () => {
     const src = sampleTensors();
-    const buf = encodeSafetensors(src, { a: 'b' });
+    const buf = Buffer.from(encodeSafetensors(src, { a: 'b' }));
     const n = Number(buf.readBigUInt64LE(0));
     expect(n % 8).toBe(0); // header padded so data starts 8-aligned
     const text = buf.subarray(8, 8 + n).toString('utf8');
@@ -111,7 +111,7 @@ describe('safetensors', () => {
   });
 
   describe('rejects malformed files with a clear error naming the file', () => {
-    const good = encodeSafetensors({ w: Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3]), i: Tensor.fromArray(Int32Array.of(1, 2), [2], 'int32') });
+    const good = Buffer.from(encodeSafetensors({ w: Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3]), i: Tensor.fromArray(Int32Array.of(1, 2), [2], 'int32') }));
     const n = Number(good.readBigUInt64LE(0));
     const f32 = new Uint8Array(Float32Array.of(1, 2, 3).buffer);
     const cases: [string, Buffer, RegExp][] = [

@@ -93,8 +93,9 @@ describe('npm package', () => {
         `js-tiktoken ${(rep.jsTiktokenKB / 1024).toFixed(1)}); addon from ${rep.prebuildFrom}`,
     );
 
-    // `import { ... } from 'lmkit'` type-checks (skipLibCheck off) under all three module resolutions.
-    expect(Object.keys(rep.typecheckMs).sort()).toEqual(['bundler', 'node16', 'nodenext']);
+    // `import { ... } from 'lmkit'` type-checks (skipLibCheck off) under all three module resolutions,
+    // and in a project without @types/node or the DOM library ('nonode').
+    expect(Object.keys(rep.typecheckMs).sort()).toEqual(['bundler', 'node16', 'nodenext', 'nonode']);
     console.log(`pack: consumer type-checks (ms): ${JSON.stringify(rep.typecheckMs)}`);
     expect(rep.tarballBytes).toBeLessThan(30 * 1024 * 1024);
     expect(rep.lmkitKB).toBeLessThan(30 * 1024);

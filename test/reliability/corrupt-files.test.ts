@@ -49,7 +49,7 @@ function thrown(fn: () => unknown): unknown {
 
 describe('safetensors: truncations and byte flips', () => {
   const tensors = sampleTensors();
-  const good = encodeSafetensors(tensors, { note: 'x' });
+  const good = Buffer.from(encodeSafetensors(tensors, { note: 'x' }));
 
   it('every truncation of a valid file is rejected with a SafetensorsError, and nothing is allocated', () => {
     const before = memory();

@@ -12,7 +12,9 @@ import {
   escapeXml,
   niceTicks,
   renderCurvesSvg,
+  quantile,
   renderReportHtml,
+  smoothCentered,
   smoothEma,
   type CurvePoint,
   type ReportInput,
@@ -91,7 +93,9 @@ describe('renderCurvesSvg', () => {
       expect(svg).not.toMatch(/NaN|Infinity/);
       for (const c of coords(svg)) expect(Number.isFinite(c)).toBe(true);
       expect(polylinePoints(svg, 'loss')).toHaveLength(loss.length);
-      expect(polylinePoints(svg, 'ppl')).toHaveLength(ppl.length);
+      // One evaluation is written out as a value, more are plotted.
+      if (ppl.length === 1) expect(svg).toContain(`<text class="value"`);
+      else expect(polylinePoints(svg, 'ppl')).toHaveLength(ppl.length);
       expect(svg.match(/class="tick-label"/g)!.length).toBeGreaterThanOrEqual(4);
     }
     const one = renderCurvesSvg({ loss: curve(1, () => 5), validPpl: [] });
@@ -207,11 +211,21 @@ describe('lmkit train --out writes curves.svg and report.html', () => {
       const svg = readFileSync(join(out, 'curves.svg'), 'utf8');
       expectWellFormed(svg);
       expect(polylinePoints(svg, 'loss')).toHaveLength(30);
-      expect(polylinePoints(svg, 'ppl')).toHaveLength(1); // the final evaluation
+      // The final evaluation, the only one: written as a value, not a one-dot plot.
+      expect(svg).not.toMatch(/<polyline class="ppl"/);
+      expect(svg).toMatch(/<text class="value"[^>]*>\d+\.\d<\/text>/);
+      expect(svg).toContain('one evaluation, at step 30');
       const html = readFileSync(join(out, 'report.html'), 'utf8');
       expectWellFormed(html);
       expect(html).toContain(svg.trim());
       expect(html).toContain('<th>evalTokens</th><td>2000</td>');
+      // The effective configuration: defaults included, not only the flags given.
+      for (const [k, v] of [['lr', '0.002'], ['batch', '256'], ['context', '4'], ['embed', '60'], ['hidden', '50'], ['optimizer', 'adamw'],
+        ['schedule', 'constant'], ['clip', 'none'], ['optimizer.beta1', '0.9'], ['optimizer.weightDecay', '0'], ['vocabSize', '14114'],
+        ['tokenizer', 'word (whitespace-split)'], ['seed', '1']]) {
+        expect(html).toContain(`<th>${k}</th><td>${v}</td>`);
+      }
+      expect(html).not.toContain('<th>heads</th>'); // ffnn has no heads
       expect(html).toContain('word (whitespace-split, vocabulary 14114)');
       expect(html.match(/<li>/g)).toHaveLength(3);
       for (const seed of [1, 2, 3]) expect(html).toContain(`seed ${seed}, prompt`);
@@ -220,4 +234,69 @@ describe('lmkit train --out writes curves.svg and report.html', () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('the loss curve and its axis', () => {
+  // A loss that falls fast in the first 40 steps (9.6 -> ~6), then slowly, with noise.
+  const fall = (i: number): number => 6 + 3.6 * Math.exp(-i / 12) - i / 1000;
+  const noisy = curve(300, (i) => fall(i) + 0.15 * Math.sin(i * 2.1));
+
+  it('the smoothed curve lies on the raw loss from the first step (no EMA lag)', () => {
+    const svg = renderCurvesSvg({ loss: noisy, validPpl: [] });
+    const h = Number(/centred mean of (\d+) steps/.exec(svg)![1]);
+    expect(h).toBeGreaterThan(1);
+    const smoothed = smoothCentered(noisy.map((q) => q.value), (h - 1) / 2);
+    expect(smoothed[0]).toBe(noisy[0]!.value);
+    // Within 0.35 nats of the noise-free trend everywhere, also in the first 40 steps.
+    for (let i = 0; i < 300; i++) expect(Math.abs(smoothed[i]! - fall(i)), `step ${i + 1}`).toBeLessThan(0.35);
+    // A trailing EMA of the same strength (even debiased) lags far above in the first steps.
+    const ema = smoothEma(noisy.map((q) => q.value), 1 - 1 / ((h - 1) / 2));
+    expect(Math.max(...ema.slice(5, 40).map((v, i) => v - fall(i + 5)))).toBeGreaterThan(0.5);
+    expect(smoothCentered([1, 2, 3, 4, 5, 6, 7], 3)).toEqual([1, 2, 3, 4, 5, 6, 7]); // a line is kept exactly
+  });
+
+  it('one spike does not blow up the loss axis; it is counted in a note', () => {
+    const spiky = noisy.map((q, i) => (i === 150 ? { ...q, value: 80 } : q));
+    const svg = renderCurvesSvg({ loss: spiky, validPpl: [] });
+    expectWellFormed(svg);
+    const yTicks = [...svg.matchAll(/<text class="tick-label" x="([\d.]+)" y="([\d.]+)" text-anchor="end"[^>]*>([^<]*)</g)].map((m) => Number(m[3]));
+    expect(Math.max(...yTicks)).toBeLessThan(12);
+    expect(svg).toContain('1 raw point beyond the axis (drawn at its edge; max 80.00)');
+    for (const c of coords(svg)) expect(Number.isFinite(c)).toBe(true);
+    expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3);
+  });
+
+  it('marks the resume points', () => {
+    const svg = renderCurvesSvg({ loss: noisy, validPpl: [{ step: 100, value: 500 }, { step: 300, value: 400 }], resumedAt: [120] });
+    expectWellFormed(svg);
+    expect(svg).toMatch(/<line class="mark"/);
+    expect(svg).toContain('resumed at 120');
+    expect(polylinePoints(svg, 'ppl')).toHaveLength(2);
+  });
+});
+
+describe('the report of a resumed run covers the whole run', () => {
+  it('ffnn: 12 steps, resumed to 20', () => {
+    const cli = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
+    const root = mkdtempSync(join(tmpdir(), 'lmkit-report-resume-'));
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [cli, 'train', ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LMKIT_NUM_THREADS: '1' } });
+    try {
+      const out = join(root, 'run');
+      const a = run('--model', 'ffnn', '--steps', '12', '--eval-every', '6', '--eval-tokens', '1000', '--no-test', '--out', out);
+      expect(a.status, a.stderr).toBe(0);
+      const b = run('--resume', out, '--steps', '20');
+      expect(b.status, b.stderr).toBe(0);
+      const svg = readFileSync(join(out, 'curves.svg'), 'utf8');
+      expectWellFormed(svg);
+      expect(polylinePoints(svg, 'loss-raw')).toHaveLength(20); // all steps, the first 12 from the checkpoint's history
+      expect(polylinePoints(svg, 'ppl')).toHaveLength(4); // evaluations at 6, 12 (first run), 18 and 20
+      expect(svg).toContain('resumed at 12');
+      const html = readFileSync(join(out, 'report.html'), 'utf8');
+      expect(html).toContain('<tr><th>resumed at step</th><td>12</td></tr>');
+      expect(html).toContain('<th>steps</th><td>20</td>');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
