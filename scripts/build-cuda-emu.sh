@@ -36,4 +36,6 @@ npx cmake-js compile --out "$out" --target lmkit_cuda_emu --parallel "$jobs" --C
 dir="$out/Release"
 [ -f "$dir/lmkit_cuda.node" ] || dir="$out/Debug"
 test -f "$dir/lmkit_cuda.node"
-node -e "const a=require('./$dir/lmkit_cuda.node'); console.log('build-cuda-emu: $dir/lmkit_cuda.node loads; backend', a.backend, '(emulated on CPU: ' + a.emulation + '); devices', a.deviceCount())"
+preload=""
+[ "$out" = build-cuda-emu-asan ] && preload="$(g++ -print-file-name=libasan.so):$(g++ -print-file-name=libubsan.so)"
+LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 node -e "const a=require('./$dir/lmkit_cuda.node'); console.log('build-cuda-emu: $dir/lmkit_cuda.node loads; backend', a.backend, '(emulated on CPU: ' + a.emulation + '); devices', a.deviceCount())"

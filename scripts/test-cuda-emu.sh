@@ -23,9 +23,9 @@ if [ $asan = 1 ]; then
   addon=build-cuda-emu-asan/Debug/lmkit_cuda.node
   [ -f "$addon" ] || addon=build-cuda-emu-asan/Release/lmkit_cuda.node
   export LMKIT_ADDON="$PWD/$addon"
-  export LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
+  export LD_PRELOAD="$(g++ -print-file-name=libasan.so):$(g++ -print-file-name=libubsan.so)"
   # Node's own allocations are not ours to report; HIP-CPU's fibers switch stacks.
-  export ASAN_OPTIONS="detect_leaks=0:detect_stack_use_after_return=0:halt_on_error=1:abort_on_error=1"
+  export ASAN_OPTIONS="detect_leaks=0:detect_stack_use_after_return=0:halt_on_error=1:abort_on_error=1:allocator_may_return_null=1"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   test -f dist/index.js || npx tsc -p tsconfig.json
 else
