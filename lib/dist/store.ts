@@ -105,7 +105,7 @@ class Reader {
 
 /** Splits a byte stream into frames; calls `onFrame` with each body. Throws on an oversized frame. */
 function framer(onFrame: (body: Buffer) => void): (chunk: Buffer) => void {
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   return (chunk) => {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     while (buf.length >= 4) {
