@@ -3,17 +3,19 @@
 // from the checkpoint, and a given model/training flag that differs from it is an error.
 import { native, nativeLoadInfo } from '../native/index.js';
 import { setDefaultDevice } from '../tensor.js';
-import { runTraining, type TrainRunOptions } from '../train/run.js';
+import { type TrainRunOptions } from '../train/run.js';
+import { trainDistributed } from '../train/distributed.js';
+import { distributedRole, type DistFlags } from './dist-flags.js';
 import type { TrainRunInput } from '../train/run-state.js';
 import { Progress, formatEta } from './progress.js';
 import { TrainReportCollector, writeTrainReport } from './train-report.js';
 
 /** The flags are runTraining's options plus the CLI's own. */
-export type TrainFlags = TrainRunOptions & { threads?: number; json?: boolean; device?: 'cpu' | 'cuda' };
+export type TrainFlags = TrainRunOptions & DistFlags & { threads?: number; json?: boolean; device?: 'cpu' | 'cuda' };
 
 /** The runTraining input of the flags: all of them, or with --resume those in `given` (names). */
 export function trainInput(f: TrainFlags, given?: readonly string[]): TrainRunInput {
-  const { threads: _threads, json: _json, device: _device, ...run } = f;
+  const { threads: _threads, json: _json, device: _device, nproc: _n, nnodes: _m, nodeRank: _r, masterAddr: _a, masterPort: _p, ...run } = f;
   if (f.resume === undefined) return run;
   const picked: Partial<TrainRunOptions> = {};
   for (const [k, v] of Object.entries(run)) {
@@ -23,12 +25,19 @@ export function trainInput(f: TrainFlags, given?: readonly string[]): TrainRunIn
 }
 
 export async function runTrain(f: TrainFlags, given?: readonly string[]): Promise<void> {
+  // --nproc: this process launches the workers (dist-flags.ts); a worker: only rank 0 speaks.
+  const role = await distributedRole(f);
+  if (role.launched !== undefined) {
+    process.exitCode = role.launched;
+    return;
+  }
+  if (!role.main) f = { ...f, json: false };
   const emit = (o: Record<string, unknown>): void => {
     if (f.json) process.stdout.write(`${JSON.stringify(o)}\n`);
   };
   const report = new TrainReportCollector();
   const say = (s: string): void => {
-    (f.json ? process.stderr : process.stdout).write(`${s}\n`);
+    if (role.main) (f.json ? process.stderr : process.stdout).write(`${s}\n`);
   };
   if (f.threads) native.setNumThreads(f.threads);
   say(`threads: ${native.numThreads()}`);
@@ -42,7 +51,7 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
   }
   let progress: Progress | null = null;
   const t0 = performance.now();
-  const result = await runTraining(
+  const result = await trainDistributed(
     trainInput(f, given),
     {
       info: (s) => {

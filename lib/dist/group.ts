@@ -154,7 +154,8 @@ export class ProcessGroup {
     if (clean && this.worldSize > 1) await this.barrier();
     this.closed = true;
     this.gloo?.close();
-    await this.store.close();
+    if (clean) await this.store.close();
+    else this.store.destroy();
     if (this.server) {
       const server = this.server;
       const deadline = Date.now() + 5000;

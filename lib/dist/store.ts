@@ -498,6 +498,12 @@ export class StoreClient {
     await this.request(new Writer().u8(Op.HELLO).u32(rank).u32(worldSize), 'hello');
   }
 
+  /** Closes without a goodbye: the server then marks this rank lost (after an error). */
+  destroy(): void {
+    this.closedReason ??= 'closed';
+    this.socket?.destroy();
+  }
+
   /** Says a clean goodbye and closes. */
   async close(): Promise<void> {
     if (this.closedReason === null) {

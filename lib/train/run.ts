@@ -30,6 +30,7 @@ import { crossEntropy } from '../ops/crossentropy.js';
 import { Tensor, keep } from '../tensor.js';
 import { CHECKPOINT_KINDS, openTraining, saveNgramTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
+import type { DataParallel } from '../dist/ddp.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
 export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
@@ -155,8 +156,18 @@ interface Job<B> {
   dispose: () => void;
 }
 
-export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
-  const o = resolveRunOptions(input);
+/**
+ * Trains as `lmkit train` does. With `dist` (lib/dist: one rank of a data-parallel job) the run's
+ * batch is the global batch (`input.batch` per rank x world size; a resumed run keeps the
+ * checkpoint's global batch), every rank trains on its share of each batch, and only rank 0
+ * reports events and writes checkpoints (see lib/dist/ddp.ts).
+ */
+export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}, dist?: DataParallel): Promise<TrainRunResult> {
+  const o = resolveRunOptions(dist ? dist.globalInput(input, (m) => DEFAULTS[m as NeuralKind]?.batch) : input);
+  if (dist) {
+    dist.checkRun(o);
+    if (!dist.isMain) ev = {};
+  }
   if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
   if (typeof o.corpus !== 'string' || o.corpus === '') throw new Error(`unknown corpus '${String(o.corpus)}'`);
   if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
@@ -165,7 +176,7 @@ export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {})
   }
   const corpus = openTrainingCorpus({ corpus: o.corpus, tokenizer: o.tokenizer, bpeVocab: o.bpeVocab, minCount: o.minCount });
   try {
-    return await runTrainingOn(corpus, o, ev);
+    return await runTrainingOn(corpus, o, ev, dist);
   } finally {
     corpus.close();
   }
@@ -194,7 +205,7 @@ function checkCorpusSize(kind: ModelKind, name: string, splits: [string, TokenSo
   }
 }
 
-async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: TrainRunEvents): Promise<TrainRunResult> {
+async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: TrainRunEvents, dist?: DataParallel): Promise<TrainRunResult> {
   const seed = o.seed ?? 1;
   const limit = (a: TokenSource): TokenSource =>
     o.evalTokens !== undefined && o.evalTokens < a.length ? new RangeTokenSource(a, 0, o.evalTokens) : a;
@@ -280,6 +291,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
     buckets: o.buckets ?? 2048,
   };
   const job = makeJob(o.model, jobConfig, ids.train);
+  if (dist) job.batches = dist.shardBatches(job.batches);
 
   const optimizerName = o.optimizer ?? 'adamw';
   const accumulate = o.accumulate ?? 1;
@@ -302,9 +314,10 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       accumulate,
       onNonFinite: o.skipNonfinite ? 'skip' : 'stop',
       seed,
+      reduceGradients: dist?.reducer(),
     });
     // Resumable checkpoints: the model's files plus the whole training state (checkpointing.ts).
-    const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }): void =>
+    const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }, carry?: Record<string, Tensor> | null): void =>
       saveTrained(dir, {
         kind: o.model,
         config: job.config,
@@ -321,7 +334,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
           optimizer,
           optimizerKind: optimizerName,
           rng: job.model.rngState(),
-          carry: job.carry?.() ?? null,
+          carry: carry !== undefined ? carry : (job.carry?.() ?? null),
           best: trainer.bestWeights,
         },
       });
@@ -331,6 +344,22 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind: optimizerName, trainer });
       ev.info?.(`resumed ${o.resume} at step ${trainer.step} (epoch ${trainer.epoch + 1}, batch ${trainer.batchInEpoch})`);
     }
+    if (dist) {
+      await dist.start(job.model, { options: recordedOptions(o), config: job.config, step: trainer.step });
+      if (pendingCarry) pendingCarry = dist.takeRows(pendingCarry);
+      ev.info?.(`data-parallel: ${dist.worldSize} ranks, global batch ${batch} (${dist.share(batch)[1] - dist.share(batch)[0]} on rank 0)`);
+    }
+    // With dist: rank 0 evaluates, the others receive its result; all ranks take part in a save.
+    const evalSplit = (split: TokenSource): EvalResult | Promise<EvalResult> => (dist ? dist.evaluate(() => evaluate(split)) : evaluate(split));
+    const save = async (dir: string, result?: { validPpl: number; testPpl: number | null }): Promise<void> => {
+      if (!dist) return saveTo(dir, result);
+      const carry = await dist.gatherRows(job.carry?.() ?? null, batch);
+      try {
+        if (dist.isMain) saveTo(dir, result, carry);
+      } finally {
+        for (const t of Object.values(carry ?? {})) t.dispose();
+      }
+    };
     const evaluate = (split: TokenSource): EvalResult => {
       job.model.eval();
       const r = evaluateInChunks(job.evaluate, split);
@@ -346,14 +375,14 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       },
       epochs,
       steps: o.steps,
-      evaluate: () => evaluate(ids.valid),
+      evaluate: () => evalSplit(ids.valid),
       evalEvery: o.evalEvery,
       patience: o.patience,
       restoreBest: o.restoreBest,
       onStep: (e) => ev.step?.({ ...e, total }),
       onEval: (e) => ev.eval?.({ ...e, split: 'valid' }),
       saveEvery: o.saveEvery,
-      onSave: () => saveTo(o.out!),
+      onSave: () => save(o.out!),
     });
     if (result.stoppedEarly) {
       ev.info?.(
@@ -361,17 +390,17 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
           `(best ${result.bestPpl?.toFixed(1)} at step ${result.bestStep}${o.restoreBest ? ', restored' : ''})`,
       );
     }
-    const valid = evaluate(ids.valid);
+    const valid = await evalSplit(ids.valid);
     let testPpl: number | null = null;
     if (o.test !== false) {
-      const t = evaluate(ids.test);
+      const t = await evalSplit(ids.test);
       testPpl = t.ppl;
       ev.eval?.({ ...t, split: 'test', step: result.steps });
     }
     let checkpoint: string | null = null;
     if (o.out !== undefined) {
-      saveTo(o.out, { validPpl: valid.ppl, testPpl });
-      checkpoint = o.out;
+      await save(o.out, { validPpl: valid.ppl, testPpl });
+      if (!dist || dist.isMain) checkpoint = o.out;
       ev.info?.(`checkpoint saved to ${o.out}`);
     }
     return {
