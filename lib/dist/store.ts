@@ -350,6 +350,9 @@ interface Pending {
   resolve: (r: Reader) => void;
   reject: (e: Error) => void;
   what: string;
+  /** How long to wait for the answer once sent (the server's own timeout plus a margin). */
+  answerMs: number;
+  timer?: NodeJS.Timeout;
 }
 
 /** A connection to the store. Requests queue and are sent one at a time. */
@@ -419,6 +422,7 @@ export class StoreClient {
     if (this.closedReason !== null) return;
     this.closedReason = reason;
     const err = new Error(`store: ${reason}`);
+    if (this.inflight) clearTimeout(this.inflight.timer);
     this.inflight?.reject(err);
     this.inflight = null;
     for (const q of this.queue) q.p.reject(err);
@@ -435,6 +439,7 @@ export class StoreClient {
     const p = this.inflight;
     this.inflight = null;
     if (p) {
+      clearTimeout(p.timer);
       const r = new Reader(body);
       const status = r.u8();
       if (status === Status.OK) p.resolve(r);
@@ -448,13 +453,18 @@ export class StoreClient {
     if (this.inflight || this.queue.length === 0 || !this.socket) return;
     const next = this.queue.shift()!;
     this.inflight = next.p;
+    // A peer that accepts but never answers (not an lmkit store) must not hang the rank.
+    next.p.timer = setTimeout(() => {
+      this.fail(`the store ${this.opts.host}:${this.opts.port} did not answer ${next.p.what} within ${next.p.answerMs / 1000} s (is it an lmkit store?)`);
+      this.socket?.destroy();
+    }, next.p.answerMs);
     this.socket.write(next.frame);
   }
 
-  private request(w: Writer, what: string): Promise<Reader> {
+  private request(w: Writer, what: string, waitMs = 0): Promise<Reader> {
     if (this.closedReason !== null) return Promise.reject(new Error(`store: ${this.closedReason}`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ frame: w.frame(), p: { resolve, reject, what } });
+      this.queue.push({ frame: w.frame(), p: { resolve, reject, what, answerMs: waitMs + Math.max(5000, this.timeoutMs) } });
       this.pump();
     });
   }
@@ -465,7 +475,7 @@ export class StoreClient {
 
   /** The value of `key`, waiting until it is set (or the timeout: StoreTimeoutError). */
   async get(key: string, timeoutMs = this.timeoutMs): Promise<Buffer> {
-    const r = await this.request(new Writer().u8(Op.GET).bytes(key).u32(timeoutMs), `get '${key}'`);
+    const r = await this.request(new Writer().u8(Op.GET).bytes(key).u32(timeoutMs), `get '${key}'`, timeoutMs);
     return Buffer.from(r.bytes());
   }
 
@@ -479,7 +489,7 @@ export class StoreClient {
   async wait(keys: readonly string[], timeoutMs = this.timeoutMs): Promise<void> {
     const w = new Writer().u8(Op.WAIT).u32(keys.length);
     for (const k of keys) w.bytes(k);
-    await this.request(w.u32(timeoutMs), `wait [${keys.join(', ')}]`);
+    await this.request(w.u32(timeoutMs), `wait [${keys.join(', ')}]`, timeoutMs);
   }
 
   /** True when every key is set (does not wait). */
