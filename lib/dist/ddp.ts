@@ -152,6 +152,9 @@ export class DataParallel {
     for (let r = 0; r < this.worldSize; r++) {
       all.push(JSON.parse((await kv.get(`lmkit/sig/${tag}/${r}`)).toString()) as [string, string][]);
     }
+    // Every rank has read every signature before any rank may fail on a difference (and exit).
+    if ((await kv.add(`lmkit/sig/${tag}/read`, 1)) === this.worldSize) await kv.set(`lmkit/sig/${tag}/all-read`, '1');
+    await kv.wait([`lmkit/sig/${tag}/all-read`]);
     const ref = new Map(all[0]);
     for (let r = 1; r < this.worldSize; r++) {
       const other = new Map(all[r]);

@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 
 import { secondsVar, type WorldInfo } from './env.js';
 import { glooModule, type NativeGlooGroup } from './gloo.js';
-import { LOST_KEY, StoreClient, StoreServer, StoreTimeoutError } from './store.js';
+import { StoreClient, StoreServer, StoreTimeoutError } from './store.js';
 
 export interface ProcessGroupOptions extends WorldInfo {
   /** Rendezvous timeout (ms; default LMKIT_DIST_RENDEZVOUS_TIMEOUT or 60 s). */
@@ -125,23 +125,21 @@ export class ProcessGroup {
     return this.queued('barrier', () => (this.gloo ? this.gloo.barrier() : Promise.resolve()));
   }
 
-  /** A collective's error, with the lost rank named when the store knows it. */
+  /**
+   * A collective's error, with the lost rank named: rank 0's store announces a rank whose
+   * lifeline closed (a notice every connection receives before rank 0 itself can exit); a closed
+   * store without a notice means rank 0 was lost. Waits up to 3 s for either to arrive.
+   */
   private async explain(what: string, e: Error): Promise<string> {
     const msg = e.message.replace(/^gloo: /, '');
-    if (this.rank !== 0 && this.store.closedReason !== null) {
-      return `${what} failed: rank 0 (the master) was lost: its store connection closed (${msg})`;
+    const end = Date.now() + 3000;
+    while (this.store.lostRank === null && this.store.closedReason === null && this.server?.lost == null && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 20));
     }
-    if (this.server?.lost != null) return `${what} failed: rank ${this.server.lost} was lost (its process ended or its connection dropped): ${msg}`;
-    try {
-      const lost = (await this.store.get(LOST_KEY, 3000)).toString();
-      return `${what} failed: rank ${lost} was lost (its process ended or its connection dropped): ${msg}`;
-    } catch (err) {
-      if (this.rank !== 0 && this.store.closedReason !== null) {
-        return `${what} failed: rank 0 (the master) was lost: its store connection closed (${msg})`;
-      }
-      if (err instanceof StoreTimeoutError) return `${what} failed on rank ${this.rank}: ${msg}`;
-      return `${what} failed on rank ${this.rank}: ${msg}`;
-    }
+    const lost = this.server?.lost ?? this.store.lostRank;
+    if (lost !== null && lost !== undefined) return `${what} failed: rank ${lost} was lost (its process ended or its connection dropped): ${msg}`;
+    if (this.rank !== 0 && this.store.closedReason !== null) return `${what} failed: rank 0 (the master) was lost: its store connection closed (${msg})`;
+    return `${what} failed on rank ${this.rank}: ${msg}`;
   }
 
   /**
@@ -159,9 +157,11 @@ export class ProcessGroup {
     if (this.server) {
       const server = this.server;
       const deadline = Date.now() + 5000;
-      while (clean && server.departed.size < this.worldSize && Date.now() < deadline && server.lost === null) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // Clean: until every rank said goodbye. After an error: until the others have hung up (they
+      // are failing too), so that the answers and notices already sent reach them (at most 5 s).
+      const waiting = (): boolean =>
+        clean ? server.departed.size < this.worldSize && server.lost === null : [...server.ranks.keys()].some((r) => r !== 0);
+      while (waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await server.close();
     }
   }

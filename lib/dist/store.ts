@@ -17,12 +17,14 @@
 //   8 DEL   key                     -> ok u8 (1 when it existed)
 // Requests on one connection are answered in order; a client sends the next after the answer.
 // A connection that said HELLO and closes without BYE marks its rank lost: the server sets
-// `lmkit/lost` to the rank and calls `onLost` (peers read it to name the rank in their error).
+// `lmkit/lost` to the rank, emits 'lost', answers every pending get/wait with an error naming
+// the rank, and sends every other connection an unsolicited notice frame (status 3 | u32 rank),
+// so that the others name the lost rank even after rank 0 itself has gone.
 import { EventEmitter } from 'node:events';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 
 export const Op = { SET: 1, GET: 2, ADD: 3, WAIT: 4, CHECK: 5, HELLO: 6, BYE: 7, DEL: 8 } as const;
-export const Status = { OK: 0, TIMEOUT: 1, ERROR: 2 } as const;
+export const Status = { OK: 0, TIMEOUT: 1, ERROR: 2, LOST: 3 } as const;
 /** The key under which the server records a rank whose connection closed without BYE. */
 export const LOST_KEY = 'lmkit/lost';
 const MAX_FRAME = 1 << 30;
@@ -124,6 +126,7 @@ function framer(onFrame: (body: Buffer) => void): (chunk: Buffer) => void {
 interface Waiter {
   keys: string[];
   done: () => void;
+  fail: (message: string) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -197,11 +200,12 @@ export class StoreServer extends EventEmitter {
     }
   }
 
-  private whenPresent(keys: string[], timeoutMs: number, ok: () => void, timeout: () => void): void {
+  private whenPresent(keys: string[], timeoutMs: number, ok: () => void, timeout: () => void, fail: (m: string) => void): void {
     if (this.has(keys)) return ok();
     const w: Waiter = {
       keys,
       done: ok,
+      fail,
       timer: setTimeout(() => {
         this.waiters.delete(w);
         timeout();
@@ -238,6 +242,7 @@ export class StoreServer extends EventEmitter {
             t,
             () => reply(Status.OK, (w) => w.bytes(this.data.get(k)!)),
             () => reply(Status.TIMEOUT, (w) => w.bytes(`key '${k}' not set within ${t} ms`)),
+            (m) => reply(Status.ERROR, (w) => w.bytes(m)),
           );
         }
         case Op.ADD: {
@@ -262,6 +267,7 @@ export class StoreServer extends EventEmitter {
             t,
             () => reply(Status.OK),
             () => reply(Status.TIMEOUT, (w) => w.bytes(`keys not set within ${t} ms: ${missing(keys)}`)),
+            (m) => reply(Status.ERROR, (w) => w.bytes(m)),
           );
         }
         case Op.CHECK: {
@@ -328,6 +334,14 @@ export class StoreServer extends EventEmitter {
         if (this.lost === null) {
           this.lost = rank;
           this.set(LOST_KEY, Buffer.from(String(rank), 'utf8'));
+          const notice = new Writer().u8(Status.LOST).u32(rank).frame();
+          for (const other of this.sockets) if (!other.destroyed) other.write(notice);
+          const waiting = [...this.waiters];
+          this.waiters.clear();
+          for (const w of waiting) {
+            clearTimeout(w.timer);
+            w.fail(`rank ${rank} was lost (its connection to the store closed without a goodbye)`);
+          }
         }
         this.emit('lost', rank);
       }
@@ -362,6 +376,8 @@ export class StoreClient {
   private inflight: Pending | null = null;
   /** Why the connection ended (null while open). */
   closedReason: string | null = null;
+  /** The rank the server announced lost (its notice frame), else null. */
+  lostRank: number | null = null;
   private readonly closeListeners: ((reason: string) => void)[] = [];
   readonly timeoutMs: number;
 
@@ -436,6 +452,10 @@ export class StoreClient {
   }
 
   private onReply(body: Buffer): void {
+    if (body[0] === Status.LOST) {
+      this.lostRank ??= new Reader(body.subarray(1)).u32();
+      return;
+    }
     const p = this.inflight;
     this.inflight = null;
     if (p) {

@@ -28,6 +28,7 @@ export interface Proc {
   child: ChildProcess;
   exit: Promise<Exit>;
   stderr: () => string;
+  stdout: () => string;
 }
 
 /** Starts `node args` with `env` added; collects its output. */
@@ -44,7 +45,7 @@ export function start(args: string[], env: Record<string, string>): Proc {
       setTimeout(() => resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 }), 50);
     }),
   );
-  return { child, exit, stderr: () => stderr };
+  return { child, exit, stderr: () => stderr, stdout: () => stdout };
 }
 
 /** The env of rank `rank` of `world` with rank 0 on 127.0.0.1:port. */
