@@ -3,6 +3,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+import { glooLoadInfo } from '../../lib/dist/gloo.js';
+
+/**
+ * Why the Gloo tests cannot run here (null: they can). Without the module (no libgloo-dev at
+ * build time) they skip and say so, except in CI (.ci/run installs it), where they must run.
+ */
+export const glooMissing: string | null = glooLoadInfo().error === null || process.env.CI ? null : glooLoadInfo().error;
+if (glooMissing) console.log(`data-parallel tests skipped: ${glooMissing}`);
+
 export const worker = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 export const cli = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
 
