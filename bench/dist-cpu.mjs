@@ -26,6 +26,8 @@ const quick = args.includes('--quick');
 const write = !args.includes('--no-write') && !quick;
 const reps = Number(args[args.indexOf('--reps') + 1] ?? 0) || (quick ? 1 : 3);
 
+// Debian's python3-torch (the project's PyTorch peer, as in bench/train-cpu.mjs).
+const PYTHON = '/usr/bin/python3';
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -65,7 +67,7 @@ const glooBin = join(benchDir, 'gloo_allreduce');
 execFileSync('g++', ['-std=c++17', '-O2', '-Wall', '-Wextra', join(root, 'bench/dist/gloo_allreduce.cpp'), '-o', glooBin, '-lgloo', '-lpthread'], { stdio: 'inherit' });
 let torchVersion = null;
 try {
-  torchVersion = execFileSync('python3', ['-c', 'import torch, torch.distributed as d; assert d.is_gloo_available(); print(torch.__version__)'], { encoding: 'utf8' }).trim();
+  torchVersion = execFileSync(PYTHON, ['-c', 'import torch, torch.distributed as d; assert d.is_gloo_available(); print(torch.__version__)'], { encoding: 'utf8' }).trim();
 } catch {
   torchVersion = null;
 }
@@ -86,7 +88,7 @@ const peers = {
     ? {
         pytorch: async () => {
           const port = await freePort();
-          return job(2, 'python3', () => [join(root, 'bench/reference/torch_allreduce.py'), spec], (r) => ({ RANK: String(r), WORLD_SIZE: '2', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' }));
+          return job(2, PYTHON, () => [join(root, 'bench/reference/torch_allreduce.py'), spec], (r) => ({ RANK: String(r), WORLD_SIZE: '2', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' }));
         },
       }
     : {}),
