@@ -51,9 +51,9 @@ export { trainDistributed, type DistributedRunOptions, type DistributedRunResult
 export { launch, type LaunchOptions } from './dist/launch.js';
 export { worldFromEnv, type WorldInfo } from './dist/env.js';
 export { ProcessGroup, type ProcessGroupOptions } from './dist/group.js';
-export { DataParallel, type DataParallelOptions } from './dist/ddp.js';
-export { StoreServer, StoreClient, StoreTimeoutError } from './dist/store.js';
-export { glooModule, glooLoadInfo } from './dist/gloo.js';
+export { DataParallel, type DataParallelOptions, type DataParallelRunOptions, type RankEvalResult, type ReduceGradients } from './dist/ddp.js';
+export { StoreServer, StoreClient, StoreTimeoutError, type StoreServerOptions, type StoreClientOptions } from './dist/store.js';
+export { glooModule, glooLoadInfo, type GlooModule, type NativeGlooGroup, type NativeNcclComm, type NcclInfo } from './dist/gloo.js';
 // Checkpoints written by runTraining({ out }) (`lmkit train --out`), loaded back with their vocabulary.
 export { loadTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
 export type { LoadedTrained, TrainedMeta } from './train/checkpointing.js';

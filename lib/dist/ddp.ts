@@ -20,15 +20,16 @@
 //   takes its rows again, so checkpoints do not depend on the world size.
 import type { Module } from '../nn/module.js';
 // lib/dist sits below lib/train (DESIGN.md): the trainer's types are restated structurally here.
-interface EvalResult {
+/** An evaluation's result (the trainer's EvalResult). */
+export interface RankEvalResult {
   loss: number;
   ppl: number;
   tokens: number;
 }
-/** The Trainer's reduceGradients hook. */
-type GradientReducer = (params: readonly Tensor[], local: { loss: number; tokens: number }) => Promise<{ loss: number; tokens: number }>;
-/** The run options data parallelism looks at. */
-interface RunOptions {
+/** The Trainer's reduceGradients hook (TrainerOptions.reduceGradients). */
+export type ReduceGradients = (params: readonly Tensor[], local: { loss: number; tokens: number }) => Promise<{ loss: number; tokens: number }>;
+/** The run options data parallelism looks at (a part of TrainRunOptions). */
+export interface DataParallelRunOptions {
   model?: string;
   optimizer?: string;
   batch?: number;
@@ -84,7 +85,7 @@ export class DataParallel {
    * one, the model's default per rank (`defaultBatch`) x world size; a resume without a batch
    * keeps the checkpoint's (already global) batch.
    */
-  globalInput<I extends RunOptions>(input: I, defaultBatch: (model: string) => number | undefined): I {
+  globalInput<I extends DataParallelRunOptions>(input: I, defaultBatch: (model: string) => number | undefined): I {
     if (input.batch !== undefined) return { ...input, batch: input.batch * this.worldSize };
     if (input.resume !== undefined || input.model === undefined) return input;
     const d = defaultBatch(input.model);
@@ -92,7 +93,7 @@ export class DataParallel {
   }
 
   /** Throws for what data-parallel training does not support. */
-  checkRun(o: RunOptions): void {
+  checkRun(o: DataParallelRunOptions): void {
     if (!(DATA_PARALLEL_MODELS as readonly (string | undefined)[]).includes(o.model)) {
       throw new Error(`data-parallel training (--nproc) supports --model ${DATA_PARALLEL_MODELS.join(', ')}; not '${o.model}'`);
     }
@@ -150,11 +151,12 @@ export class DataParallel {
     await kv.set(`lmkit/sig/${tag}/${this.rank}`, JSON.stringify(mine));
     const all: [string, string][][] = [];
     for (let r = 0; r < this.worldSize; r++) {
-      all.push(JSON.parse((await kv.get(`lmkit/sig/${tag}/${r}`)).toString()) as [string, string][]);
+      // Ranks get here after loading the corpus, at their own pace: the collective timeout, not the rendezvous's.
+      all.push(JSON.parse((await kv.get(`lmkit/sig/${tag}/${r}`, this.group.opTimeoutMs)).toString()) as [string, string][]);
     }
     // Every rank has read every signature before any rank may fail on a difference (and exit).
     if ((await kv.add(`lmkit/sig/${tag}/read`, 1)) === this.worldSize) await kv.set(`lmkit/sig/${tag}/all-read`, '1');
-    await kv.wait([`lmkit/sig/${tag}/all-read`]);
+    await kv.wait([`lmkit/sig/${tag}/all-read`], this.group.opTimeoutMs);
     const ref = new Map(all[0]);
     for (let r = 1; r < this.worldSize; r++) {
       const other = new Map(all[r]);
@@ -188,7 +190,7 @@ export class DataParallel {
   }
 
   /** The gradient reducer for the Trainer (see the file's header). */
-  reducer(): GradientReducer {
+  reducer(): ReduceGradients {
     return async (params, local) => {
       const prof = process.env.LMKIT_DIST_PROFILE ? performance.now() : 0;
       let commMs = 0;
@@ -248,7 +250,7 @@ export class DataParallel {
   }
 
   /** Rank 0 evaluates; every rank gets its result (bit-exact: float64 bytes are broadcast). */
-  async evaluate(fn: () => EvalResult): Promise<EvalResult> {
+  async evaluate(fn: () => RankEvalResult): Promise<RankEvalResult> {
     const f64 = new Float64Array(3);
     if (this.isMain) {
       const r = fn();

@@ -78,7 +78,9 @@ describe.skipIf(glooMissing !== null)('data parallel: a rank lost mid-run', () =
 });
 
 describe.skipIf(glooMissing !== null)('data parallel: rendezvous errors are clear and bounded', () => {
+  // Short timeouts where the test waits for them; 20 s where both ranks must arrive (a loaded machine).
   const quick = { LMKIT_DIST_RENDEZVOUS_TIMEOUT: '2', LMKIT_DIST_GRACE: '2' };
+  const arrive = { LMKIT_DIST_RENDEZVOUS_TIMEOUT: '20', LMKIT_DIST_TIMEOUT: '60', LMKIT_DIST_GRACE: '2' };
 
   it('--nproc 0 is refused', async () => {
     const e = await start([cli, 'train', '--nproc', '0'], {}).exit;
@@ -104,8 +106,8 @@ describe.skipIf(glooMissing !== null)('data parallel: rendezvous errors are clea
     const port = await freePort();
     const input = JSON.stringify({ ...small, steps: 2 });
     const [e0, e1] = await Promise.all([
-      start([worker, input], rankEnv(0, 2, port, quick)).exit,
-      start([worker, input], rankEnv(1, 3, port, quick)).exit,
+      start([worker, input], rankEnv(0, 2, port, arrive)).exit,
+      start([worker, input], rankEnv(1, 3, port, arrive)).exit,
     ]);
     for (const e of [e0!, e1!]) {
       expect(e.code).not.toBe(0);
@@ -129,8 +131,8 @@ describe.skipIf(glooMissing !== null)('data parallel: rendezvous errors are clea
   it('ranks that run different models: the first difference is named', async () => {
     const port = await freePort();
     const [e0, e1] = await Promise.all([
-      start([worker, JSON.stringify({ ...small, steps: 2 })], rankEnv(0, 2, port, quick)).exit,
-      start([worker, JSON.stringify({ ...small, steps: 2, hidden: 12 })], rankEnv(1, 2, port, quick)).exit,
+      start([worker, JSON.stringify({ ...small, steps: 2 })], rankEnv(0, 2, port, arrive)).exit,
+      start([worker, JSON.stringify({ ...small, steps: 2, hidden: 12 })], rankEnv(1, 2, port, arrive)).exit,
     ]);
     for (const e of [e0!, e1!]) {
       expect(e.code).not.toBe(0);

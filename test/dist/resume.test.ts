@@ -21,7 +21,9 @@ describe.skipIf(glooMissing !== null)('data parallel: resume', () => {
     expect(result(half![0]!).losses).toEqual(all.slice(0, 4));
     const copy = `${out}-copy`;
     cpSync(out, copy, { recursive: true });
-    const [resumed, single] = await Promise.all([runJob(2, { resume: out, steps: 8 }), runJob(1, { resume: copy, steps: 8 })]);
+    // One after the other: both continue a run whose recorded --out is `out`, where each saves at its end.
+    const resumed = await runJob(2, { resume: out, steps: 8 });
+    const single = await runJob(1, { resume: copy, steps: 8 });
     expect(result(resumed![0]!).losses).toEqual(all.slice(4));
     const one = result(single![0]!).losses;
     expect(one).toHaveLength(4);
