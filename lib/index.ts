@@ -50,7 +50,15 @@ export type { CorpusSpec, InMemoryCorpus } from './data/training-corpus.js';
 export { trainTagger, type TagRunOptions, type TagRunResult, type TagRunEvents } from './train/tagging.js';
 export type { ModelKind, OptimizerKind, ScheduleKind, TrainRunOptions, TrainRunEvents, TrainRunResult } from './train/run.js';
 export type { TrainRunInput } from './train/run-state.js';
-export type { TrainerOptions } from './train/trainer.js';
+export type { TrainerOptions, GradientReducer } from './train/trainer.js';
+// Data-parallel training (docs/distributed.md): one rank of a job, its launcher, its parts.
+export { trainDistributed, type DistributedRunOptions, type DistributedRunResult } from './train/distributed.js';
+export { launch, type LaunchOptions } from './dist/launch.js';
+export { worldFromEnv, type WorldInfo } from './dist/env.js';
+export { ProcessGroup, type ProcessGroupOptions } from './dist/group.js';
+export { DataParallel, type DataParallelOptions, type DataParallelRunOptions, type RankEvalResult, type ReduceGradients } from './dist/ddp.js';
+export { StoreServer, StoreClient, StoreTimeoutError, type StoreServerOptions, type StoreClientOptions } from './dist/store.js';
+export { glooModule, glooLoadInfo, type GlooModule, type NativeGlooGroup, type NativeNcclComm, type NcclInfo } from './dist/gloo.js';
 // Checkpoints written by runTraining({ out }) (`lmkit train --out`), loaded back with their vocabulary.
 export { loadTrained, loadAnyTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
 export type { LoadedTrained, LoadedNgram, NgramTrainedMeta, NgramCheckpointMeta, TrainedMeta } from './train/checkpointing.js';

@@ -41,3 +41,11 @@ cp "$built" "$out/lmkit.node"
 # Smoke test: the prebuild loads in this Node and reports its backend.
 node -e 'const a = require(process.argv[1]); if (a.backend !== "cpu") process.exit(1);' "$out/lmkit.node"
 echo "prebuild: $out/lmkit.node ($(du -k "$out/lmkit.node" | cut -f1) KiB, node-api, built on node $nodever)"
+
+# The data-parallel module and the libraries it needs (scripts/bundle-gloo.sh), from the local
+# cmake-js build (build/Release/lmkit_gloo.node, built when libgloo-dev is installed).
+if [ -f "$root/build/Release/lmkit_gloo.node" ]; then
+  bash "$root/scripts/bundle-gloo.sh" "$out"
+else
+  echo "prebuild: no build/Release/lmkit_gloo.node (apt-get install libgloo-dev patchelf; npm run build:native): the package will have no data-parallel training"
+fi

@@ -13,6 +13,7 @@ import { TOKENIZER_KINDS } from '../data/build-tokenizer.js';
 import { MODEL_KINDS, OPTIMIZER_KINDS, SCHEDULE_KINDS } from '../train/run.js';
 import { modelDefaultsTable } from '../train/model-flags.js';
 import { runTrain, type TrainFlags } from './train.js';
+import { addDistFlags } from './dist-flags.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -43,8 +44,8 @@ program
   .option('--json', 'one JSON object on stdout')
   .action((o: { json?: boolean }) => runInfo(pkg.version, o));
 
-program
-  .command('train')
+addDistFlags(program
+  .command('train'))
   .description('train a language model on a corpus and report validation/test perplexity')
   .addOption(new Option('--model <name>', 'model family').choices([...MODEL_KINDS]).default('ffnn'))
   .option('--corpus <path>', "'brown', a UTF-8 text FILE or DIR of *.txt (split 90/5/5), or a token file from `lmkit tokenize`", 'brown')

@@ -7,13 +7,15 @@
 import { native, nativeLoadInfo } from '../native/index.js';
 import { setDefaultDevice } from '../tensor.js';
 import { flagName, inapplicableOptions } from '../train/model-flags.js';
-import { runTraining, type TrainRunOptions } from '../train/run.js';
+import { type TrainRunOptions } from '../train/run.js';
+import { trainDistributed } from '../train/distributed.js';
+import { distributedRole, type DistFlags } from './dist-flags.js';
 import type { TrainRunInput } from '../train/run-state.js';
 import { TrainProgress } from './progress.js';
 import { TrainReportCollector, writeTrainReport } from './train-report.js';
 
 /** The flags are runTraining's options plus the CLI's own. */
-export type TrainFlags = TrainRunOptions & {
+export type TrainFlags = TrainRunOptions & DistFlags & {
   threads?: number;
   json?: boolean;
   device?: 'cpu' | 'cuda';
@@ -25,7 +27,19 @@ export type TrainFlags = TrainRunOptions & {
 
 /** The runTraining input of the flags: all of them, or with --resume those in `given` (names). */
 export function trainInput(f: TrainFlags, given?: readonly string[]): TrainRunInput {
-  const { threads: _threads, json: _json, device: _device, logEvery: _logEvery, logSeconds: _logSeconds, ...run } = f;
+  const {
+    threads: _threads,
+    json: _json,
+    device: _device,
+    logEvery: _logEvery,
+    logSeconds: _logSeconds,
+    nproc: _n,
+    nnodes: _m,
+    nodeRank: _r,
+    masterAddr: _a,
+    masterPort: _p,
+    ...run
+  } = f;
   if (f.resume === undefined) return run;
   const picked: Partial<TrainRunOptions> = {};
   for (const [k, v] of Object.entries(run)) {
@@ -40,18 +54,27 @@ export function shellQuote(s: string): string {
 }
 
 export async function runTrain(f: TrainFlags, given?: readonly string[]): Promise<void> {
+  // --nproc: this process launches the workers (dist-flags.ts); a worker: only rank 0 speaks.
+  const role = await distributedRole(f);
+  if (role.launched !== undefined) {
+    process.exitCode = role.launched;
+    return;
+  }
+  if (!role.main) f = { ...f, json: false };
   const emit = (o: Record<string, unknown>): void => {
     if (f.json) process.stdout.write(`${JSON.stringify(o)}\n`);
   };
   const report = new TrainReportCollector();
-  const progress = new TrainProgress({ sink: process.stderr, tty: process.stderr.isTTY === true && !f.json, logSeconds: f.logSeconds });
+  // Only rank 0 of a data-parallel job shows progress (the other ranks train silently).
+  const sink = role.main ? process.stderr : { write: (_s: string): boolean => true };
+  const progress = new TrainProgress({ sink, tty: role.main && process.stderr.isTTY === true && !f.json, logSeconds: f.logSeconds });
   const say = (s: string): void => {
     progress.endLine();
-    (f.json ? process.stderr : process.stdout).write(`${s}\n`);
+    if (role.main) (f.json ? process.stderr : process.stdout).write(`${s}\n`);
   };
   const warn = (s: string): void => {
     progress.endLine();
-    process.stderr.write(`lmkit: warning: ${s}\n`);
+    if (role.main) process.stderr.write(`lmkit: warning: ${s}\n`);
   };
   // Flags given for a model that does not use them (with --resume the model is the checkpoint's: checked by resumeOptions).
   if (f.resume === undefined && given !== undefined) {
@@ -82,7 +105,7 @@ export async function runTrain(f: TrainFlags, given?: readonly string[]): Promis
   process.on('SIGINT', onSigint);
   let result;
   try {
-    result = await runTraining(trainInput(f, given), {
+    result = await trainDistributed(trainInput(f, given), {
       info: (s) => {
         report.info(s);
         say(s);

@@ -19,6 +19,8 @@ export interface NativeStorage {
   write(data: Float32Array | Int32Array, offset?: number): void;
   /** Copies `count` elements out, starting at `offset`. */
   read(offset?: number, count?: number): Float32Array | Int32Array;
+  /** Copies the whole storage into `dst` (of this storage's dtype) at element `dstOffset`, without allocating. */
+  readInto(dst: Float32Array | Int32Array, dstOffset?: number): void;
   fill(value: number): void;
   copyFrom(source: NativeStorage): void;
   /** this += alpha * source (float32). */

@@ -34,6 +34,7 @@ import { effectiveConfig, type ConfigValue } from './effective-config.js';
 import { reporting } from './eval-progress.js';
 import { MODEL_DEFAULTS } from './model-defaults.js';
 import { RunHistory, type RunHistoryJSON } from './history.js';
+import type { DataParallel } from '../dist/ddp.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
 
 export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
@@ -178,6 +179,7 @@ interface Job<B> {
 }
 
 /**
+/**
  * Trains a language model as `lmkit train` does: opens the corpus (`'brown'`, a text file or
  * folder, a token file, or text in memory: `corpus: { text }`), builds the tokenizer on its
  * training split, the model and the optimizer (defaults per model: {@link MODEL_DEFAULTS}),
@@ -187,13 +189,22 @@ interface Job<B> {
  * Progress arrives through `ev` (steps, evaluations, info lines; `shouldStop` ends the run
  * early). Resolves with the perplexities, speed and effective configuration.
  *
+ * With `dist` (lib/dist: one rank of a data-parallel job; use `trainDistributed`) the run's
+ * batch is the global batch (`input.batch` per rank x world size; a resumed run keeps the
+ * checkpoint's global batch), every rank trains on its share of each batch, and only rank 0
+ * reports events and writes checkpoints (see lib/dist/ddp.ts).
+ *
  * @example
  * const r = await runTraining({ model: 'lstm', corpus: { text }, steps: 100, out: 'runs/lstm' },
  *   { step: (e) => console.log(e.step, e.loss) });
  * console.log(r.validPpl, r.testPpl);
  */
-export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}): Promise<TrainRunResult> {
-  const o = resolveRunOptions(input);
+export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}, dist?: DataParallel): Promise<TrainRunResult> {
+  const o = resolveRunOptions(dist ? dist.globalInput(input, (m) => MODEL_DEFAULTS[m as NeuralKind]?.batch) : input);
+  if (dist) {
+    dist.checkRun(o);
+    if (!dist.isMain) ev = {};
+  }
   if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
   checkCorpusSpec(o.corpus);
   if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
@@ -202,7 +213,7 @@ export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {})
   }
   const corpus = openTrainingCorpus({ corpus: o.corpus, tokenizer: o.tokenizer, bpeVocab: o.bpeVocab, minCount: o.minCount });
   try {
-    return await runTrainingOn(corpus, o, ev);
+    return await runTrainingOn(corpus, o, ev, dist);
   } finally {
     corpus.close();
   }
@@ -231,7 +242,7 @@ function checkCorpusSize(kind: ModelKind, name: string, splits: [string, TokenSo
   }
 }
 
-async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: TrainRunEvents): Promise<TrainRunResult> {
+async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: TrainRunEvents, dist?: DataParallel): Promise<TrainRunResult> {
   const seed = o.seed ?? 1;
   const limit = (a: TokenSource): TokenSource =>
     o.evalTokens !== undefined && o.evalTokens < a.length ? new RangeTokenSource(a, 0, o.evalTokens) : a;
@@ -318,6 +329,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
     buckets: o.buckets ?? 2048,
   };
   const job = makeJob(o.model, jobConfig, ids.train);
+  if (dist) job.batches = dist.shardBatches(job.batches);
 
   const optimizerName = o.optimizer ?? 'adamw';
   const accumulate = o.accumulate ?? 1;
@@ -340,9 +352,10 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       accumulate,
       onNonFinite: o.skipNonfinite ? 'skip' : 'stop',
       seed,
+      reduceGradients: dist?.reducer(),
     });
     // Resumable checkpoints: the model's files plus the whole training state (checkpointing.ts).
-    const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }): void =>
+    const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }, carry?: Record<string, Tensor> | null): void =>
       saveTrained(dir, {
         kind: o.model,
         config: job.config,
@@ -359,7 +372,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
           optimizer,
           optimizerKind: optimizerName,
           rng: job.model.rngState(),
-          carry: job.carry?.() ?? null,
+          carry: carry !== undefined ? carry : (job.carry?.() ?? null),
           best: trainer.bestWeights,
           history: history.toJSON(),
         },
@@ -373,6 +386,23 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       history.resume(trainer.step);
       ev.info?.(`resumed ${o.resume} at step ${trainer.step} (epoch ${trainer.epoch + 1}, batch ${trainer.batchInEpoch})`);
     }
+    if (dist) {
+      await dist.start(job.model, { options: recordedOptions(o), config: job.config, step: trainer.step });
+      if (pendingCarry) pendingCarry = dist.takeRows(pendingCarry);
+      ev.info?.(`data-parallel: ${dist.worldSize} ranks, global batch ${batch} (${dist.share(batch)[1] - dist.share(batch)[0]} on rank 0)`);
+    }
+    // With dist: rank 0 evaluates, the others receive its result; all ranks take part in a save.
+    const evalSplit = (split: TokenSource, name: 'valid' | 'test'): EvalResult | Promise<EvalResult> =>
+      dist ? dist.evaluate(() => evaluate(split, name)) : evaluate(split, name);
+    const save = async (dir: string, result?: { validPpl: number; testPpl: number | null }): Promise<void> => {
+      if (!dist) return saveTo(dir, result);
+      const carry = await dist.gatherRows(job.carry?.() ?? null, batch);
+      try {
+        if (dist.isMain) saveTo(dir, result, carry);
+      } finally {
+        for (const t of Object.values(carry ?? {})) t.dispose();
+      }
+    };
     const evaluate = (split: TokenSource, name: 'valid' | 'test'): EvalResult => {
       job.model.eval();
       const progress = ev.evalProgress && ((done: number, n: number) => ev.evalProgress!({ split: name, step: trainer.step, done, total: n }));
@@ -418,7 +448,7 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
       },
       epochs,
       steps: o.steps,
-      evaluate: () => evaluate(ids.valid, 'valid'),
+      evaluate: () => evalSplit(ids.valid, 'valid'),
       evalEvery: o.evalEvery,
       patience: o.patience,
       restoreBest: o.restoreBest,
@@ -432,8 +462,9 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
         ev.eval?.({ ...e, split: 'valid' });
       },
       saveEvery: o.saveEvery,
-      onSave: () => saveTo(o.out!),
-      shouldStop: ev.shouldStop,
+      onSave: () => save(o.out!),
+      // Ctrl-C stops a single process; a data-parallel job is stopped by its launcher (every rank).
+      shouldStop: dist ? undefined : ev.shouldStop,
     });
     if (result.interrupted) {
       let checkpoint: string | null = null;
@@ -472,20 +503,20 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
     if (last !== null && last.step === result.steps && !restored) {
       valid = last;
     } else {
-      valid = evaluate(ids.valid, 'valid');
+      valid = await evalSplit(ids.valid, 'valid');
       history.eval(result.steps, valid.ppl);
       ev.eval?.({ ...valid, split: 'valid', step: result.steps });
     }
     let testPpl: number | null = null;
     if (o.test !== false) {
-      const t = evaluate(ids.test, 'test');
+      const t = await evalSplit(ids.test, 'test');
       testPpl = t.ppl;
       ev.eval?.({ ...t, split: 'test', step: result.steps });
     }
     let checkpoint: string | null = null;
     if (o.out !== undefined) {
-      saveTo(o.out, { validPpl: valid.ppl, testPpl });
-      checkpoint = o.out;
+      await save(o.out, { validPpl: valid.ppl, testPpl });
+      if (!dist || dist.isMain) checkpoint = o.out;
       ev.info?.(`checkpoint saved to ${o.out}`);
     }
     return {

@@ -24,6 +24,10 @@
 //   must be a function of the epoch). `saveEvery` + `onSave` call back at step boundaries.
 //   So `steps` and `epochs` are totals for the trainer: a second fit() with the same
 //   `epochs` on a trainer that already finished them returns at once.
+// - reduceGradients (data-parallel training, lib/dist): called after backward and before
+//   clipping with the step's local mean loss and tokens; it all-reduces the gradients in place
+//   and returns the global loss and tokens (a non-finite global loss skips or stops the step on
+//   every rank alike). fit() then runs the async path; `evaluate` and `onSave` may be async.
 import { noGrad } from '../autograd.js';
 import type { Module } from '../nn/module.js';
 import { mulScalar } from '../ops/elementwise.js';
@@ -74,7 +78,7 @@ export interface FitOptions<B> {
   steps?: number;
   /** Evaluate every this many steps (and at the end of every epoch) when `evaluate` is given. */
   evalEvery?: number;
-  evaluate?: () => EvalResult;
+  evaluate?: () => EvalResult | Promise<EvalResult>;
   onStep?: (e: StepEvent) => void;
   onEval?: (e: EvalResult & { step: number }) => void;
   /** Steps not counted in tokens/s (warm-up). */
@@ -85,7 +89,7 @@ export interface FitOptions<B> {
   restoreBest?: boolean;
   /** Call `onSave` every this many optimizer steps (after that step's evaluation, if any). */
   saveEvery?: number;
-  onSave?: (trainer: Trainer<B>) => void;
+  onSave?: (trainer: Trainer<B>) => void | Promise<void>;
   /** Checked after every step (fit yields to the event loop between steps): true ends fit() there, `interrupted` set. */
   shouldStop?: () => boolean;
 }
@@ -133,12 +137,26 @@ export interface TrainerOptions {
   onNonFinite?: 'stop' | 'skip';
   /** Seed of Sophia's sampled labels (default 1). */
   seed?: number;
+  /** Data-parallel: all-reduces the gradients of `params` in place; returns the global loss and tokens. */
+  reduceGradients?: GradientReducer;
 }
+
+/** See TrainerOptions.reduceGradients. */
+export type GradientReducer = (params: readonly Tensor[], local: { loss: number; tokens: number }) => Promise<{ loss: number; tokens: number }>;
 
 export interface StepResult {
   loss: number;
   tokens: number;
   skipped: boolean;
+}
+
+/** What backward left for the update: the summed loss of the batches, their tokens, a non-finite loss met, Sophia's labels. */
+interface Pass {
+  sum: number;
+  tokens: number;
+  bad: number | null;
+  hessian: { labels: Tensor; lossOn: (labels: Tensor) => Tensor } | null;
+  hessianNext: boolean;
 }
 
 export class Trainer<B> {
@@ -157,6 +175,7 @@ export class Trainer<B> {
   readonly accumulate: number;
   readonly onNonFinite: 'stop' | 'skip';
   readonly seed: number;
+  readonly reduceGradients?: GradientReducer;
 
   constructor(
     readonly model: Module,
@@ -178,6 +197,10 @@ export class Trainer<B> {
       throw new RangeError(`Trainer: onNonFinite must be 'stop' or 'skip', got '${String(opts.onNonFinite)}'`);
     }
     this.seed = opts.seed ?? 1;
+    this.reduceGradients = opts.reduceGradients;
+    if (this.reduceGradients && this.optimizer instanceof SophiaG) {
+      throw new Error('data-parallel training does not support the Sophia optimizer yet (its Hessian estimate is per rank)');
+    }
   }
 
   /** The resumable counters. */
@@ -217,6 +240,26 @@ export class Trainer<B> {
    * 1 / batches.length). Returns the mean loss and the tokens.
    */
   trainSteps(batches: readonly B[]): StepResult {
+    return this.applyStep(this.backwardPass(batches), batches.length);
+  }
+
+  /** trainSteps with the gradients all-reduced (reduceGradients) between backward and the update. */
+  async trainStepsReduced(batches: readonly B[]): Promise<StepResult> {
+    const g = this.backwardPass(batches);
+    try {
+      const k = batches.length;
+      const r = await this.reduceGradients!(this.optimizer.params, { loss: g.bad ?? g.sum / k, tokens: g.tokens });
+      if (!Number.isFinite(r.loss)) g.bad = r.loss;
+      else g.sum = r.loss * k;
+      g.tokens = r.tokens;
+    } catch (e) {
+      g.hessian?.labels.dispose();
+      throw e;
+    }
+    return this.applyStep(g, batches.length);
+  }
+
+  private backwardPass(batches: readonly B[]): Pass {
     const k = batches.length;
     if (k === 0) throw new RangeError('Trainer.trainSteps: no batch');
     this.model.train();
@@ -249,6 +292,17 @@ export class Trainer<B> {
         }
         sum += r.value;
       }
+    } catch (e) {
+      (hessian as { labels: Tensor } | null)?.labels.dispose();
+      throw e;
+    }
+    return { sum, tokens, bad, hessian, hessianNext };
+  }
+
+  private applyStep(pass: Pass, k: number): StepResult {
+    const { sum, tokens, bad, hessian } = pass;
+    const sophia = this.optimizer instanceof SophiaG ? this.optimizer : null;
+    try {
       if (bad !== null) {
         this.optimizer.zeroGrad();
         if (this.onNonFinite === 'stop') {
@@ -339,8 +393,8 @@ export class Trainer<B> {
     let stoppedEarly = patience !== undefined && this.evalsSinceBest >= patience;
     const t0 = performance.now();
     const stepsDone = (): boolean => opts.steps !== undefined && this.step >= opts.steps;
-    const runEval = (): boolean => {
-      const r = opts.evaluate!();
+    const runEval = async (): Promise<boolean> => {
+      const r = await opts.evaluate!();
       opts.onEval?.({ ...r, step: this.step });
       return this.noteEval(r.ppl, patience, keepBest);
     };
@@ -361,7 +415,7 @@ export class Trainer<B> {
         }
         if (group.length === 0) break;
         const s0 = performance.now();
-        const { loss, tokens, skipped } = this.trainSteps(group);
+        const { loss, tokens, skipped } = this.reduceGradients ? await this.trainStepsReduced(group) : this.trainSteps(group);
         this.batchInEpoch += group.length;
         group.length = 0;
         const dt = (performance.now() - s0) / 1000;
@@ -381,9 +435,9 @@ export class Trainer<B> {
           ...(skipped ? { skipped } : {}),
         });
         if (opts.evaluate && opts.evalEvery && this.step % opts.evalEvery === 0) {
-          if (runEval()) stoppedEarly = true;
+          if (await runEval()) stoppedEarly = true;
         }
-        if (saveEvery !== undefined && this.step % saveEvery === 0) opts.onSave?.(this);
+        if (saveEvery !== undefined && this.step % saveEvery === 0) await opts.onSave?.(this);
         await yieldToEventLoop();
         if (!stoppedEarly && !stepsDone() && opts.shouldStop?.()) interrupted = true;
         if (stoppedEarly || stepsDone() || interrupted) {
@@ -394,7 +448,7 @@ export class Trainer<B> {
       if (index === 0) throw new Error('fit: the training data produced no batch');
       // (Also after a resume that found this epoch fully consumed: the save came before this evaluation.)
       if (opts.evaluate && !(opts.evalEvery && this.step % opts.evalEvery === 0)) {
-        if (runEval()) stoppedEarly = true;
+        if (await runEval()) stoppedEarly = true;
       }
       this.epoch++;
       this.batchInEpoch = 0;

@@ -205,6 +205,7 @@ Napi::Function Storage::Init(Napi::Env env) {
                                       InstanceMethod("dispose", &Storage::Dispose),
                                       InstanceMethod("write", &Storage::Write),
                                       InstanceMethod("read", &Storage::Read),
+                                      InstanceMethod("readInto", &Storage::ReadInto),
                                       InstanceMethod("fill", &Storage::Fill),
                                       InstanceMethod("copyFrom", &Storage::CopyFrom),
                                       InstanceMethod("addFrom", &Storage::AddFrom),
@@ -357,6 +358,35 @@ Napi::Value Storage::Read(const Napi::CallbackInfo& info) {
   if (count > 0) std::memcpy(buf.Data(), static_cast<uint8_t*>(data_) + offset * 4, static_cast<size_t>(count) * 4);
   if (dtype_ == DType::F32) return Napi::Float32Array::New(env, static_cast<size_t>(count), buf, 0);
   return Napi::Int32Array::New(env, static_cast<size_t>(count), buf, 0);
+}
+
+// readInto(dst, dstOffset = 0): copies the whole storage into dst at dstOffset (elements), with
+// no allocation (lib/dist's gradient buckets reuse one buffer).
+Napi::Value Storage::ReadInto(const Napi::CallbackInfo& info) {
+  Args a(info, "Storage.readInto", -1);
+  if (disposed()) a.error("storage has been disposed");
+  if (!info[0].IsTypedArray()) a.type_error("dst must be a Float32Array or Int32Array");
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  const napi_typedarray_type want = dtype_ == DType::F32 ? napi_float32_array : napi_int32_array;
+  if (ta.TypedArrayType() != want) {
+    a.type_error(std::string("dst must be a ") + (dtype_ == DType::F32 ? "Float32Array" : "Int32Array") + " for a " +
+                 dtype_name(dtype_) + " storage");
+  }
+  const int64_t offset = a.has(1) ? a.dim(1, "dstOffset") : 0;
+  const int64_t room = static_cast<int64_t>(ta.ElementLength());
+  if (offset > room || numel_ > room - offset) {
+    a.range_error("reading " + std::to_string(numel_) + " elements at offset " + std::to_string(offset) + " overflows dst of " +
+                  std::to_string(room));
+  }
+  uint8_t* dst = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset() + offset * 4;
+#ifdef LMKIT_WITH_CUDA
+  if (cuda_) {
+    check_cuda(a, cuda::memcpy_d2h(dst, data_, static_cast<size_t>(numel_) * 4));
+    return info.Env().Undefined();
+  }
+#endif
+  if (numel_ > 0) std::memcpy(dst, data_, static_cast<size_t>(numel_) * 4);
+  return info.Env().Undefined();
 }
 
 Napi::Value Storage::Fill(const Napi::CallbackInfo& info) {

@@ -65,6 +65,7 @@ class Storage : public Napi::ObjectWrap<Storage> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
+  Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value Fill(const Napi::CallbackInfo& info);
   Napi::Value CopyFrom(const Napi::CallbackInfo& info);
   Napi::Value AddFrom(const Napi::CallbackInfo& info);

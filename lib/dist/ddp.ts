@@ -1,0 +1,336 @@
+// Data-parallel training semantics (PyTorch DDP's) over a ProcessGroup:
+// - the run works on the *global* batch (--batch x world size); every global batch is cut by
+//   rows into one contiguous share per rank (rank r: rows [r*n/W, (r+1)*n/W)), so W ranks of
+//   batch B see exactly the rows that one process of batch W*B sees;
+// - before training every rank publishes its options, model config and parameter shapes; a
+//   mismatch with rank 0 is an error naming the first difference; then rank 0's parameters are
+//   broadcast (identical initial weights whatever each rank's initialisation did);
+// - after backward the gradients are all-reduced in buckets (bucketBytes, default 25 MiB like
+//   DDP) as a token-weighted mean: each rank scales its gradient by its tokens, the sum is
+//   divided by the global tokens (with equal shares: the plain mean); the step's loss and tokens
+//   travel in the last bucket. Bucket i+1 is copied out while bucket i is on the wire. The
+//   all-reduce starts after backward has finished: lmkit's autograd runs backward as one
+//   synchronous pass with no per-parameter ready hooks, so it is not overlapped with backward;
+// - clipping then sees identical gradients on every rank (the global norm), and every rank
+//   steps the same optimizer on them;
+// - evaluation runs on rank 0 only; the result is broadcast (as float64 bits) so that early
+//   stopping decides alike on every rank; only rank 0 writes checkpoints, logs and the report;
+// - the recurrent state carried between BPTT windows is per stream: at a save it is gathered
+//   into the global (rows x H) layout a single process would save, and on resume each rank
+//   takes its rows again, so checkpoints do not depend on the world size.
+import type { Module } from '../nn/module.js';
+// lib/dist sits below lib/train (DESIGN.md): the trainer's types are restated structurally here.
+/** An evaluation's result (the trainer's EvalResult). */
+export interface RankEvalResult {
+  loss: number;
+  ppl: number;
+  tokens: number;
+}
+/** The Trainer's reduceGradients hook (TrainerOptions.reduceGradients). */
+export type ReduceGradients = (params: readonly Tensor[], local: { loss: number; tokens: number }) => Promise<{ loss: number; tokens: number }>;
+/** The run options data parallelism looks at (a part of TrainRunOptions). */
+export interface DataParallelRunOptions {
+  model?: string;
+  optimizer?: string;
+  batch?: number;
+  resume?: string;
+}
+import { Tensor, keep } from '../tensor.js';
+import type { ProcessGroup } from './group.js';
+
+export interface DataParallelOptions {
+  /** Gradient bucket size in bytes (default LMKIT_DIST_BUCKET_MB or 25 MiB). */
+  bucketBytes?: number;
+}
+
+/** A batch as the loaders make them: row-major inputs and targets of `rows` rows. */
+interface RowBatch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  size?: number;
+  batchSize?: number;
+  tokens?: number;
+  T?: number;
+  seqLen?: number;
+}
+
+/** Models whose batches split by rows into an exact share per rank. */
+export const DATA_PARALLEL_MODELS = ['loglinear', 'ffnn', 'rnn', 'lstm', 'transformer', 'mamba'] as const;
+
+export class DataParallel {
+  readonly bucketBytes: number;
+
+  constructor(
+    readonly group: ProcessGroup,
+    opts: DataParallelOptions = {},
+  ) {
+    const mb = process.env.LMKIT_DIST_BUCKET_MB;
+    this.bucketBytes = opts.bucketBytes ?? (mb ? Math.max(1, Number(mb)) * 2 ** 20 : 25 * 2 ** 20);
+    if (!(this.bucketBytes >= 4)) throw new RangeError(`bucketBytes must be >= 4, got ${this.bucketBytes}`);
+  }
+
+  get rank(): number {
+    return this.group.rank;
+  }
+  get worldSize(): number {
+    return this.group.worldSize;
+  }
+  /** Rank 0: the one that evaluates, logs and saves. */
+  get isMain(): boolean {
+    return this.group.rank === 0;
+  }
+
+  /**
+   * The run's input with the global batch: a given batch is per rank (x world size); without
+   * one, the model's default per rank (`defaultBatch`) x world size; a resume without a batch
+   * keeps the checkpoint's (already global) batch.
+   */
+  globalInput<I extends DataParallelRunOptions>(input: I, defaultBatch: (model: string) => number | undefined): I {
+    if (input.batch !== undefined) return { ...input, batch: input.batch * this.worldSize };
+    if (input.resume !== undefined || input.model === undefined) return input;
+    const d = defaultBatch(input.model);
+    return d === undefined ? input : { ...input, batch: d * this.worldSize };
+  }
+
+  /** Throws for what data-parallel training does not support. */
+  checkRun(o: DataParallelRunOptions): void {
+    if (!(DATA_PARALLEL_MODELS as readonly (string | undefined)[]).includes(o.model)) {
+      throw new Error(`data-parallel training (--nproc) supports --model ${DATA_PARALLEL_MODELS.join(', ')}; not '${o.model}'`);
+    }
+    if (o.optimizer === 'sophia') throw new Error('data-parallel training does not support --optimizer sophia yet (its Hessian estimate is per rank)');
+    const batch = o.batch;
+    if (batch !== undefined && batch < this.worldSize) throw new Error(`the global batch ${batch} is smaller than the world size ${this.worldSize}`);
+  }
+
+  /** Checks that every rank runs the same model (see checkSame), then broadcasts rank 0's parameters. */
+  async start(model: Module, description: Record<string, unknown>): Promise<void> {
+    const parameters = Object.fromEntries(model.namedParameters().map(([n, t]) => [n, t.shape]));
+    await this.checkSame({ ...description, parameters });
+    await this.broadcastTensors(model.parameters());
+  }
+
+  /** This rank's rows [lo, hi) of a global batch of `rows` rows. */
+  share(rows: number): [number, number] {
+    const W = this.worldSize;
+    return [Math.floor((this.rank * rows) / W), Math.floor(((this.rank + 1) * rows) / W)];
+  }
+
+  /** The rows of `b` this rank trains on (a batch of the same kind). */
+  shardBatch<B>(batch: B): B {
+    const b = batch as unknown as RowBatch;
+    const rows = b.batchSize ?? b.size;
+    if (rows === undefined) throw new Error('data-parallel: this model family has no row-wise batches');
+    if (rows < this.worldSize) {
+      throw new Error(`data-parallel: a batch of ${rows} rows cannot be shared by ${this.worldSize} ranks (use a larger --batch)`);
+    }
+    const [lo, hi] = this.share(rows);
+    const inRow = b.inputs.length / rows;
+    const outRow = b.targets.length / rows;
+    const out: RowBatch = { ...b, inputs: b.inputs.slice(lo * inRow, hi * inRow), targets: b.targets.slice(lo * outRow, hi * outRow) };
+    if (b.size !== undefined) out.size = hi - lo;
+    if (b.batchSize !== undefined) out.batchSize = hi - lo;
+    if (b.tokens !== undefined) out.tokens = (hi - lo) * outRow;
+    return out as unknown as B;
+  }
+
+  /** `batches` with every batch cut to this rank's share. */
+  shardBatches<B>(batches: (epoch: number) => Iterable<B>): (epoch: number) => Iterable<B> {
+    const self = this;
+    return function* (epoch: number) {
+      for (const b of batches(epoch)) yield self.shardBatch(b);
+    };
+  }
+
+  /**
+   * Checks that every rank runs the same thing (a JSON-able description: options, model config,
+   * parameter names and shapes); throws naming the first difference from rank 0.
+   */
+  async checkSame(what: Record<string, unknown>, tag = 'run'): Promise<void> {
+    const kv = this.group.kv;
+    const mine = flatten(what);
+    await kv.set(`lmkit/sig/${tag}/${this.rank}`, JSON.stringify(mine));
+    const all: [string, string][][] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      // Ranks get here after loading the corpus, at their own pace: the collective timeout, not the rendezvous's.
+      all.push(JSON.parse((await kv.get(`lmkit/sig/${tag}/${r}`, this.group.opTimeoutMs)).toString()) as [string, string][]);
+    }
+    // Every rank has read every signature before any rank may fail on a difference (and exit).
+    if ((await kv.add(`lmkit/sig/${tag}/read`, 1)) === this.worldSize) await kv.set(`lmkit/sig/${tag}/all-read`, '1');
+    await kv.wait([`lmkit/sig/${tag}/all-read`], this.group.opTimeoutMs);
+    const ref = new Map(all[0]);
+    for (let r = 1; r < this.worldSize; r++) {
+      const other = new Map(all[r]);
+      for (const [k, v] of [...all[0]!, ...all[r]!]) {
+        const a = ref.get(k);
+        const b = other.get(k);
+        if (a !== b) {
+          throw new Error(
+            `data-parallel: rank ${r} does not run what rank 0 runs: ${k} is ${b ?? '(absent)'} on rank ${r}, ${a ?? '(absent)'} on rank 0 ` +
+              '(every rank needs the same flags, corpus and vocabulary)',
+          );
+        }
+        void v;
+      }
+    }
+  }
+
+  /** Copies rank 0's values of `tensors` into every rank's (float32 tensors). */
+  async broadcastTensors(tensors: readonly Tensor[]): Promise<void> {
+    for (const bucket of this.buckets(tensors.map((t) => t.size))) {
+      const buf = new Float32Array(bucket.elements);
+      if (this.isMain) for (const i of bucket.items) buf.set(tensors[i]!.storage.read() as Float32Array, bucket.offsets.get(i)!);
+      await this.group.broadcast(buf, 0);
+      if (!this.isMain) {
+        for (const i of bucket.items) {
+          const o = bucket.offsets.get(i)!;
+          tensors[i]!.storage.write(buf.subarray(o, o + tensors[i]!.size));
+        }
+      }
+    }
+  }
+
+  /** The gradient reducer for the Trainer (see the file's header). */
+  reducer(): ReduceGradients {
+    return async (params, local) => {
+      const prof = process.env.LMKIT_DIST_PROFILE ? performance.now() : 0;
+      let commMs = 0;
+      const unique = [...new Set(params)];
+      const sizes = unique.map((p) => p.size);
+      const buckets = this.buckets(sizes);
+      const weight = Number.isFinite(local.loss) ? local.tokens : 0;
+      let inflight: Promise<void> | null = null;
+      let prev: { buf: Float32Array; items: number[]; offsets: Map<number, number> } | null = null;
+      let global = { loss: Number.NaN, tokens: 0 };
+      const finish = async (b: { buf: Float32Array }, last: boolean): Promise<void> => {
+        const c0 = prof ? performance.now() : 0;
+        await inflight;
+        if (prof) commMs += performance.now() - c0;
+        if (last) global = { loss: b.buf[b.buf.length - 2]! / b.buf[b.buf.length - 1]!, tokens: b.buf[b.buf.length - 1]! };
+      };
+      const scaleBack: { buf: Float32Array; items: number[]; offsets: Map<number, number> }[] = [];
+      for (const [bi, bucket] of buckets.entries()) {
+        const last = bi === buckets.length - 1;
+        const buf = this.bucketBuffer(bi, bucket.elements + (last ? 2 : 0));
+        for (const i of bucket.items) {
+          const p = unique[i]!;
+          const o = bucket.offsets.get(i)!;
+          const g = p.grad;
+          if (!g) {
+            buf.fill(0, o, o + p.size);
+            continue;
+          }
+          // Token weighting in place (native); the gradient is rewritten after the reduce anyway.
+          if (weight !== 1) g.storage.scale(weight);
+          g.storage.readInto(buf, o);
+        }
+        if (last) {
+          buf[buf.length - 2] = Number.isFinite(local.loss) ? local.loss * local.tokens : local.loss;
+          buf[buf.length - 1] = local.tokens;
+        }
+        if (prev) await finish(prev, false);
+        inflight = this.group.allreduceSum(buf);
+        prev = { buf, items: bucket.items, offsets: bucket.offsets };
+        scaleBack.push(prev);
+      }
+      if (prev) await finish(prev, true);
+      if (!Number.isFinite(global.loss)) return global;
+      const inv = 1 / global.tokens;
+      for (const b of scaleBack) {
+        for (const i of b.items) {
+          const p = unique[i]!;
+          const o = b.offsets.get(i)!;
+          if (!p.grad) p.grad = keep(Tensor.zeros(p.shape));
+          p.grad.storage.write(b.buf.subarray(o, o + p.size));
+          p.grad.storage.scale(inv);
+        }
+      }
+      if (prof) process.stderr.write(`rank ${this.rank}: gradient all-reduce ${(performance.now() - prof).toFixed(1)} ms (waiting on the wire ${commMs.toFixed(1)} ms), ${buckets.length} buckets\n`);
+      return global;
+    };
+  }
+
+  /** Rank 0 evaluates; every rank gets its result (bit-exact: float64 bytes are broadcast). */
+  async evaluate(fn: () => RankEvalResult): Promise<RankEvalResult> {
+    const f64 = new Float64Array(3);
+    if (this.isMain) {
+      const r = fn();
+      f64.set([r.loss, r.ppl, r.tokens]);
+    }
+    await this.group.broadcast(new Float32Array(f64.buffer), 0);
+    return { loss: f64[0]!, ppl: f64[1]!, tokens: f64[2]! };
+  }
+
+  /**
+   * The carried recurrent state of every rank in the global layout (rows of all ranks, rank
+   * order), on every rank; `globalRows` is the global batch. Tensors are (rows_r, H) per rank.
+   */
+  async gatherRows(local: Record<string, Tensor> | null, globalRows: number): Promise<Record<string, Tensor> | null> {
+    const has = new Float32Array([local ? 1 : 0]);
+    await this.group.allreduceSum(has);
+    if (has[0] !== this.worldSize) {
+      if (has[0] !== 0) throw new Error('data-parallel: some ranks carry a recurrent state and others do not');
+      return null;
+    }
+    const out: Record<string, Tensor> = {};
+    const [lo] = this.share(globalRows);
+    for (const name of Object.keys(local!).sort()) {
+      const t = local![name]!;
+      const width = t.size / t.shape[0]!;
+      const buf = new Float32Array(globalRows * width);
+      buf.set(t.storage.read() as Float32Array, lo * width);
+      await this.group.allreduceSum(buf);
+      out[name] = keep(Tensor.fromArray(buf, [globalRows, ...t.shape.slice(1)]));
+    }
+    return out;
+  }
+
+  /** This rank's rows of a carried state saved in the global layout. */
+  takeRows(saved: Map<string, Tensor>): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [name, t] of saved) {
+      const rows = t.shape[0]!;
+      const width = t.size / rows;
+      const [lo, hi] = this.share(rows);
+      const data = (t.storage.read() as Float32Array).slice(lo * width, hi * width);
+      out.set(name, Tensor.fromArray(data, [hi - lo, ...t.shape.slice(1)]));
+    }
+    return out;
+  }
+
+  private readonly bucketBuffers: Float32Array[] = [];
+  /** Bucket `i`'s buffer of `n` floats, kept from step to step (no allocation, no page faults). */
+  private bucketBuffer(i: number, n: number): Float32Array {
+    let b = this.bucketBuffers[i];
+    if (!b || b.length !== n) this.bucketBuffers[i] = b = new Float32Array(n);
+    return b;
+  }
+
+  /** Consecutive runs of items (by element count) of at most bucketBytes each (an item larger than that alone). */
+  private buckets(sizes: readonly number[]): { items: number[]; offsets: Map<number, number>; elements: number }[] {
+    const cap = Math.max(1, Math.floor(this.bucketBytes / 4));
+    const out: { items: number[]; offsets: Map<number, number>; elements: number }[] = [];
+    let cur: { items: number[]; offsets: Map<number, number>; elements: number } | null = null;
+    sizes.forEach((n, i) => {
+      if (cur === null || (cur.elements > 0 && cur.elements + n > cap)) {
+        cur = { items: [], offsets: new Map(), elements: 0 };
+        out.push(cur);
+      }
+      cur.offsets.set(i, cur.elements);
+      cur.items.push(i);
+      cur.elements += n;
+    });
+    if (out.length === 0) out.push({ items: [], offsets: new Map(), elements: 0 });
+    return out;
+  }
+}
+
+/** [path, JSON value] pairs of a nested object, in key order. */
+function flatten(o: unknown, prefix = ''): [string, string][] {
+  if (o === null || typeof o !== 'object' || (Array.isArray(o) && o.every((x) => typeof x !== 'object'))) {
+    return [[prefix || '(value)', JSON.stringify(o)]];
+  }
+  const out: [string, string][] = [];
+  const entries = Array.isArray(o) ? o.map((v, i) => [String(i), v] as const) : Object.entries(o as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [k, v] of entries) out.push(...flatten(v, prefix ? `${prefix}.${k}` : k));
+  return out;
+}
