@@ -1,0 +1,32 @@
+// The emulated CUDA backend through the CLI, as a user would use it (LMKIT_CUDA_EMULATE=1):
+// `lmkit info` says it is emulated, and `lmkit train --device cuda` runs a whole training job on
+// the emulated device. Runs only in the emulated suite (npm run test:cuda-emu).
+import { describe, expect, it } from 'vitest';
+
+import { native } from '../../lib/native/index.js';
+import { doneEvent, lmkit } from '../support/cli.js';
+
+const why = native.emulation ? '' : 'the emulated CUDA addon is not loaded (LMKIT_CUDA_EMULATE=1)';
+if (why) process.stdout.write(`[test/gpu] emulated CLI check skipped: ${why}\n`);
+
+describe.skipIf(why !== '')('lmkit with LMKIT_CUDA_EMULATE=1', () => {
+  it('info names the emulation, so nobody takes it for a GPU', () => {
+    const r = lmkit('info');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backend: {2}cuda \(emulated on CPU: HIP-CPU\)/m);
+    expect(r.stdout).toMatch(/^cuda: {5}emulated by HIP-CPU; /m);
+    const j = JSON.parse(lmkit('info', '--json').stdout) as { backend: string; emulation: string | null; cuda: { driverVersion: number } };
+    expect(j.backend).toBe('cuda');
+    expect(j.emulation).toBe('HIP-CPU');
+    expect(j.cuda.driverVersion).toBe(0);
+  });
+
+  it('train --device cuda runs a whole job on the emulated device', () => {
+    const r = lmkit('train', '--model', 'ffnn', '--steps', '3', '--batch', '8', '--embed', '8', '--hidden', '8', '--min-count', '200', '--eval-tokens', '200', '--no-test', '--device', 'cuda', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/device: cuda \(LMKIT_CUDA_EMULATE=1: emulated CUDA addon/);
+    const done = doneEvent(r.stdout);
+    expect(done.steps).toBe(3);
+    expect(Number.isFinite(done.valid_ppl as number)).toBe(true);
+  });
+});
