@@ -1,0 +1,242 @@
+// Hugging Face GPT-2 import/export (lib/io/hf-gpt2.ts) against the PyTorch golden fixture
+// written by test/fixtures/gpt2/make_golden.py (plain-torch GPT-2 forward, float64 reference).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { HfBpeTokenizer } from '../../lib/data/tokenizers.js';
+import { HfGpt2Error, loadPretrained, savePretrained } from '../../lib/io/hf-gpt2.js';
+import { readSafetensors, writeSafetensors } from '../../lib/io/safetensors.js';
+import { TransformerLM } from '../../lib/models/transformer.js';
+import { AdamW } from '../../lib/optim/optimizer.js';
+import { Tensor, crossEntropy, noGrad } from '../../lib/index.js';
+import { randomIds } from '../helpers.js';
+
+const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'gpt2');
+const TINY = path.join(FIX, 'tiny');
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lmkit-hf-gpt2-'));
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+let tmpN = 0;
+const tmp = (): string => path.join(tmpRoot, `d${tmpN++}`);
+
+/** max |a - b| / max |b| over a tensor. */
+function relMaxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / m;
+}
+
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const o = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) o[c * rows + r] = a[r * cols + c]!;
+  return o;
+}
+
+/** The lmkit parameter of each HF tensor name (written out here independently of the importer). */
+function hfToLmkit(hf: string): { name: string; transposed: boolean } {
+  const n = hf.replace(/^transformer\./, '');
+  const fixed: Record<string, string> = { 'wte.weight': 'tokenEmbedding', 'wpe.weight': 'positionEmbedding', 'ln_f.weight': 'lnFinal.weight', 'ln_f.bias': 'lnFinal.bias' };
+  if (fixed[n]) return { name: fixed[n]!, transposed: false };
+  const m = /^h\.(\d+)\.(ln_1|ln_2|attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.(weight|bias)$/.exec(n)!;
+  const sub = { ln_1: 'ln1', ln_2: 'ln2', 'attn.c_attn': 'attn.qkv', 'attn.c_proj': 'attn.proj', 'mlp.c_fc': 'mlp.fc', 'mlp.c_proj': 'mlp.proj' }[m[2]!]!;
+  return { name: `blocks.${m[1]}.${sub}.${m[3]}`, transposed: m[3] === 'weight' && !m[2]!.startsWith('ln') };
+}
+
+describe('loadPretrained: golden parity with a PyTorch GPT-2', () => {
+  const golden = readSafetensors(path.join(FIX, 'golden.safetensors')).tensors;
+  const ids = golden.get('ids')!;
+  const targets = golden.get('targets')!;
+  const [B, T] = ids.shape as [number, number];
+
+  it('reproduces the logits and loss to 1e-5 and every gradient to 1e-4', () => {
+    const { model, config, tokenizer } = loadPretrained(TINY);
+    expect(config).toMatchObject({ vocabSize: 300, context: 16, embed: 32, heads: 4, layers: 2, dropout: 0 });
+    expect(tokenizer.kind).toBe('hf-bpe');
+    const logits = model.forward(ids);
+    expect(logits.shape).toEqual([B * T, 300]);
+    const errLogits = relMaxErr(logits.toArray(), golden.get('logits')!.toArray());
+    expect(errLogits).toBeLessThan(1e-5);
+    const loss = crossEntropy(logits, Tensor.fromArray(targets.toArray(), [B * T], 'int32'));
+    const refLoss = golden.get('loss')!.item();
+    expect(Math.abs(loss.item() - refLoss) / Math.abs(refLoss)).toBeLessThan(1e-5);
+    loss.backward();
+    const params = new Map(model.namedParameters());
+    let checked = 0;
+    for (const [k, g] of golden) {
+      if (!k.startsWith('grad.')) continue;
+      const { name, transposed } = hfToLmkit(k.slice(5));
+      const p = params.get(name)!;
+      expect(p.grad, name).not.toBeNull();
+      let ref = g.toArray() as Float32Array;
+      if (transposed) ref = transpose(ref, g.shape[0]!, g.shape[1]!);
+      const err = relMaxErr(p.grad!.toArray(), ref);
+      expect(err, `gradient of ${name} (${k})`).toBeLessThan(1e-4);
+      checked++;
+    }
+    expect(checked).toBe(params.size);
+    expect(checked).toBe(2 + 2 * 12 + 2);
+    model.dispose();
+  });
+
+  it('reads vocab.json + merges.txt: encodings match the reference BPE, decoding inverts them', () => {
+    const { tokenizer, model } = loadPretrained(TINY);
+    model.dispose();
+    const cases = JSON.parse(fs.readFileSync(path.join(FIX, 'tokenizer-golden.json'), 'utf8')) as { text: string; ids: number[] }[];
+    expect(cases.length).toBeGreaterThan(3);
+    for (const c of cases) {
+      expect(Array.from(tokenizer.encode(c.text)), c.text).toEqual(c.ids);
+      expect(tokenizer.decode(c.ids)).toBe(c.text);
+    }
+    // The tokenizer survives its JSON form (what a checkpoint stores).
+    const again = HfBpeTokenizer.fromJSON((tokenizer as HfBpeTokenizer).toJSON());
+    expect(Array.from(again.encode(cases[1]!.text))).toEqual(cases[1]!.ids);
+  });
+});
+
+describe('savePretrained', () => {
+  it('import -> export gives byte-identical tensors, config and tokenizer files', () => {
+    const { model, tokenizer } = loadPretrained(TINY);
+    const out = tmp();
+    const files = savePretrained(out, model, { tokenizer });
+    model.dispose();
+    expect(files.sort()).toEqual(['config.json', 'merges.txt', 'model.safetensors', 'vocab.json']);
+    const a = readSafetensors(path.join(TINY, 'model.safetensors'));
+    const b = readSafetensors(path.join(out, 'model.safetensors'));
+    expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
+    for (const [k, t] of a.tensors) {
+      const u = b.tensors.get(k)!;
+      expect(u.shape, k).toEqual(t.shape);
+      expect(Buffer.from((u.toArray() as Float32Array).buffer).equals(Buffer.from((t.toArray() as Float32Array).buffer)), k).toBe(true);
+    }
+    expect(b.metadata.format).toBe('pt');
+    const ca = JSON.parse(fs.readFileSync(path.join(TINY, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const cb = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+    for (const k of ['model_type', 'vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head', 'activation_function', 'layer_norm_epsilon', 'tie_word_embeddings']) {
+      expect(cb[k], k).toEqual(ca[k]);
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'vocab.json'), 'utf8'))).toEqual(JSON.parse(fs.readFileSync(path.join(TINY, 'vocab.json'), 'utf8')));
+    expect(fs.readFileSync(path.join(out, 'merges.txt'), 'utf8')).toBe(fs.readFileSync(path.join(TINY, 'merges.txt'), 'utf8'));
+  });
+
+  it('an lmkit-trained transformer exported and imported gives the same logits', () => {
+    const model = new TransformerLM({ vocabSize: 300, context: 8, embed: 24, heads: 3, layers: 3, dropout: 0, seed: 7 });
+    const opt = new AdamW(model.parameters(), { lr: 1e-2 });
+    for (let s = 0; s < 3; s++) {
+      const x = randomIds([2, 8], 300, 10 + s);
+      const y = randomIds([16], 300, 20 + s);
+      opt.zeroGrad();
+      crossEntropy(model.forward(x), y).backward();
+      opt.step();
+    }
+    const out = tmp();
+    const tok = loadPretrained(TINY).tokenizer;
+    savePretrained(out, model, { tokenizer: tok });
+    const back = loadPretrained(out);
+    expect(back.config).toMatchObject({ vocabSize: 300, context: 8, embed: 24, heads: 3, layers: 3 });
+    const x = randomIds([3, 8], 300, 99);
+    noGrad(() => {
+      model.eval();
+      back.model.eval();
+      expect(Array.from(back.model.forward(x).toArray())).toEqual(Array.from(model.forward(x).toArray()));
+    });
+    model.dispose();
+    back.model.dispose();
+  });
+});
+
+describe('loadPretrained: bad input', () => {
+  /** A copy of the tiny model directory, changed by `edit`. */
+  function variant(edit: (dir: string) => void): string {
+    const d = tmp();
+    fs.cpSync(TINY, d, { recursive: true });
+    edit(d);
+    return d;
+  }
+  function expectOneLine(dir: string, re: RegExp): void {
+    let err: unknown;
+    try {
+      loadPretrained(dir).model.dispose();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HfGpt2Error);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(re);
+    expect(msg).not.toContain('\n');
+    expect(msg.startsWith(dir)).toBe(true);
+  }
+  const editConfig = (d: string, f: (c: Record<string, unknown>) => void): void => {
+    const c = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8')) as Record<string, unknown>;
+    f(c);
+    fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(c));
+  };
+  const editTensors = (d: string, f: (m: Map<string, Tensor>) => void): void => {
+    const m = readSafetensors(path.join(d, 'model.safetensors')).tensors;
+    f(m);
+    writeSafetensors(path.join(d, 'model.safetensors'), m, { format: 'pt' });
+  };
+
+  it('names what is wrong', () => {
+    expectOneLine(path.join(tmpRoot, 'nope'), /not a directory/);
+    expectOneLine(variant((d) => editConfig(d, (c) => (c.model_type = 'llama'))), /model_type is "llama", not "gpt2"/);
+    expectOneLine(variant((d) => editConfig(d, (c) => (c.activation_function = 'relu'))), /activation_function "relu"/);
+    expectOneLine(variant((d) => editConfig(d, (c) => (c.layer_norm_epsilon = 1e-6))), /layer_norm_epsilon/);
+    expectOneLine(variant((d) => editConfig(d, (c) => (c.n_head = 5))), /n_embd \(32\) is not a multiple of n_head \(5\)/);
+    expectOneLine(variant((d) => editConfig(d, (c) => (c.n_layer = 3))), /missing tensor h\.2\.ln_1\.weight/);
+    expectOneLine(variant((d) => editTensors(d, (m) => m.delete('transformer.h.1.mlp.c_fc.bias'))), /missing tensor h\.1\.mlp\.c_fc\.bias \[128\]/);
+    expectOneLine(
+      variant((d) => editTensors(d, (m) => m.set('transformer.h.0.attn.c_attn.weight', Tensor.zeros([96, 32])))),
+      /h\.0\.attn\.c_attn\.weight has shape \[96,32\], config\.json implies \[32,96\]/,
+    );
+    expectOneLine(variant((d) => editTensors(d, (m) => m.set('lm_head.weight', Tensor.zeros([300, 32])))), /lm_head\.weight differs from wte\.weight/);
+    expectOneLine(
+      variant((d) => {
+        const f = path.join(d, 'model.safetensors');
+        const buf = fs.readFileSync(f);
+        fs.writeFileSync(f, buf.subarray(0, buf.length - 100));
+      }),
+      /model\.safetensors: /,
+    );
+    expectOneLine(
+      variant((d) => {
+        fs.renameSync(path.join(d, 'model.safetensors'), path.join(d, 'pytorch_model.bin'));
+      }),
+      /only pytorch_model\.bin/,
+    );
+    expectOneLine(variant((d) => fs.rmSync(path.join(d, 'merges.txt'))), /has vocab\.json but not merges\.txt/);
+    expectOneLine(
+      variant((d) => {
+        fs.rmSync(path.join(d, 'merges.txt'));
+        fs.rmSync(path.join(d, 'vocab.json'));
+      }),
+      /vocab_size 300 is not GPT-2's 50257/,
+    );
+  });
+
+  it('accepts the names without the transformer. prefix and ignores the attention-mask buffers', () => {
+    const d = variant((dir) =>
+      editTensors(dir, (m) => {
+        for (const [k, t] of [...m]) {
+          m.delete(k);
+          m.set(k.replace(/^transformer\./, ''), t);
+        }
+        m.set('h.0.attn.bias', Tensor.ones([1, 1, 16, 16]));
+        m.set('lm_head.weight', m.get('wte.weight')!);
+      }),
+    );
+    const a = loadPretrained(TINY).model;
+    const b = loadPretrained(d).model;
+    const x = randomIds([1, 5], 300, 3);
+    expect(Array.from(b.forward(x).toArray())).toEqual(Array.from(a.forward(x).toArray()));
+    a.dispose();
+    b.dispose();
+  });
+});
