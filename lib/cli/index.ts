@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { registerBench } from './bench.js';
 import { runEmbed, runEval, runGenerate, type EmbedFlags, type EvalFlags, type GenerateFlags } from './checkpoint-commands.js';
 import { runBuild, type BuildFlags } from './build.js';
+import { PRETRAINED_FORMATS, runExport, runImport, type ExportFlags, type ImportFlags } from './hf.js';
 import { runInfo } from './info.js';
 import { runTag, type TagFlags } from './tag.js';
 import { runTokenize, type TokenizeFlags } from './tokenize.js';
@@ -164,6 +165,25 @@ program
   .option('--threads <n>', 'native threads', int('--threads', 1))
   .option('--json', 'JSON lines on stdout')
   .action((o: TagFlags) => runTag(o));
+
+program
+  .command('import')
+  .description('convert a pretrained model directory (Hugging Face GPT-2) into an lmkit checkpoint')
+  .argument('<dir>', 'the model directory (config.json, model.safetensors; vocab.json + merges.txt optional)')
+  .addOption(new Option('--from <format>', 'format of DIR').choices([...PRETRAINED_FORMATS]).makeOptionMandatory())
+  .requiredOption('--out <dir>', 'the checkpoint to write (only once the whole import succeeded)')
+  .option('--dropout <p>', "dropout of later fine-tuning (default: config.json's resid_pdrop)", num('--dropout', 0))
+  .option('--threads <n>', 'native threads', int('--threads', 1))
+  .action((dir: string, o: ImportFlags) => runImport(dir, o));
+
+program
+  .command('export')
+  .description('write a transformer checkpoint as a pretrained model directory (Hugging Face GPT-2)')
+  .argument('<checkpoint>', 'checkpoint directory written by `lmkit train --out` or `lmkit import`')
+  .argument('<dir>', 'the directory to write (config.json, model.safetensors, and vocab.json + merges.txt for an imported tokenizer)')
+  .addOption(new Option('--to <format>', 'format to write').choices([...PRETRAINED_FORMATS]).makeOptionMandatory())
+  .option('--threads <n>', 'native threads', int('--threads', 1))
+  .action((ck: string, dir: string, o: ExportFlags) => runExport(ck, dir, o));
 
 registerBench(program);
 

@@ -1,0 +1,82 @@
+// `lmkit import --from hf-gpt2` / `lmkit export --to hf-gpt2` through the built CLI, on the
+// tiny GPT-2 of test/fixtures/gpt2 (written by make_golden.py).
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { loadPretrained } from '../../lib/io/hf-gpt2.js';
+import { readSafetensors } from '../../lib/io/safetensors.js';
+import { loadTrained } from '../../lib/train/checkpointing.js';
+import { TransformerLM, noGrad } from '../../lib/index.js';
+import { randomIds } from '../helpers.js';
+import { expectOneLineError, lmkit } from '../support/cli.js';
+
+const TINY = fileURLToPath(new URL('../fixtures/gpt2/tiny', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'lmkit-cli-hf-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('lmkit import / export --hf-gpt2', () => {
+  const ck = join(root, 'ck');
+
+  it('import writes a checkpoint that loads as the same model; generate and eval run on it', () => {
+    const r = lmkit('import', '--from', 'hf-gpt2', TINY, '--out', ck);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 layers, 4 heads, width 32, context 16, vocabulary 300 \(35584 parameters\), hf-bpe tokenizer/);
+    const t = loadTrained(ck);
+    const p = loadPretrained(TINY);
+    const x = randomIds([2, 16], 300, 5);
+    expect(t.model).toBeInstanceOf(TransformerLM);
+    const m = t.model as TransformerLM;
+    noGrad(() => {
+      m.eval();
+      expect(Array.from(m.forward(x).toArray())).toEqual(Array.from(p.model.forward(x).toArray()));
+    });
+    expect(t.tokenizer.encode('The fox runs.')).toEqual(p.tokenizer.encode('The fox runs.'));
+    t.model.dispose();
+    p.model.dispose();
+
+    const g = ['generate', '--checkpoint', ck, '--prompt', 'The fox', '--max-tokens', '5', '--seed', '3'];
+    const a = lmkit(...g);
+    expect(a.code, a.stderr).toBe(0);
+    expect(lmkit(...g).stdout).toBe(a.stdout);
+    const corpus = join(root, 'corpus.txt');
+    writeFileSync(corpus, 'The quick brown fox jumps over the lazy dog. The dog sleeps; the fox runs away.\n'.repeat(40));
+    const e = lmkit('eval', '--checkpoint', ck, '--corpus', corpus, '--json');
+    expect(e.code, e.stderr).toBe(0);
+    const ev = JSON.parse(e.stdout) as { ppl: number; tokens: number };
+    expect(ev.tokens).toBeGreaterThan(50);
+    expect(Number.isFinite(ev.ppl) && ev.ppl > 1).toBe(true);
+  }, 60_000);
+
+  it('export writes the Hugging Face layout back: the same tensors byte for byte', () => {
+    const out = join(root, 'hf');
+    const r = lmkit('export', '--to', 'hf-gpt2', ck, out);
+    expect(r.code, r.stderr).toBe(0);
+    const a = readSafetensors(join(TINY, 'model.safetensors')).tensors;
+    const b = readSafetensors(join(out, 'model.safetensors')).tensors;
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [k, t] of a) expect(Buffer.from(b.get(k)!.toArray().buffer).equals(Buffer.from(t.toArray().buffer)), k).toBe(true);
+    expect(readFileSync(join(out, 'merges.txt'), 'utf8')).toBe(readFileSync(join(TINY, 'merges.txt'), 'utf8'));
+  });
+
+  it('bad input: one line, exit 1, --out untouched', () => {
+    const bad = join(root, 'bad');
+    cpSync(TINY, bad, { recursive: true });
+    const f = join(bad, 'model.safetensors');
+    writeFileSync(f, readFileSync(f).subarray(0, 5000)); // truncated
+    const out = join(root, 'never');
+    expectOneLineError(lmkit('import', '--from', 'hf-gpt2', bad, '--out', out), /bad: model\.safetensors: /);
+    expect(existsSync(out)).toBe(false);
+    // An existing checkpoint at --out stays as it was.
+    const before = readFileSync(join(ck, 'model.safetensors'));
+    expectOneLineError(lmkit('import', '--from', 'hf-gpt2', bad, '--out', ck), /model\.safetensors/);
+    expect(readFileSync(join(ck, 'model.safetensors')).equals(before)).toBe(true);
+    rmSync(f);
+    writeFileSync(join(bad, 'pytorch_model.bin'), 'not really');
+    expectOneLineError(lmkit('import', '--from', 'hf-gpt2', bad, '--out', out), /only pytorch_model\.bin/);
+    expect(existsSync(out)).toBe(false);
+    expectOneLineError(lmkit('export', '--to', 'hf-gpt2', join(root, 'nothing'), out), /does not exist/);
+  }, 60_000);
+});
