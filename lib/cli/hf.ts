@@ -66,11 +66,7 @@ export function runExport(ck: string, dir: string, f: ExportFlags): void {
     }
     const files = savePretrained(dir, t.model, { tokenizer: t.tokenizer });
     const note =
-      t.tokenizer.kind === 'hf-bpe'
-        ? ''
-        : t.tokenizer.kind === 'gpt2'
-          ? " (tokenizer: GPT-2's; vocab.json and merges.txt are not written: take them from the gpt2 model)"
-          : ` (tokenizer: lmkit's ${t.tokenizer.kind}, which has no Hugging Face form; not written)`;
+      t.tokenizer.kind === 'hf-bpe' || t.tokenizer.kind === 'gpt2' ? '' : ` (tokenizer: lmkit's ${t.tokenizer.kind}, which has no Hugging Face form; not written)`;
     process.stdout.write(`exported ${ck} -> ${dir}: ${files.join(', ')}${note}\n`);
   } finally {
     t.model.dispose();

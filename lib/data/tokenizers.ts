@@ -260,6 +260,55 @@ function gpt2(): TiktokenLike {
   return gpt2Encoder;
 }
 
+/**
+ * GPT-2's tokenizer as Hugging Face files (vocab.json, merges.txt), derived from the ranks in
+ * js-tiktoken (needs that package): token r's string is its bytes in GPT-2's byte-to-unicode
+ * alphabet, and merge r - 256 is the pair that BPE with only the ranks below r leaves of token r.
+ * An HfBpeTokenizer built from them encodes exactly as Gpt2Tokenizer (tested).
+ */
+export function gpt2TokenizerFiles(): { vocabJson: string; mergesTxt: string } {
+  const require = createRequire(import.meta.url);
+  let ranks: TiktokenBPE;
+  try {
+    const r = require('js-tiktoken/ranks/gpt2');
+    ranks = (r.default ?? r) as TiktokenBPE;
+  } catch (e) {
+    throw new Error(`GPT-2's vocab.json / merges.txt are derived from the js-tiktoken package (\`npm install js-tiktoken\`): ${(e as Error).message}`);
+  }
+  const byRank: Uint8Array[] = [];
+  for (const line of ranks.bpe_ranks.split('\n')) {
+    if (!line) continue;
+    const [, off, ...toks] = line.split(' ');
+    toks.forEach((t, i) => (byRank[Number(off) + i] = Uint8Array.from(Buffer.from(t, 'base64'))));
+  }
+  const rankOf = new Map<string, number>();
+  byRank.forEach((b, r) => rankOf.set(b.join(','), r));
+  const str = (b: Uint8Array): string => Array.from(b, (x) => BYTE_TO_UNICODE[x]!).join('');
+  const vocab: Record<string, number> = {};
+  byRank.forEach((b, r) => (vocab[str(b)] = r));
+  for (const [t, id] of Object.entries(ranks.special_tokens)) vocab[t] = id;
+  const merges: string[] = [];
+  for (let r = 256; r < byRank.length; r++) {
+    let parts: number[][] = Array.from(byRank[r]!, (x) => [x]);
+    for (;;) {
+      let best = -1;
+      let bestRank = r;
+      for (let i = 0; i + 1 < parts.length; i++) {
+        const k = rankOf.get([...parts[i]!, ...parts[i + 1]!].join(','));
+        if (k !== undefined && k < bestRank) {
+          bestRank = k;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      parts = [...parts.slice(0, best), [...parts[best]!, ...parts[best + 1]!], ...parts.slice(best + 2)];
+    }
+    if (parts.length !== 2) throw new Error(`gpt2TokenizerFiles: token ${r} is not one merge of earlier tokens`);
+    merges.push(`${str(Uint8Array.from(parts[0]!))} ${str(Uint8Array.from(parts[1]!))}`);
+  }
+  return { vocabJson: JSON.stringify(vocab), mergesTxt: ['#version: 0.2', ...merges].join('\n') + '\n' };
+}
+
 export const GPT2_VOCAB_SIZE = 50257;
 export const GPT2_EOT = '<|endoftext|>';
 export const GPT2_EOT_ID = 50256;

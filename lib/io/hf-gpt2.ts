@@ -32,7 +32,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { Gpt2Tokenizer, GPT2_VOCAB_SIZE, HfBpeTokenizer, type Tokenizer } from '../data/tokenizers.js';
+import { Gpt2Tokenizer, GPT2_VOCAB_SIZE, HfBpeTokenizer, gpt2TokenizerFiles, type Tokenizer } from '../data/tokenizers.js';
 import { TransformerLM, type TransformerConfig } from '../models/transformer.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { loadModuleState } from './checkpoint.js';
@@ -277,7 +277,10 @@ export function loadPretrained(dir: string, opts: LoadPretrainedOptions = {}): P
 }
 
 export interface SavePretrainedOptions {
-  /** Written as vocab.json + merges.txt when it is an 'hf-bpe' tokenizer (others are not written). */
+  /**
+   * Written as vocab.json + merges.txt when it is an 'hf-bpe' tokenizer, or the GPT-2 tokenizer
+   * (its files derived from js-tiktoken's ranks, see gpt2TokenizerFiles); others are not written.
+   */
   tokenizer?: Tokenizer;
 }
 
@@ -340,9 +343,10 @@ export function savePretrained(dir: string, model: TransformerLM, opts: SavePret
     writeSafetensors(path.join(dir, 'model.safetensors'), out, { format: 'pt' });
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(hfGpt2ConfigOf(c), null, 2) + '\n');
     const tok = opts.tokenizer;
-    if (tok instanceof HfBpeTokenizer) {
-      fs.writeFileSync(path.join(dir, 'vocab.json'), tok.vocabJson());
-      fs.writeFileSync(path.join(dir, 'merges.txt'), tok.mergesTxt());
+    const tf = tok instanceof HfBpeTokenizer ? { vocabJson: tok.vocabJson(), mergesTxt: tok.mergesTxt() } : tok instanceof Gpt2Tokenizer ? gpt2TokenizerFiles() : null;
+    if (tf) {
+      fs.writeFileSync(path.join(dir, 'vocab.json'), tf.vocabJson);
+      fs.writeFileSync(path.join(dir, 'merges.txt'), tf.mergesTxt);
       files.push('vocab.json', 'merges.txt');
     }
     return files;

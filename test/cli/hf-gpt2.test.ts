@@ -61,6 +61,39 @@ describe('lmkit import / export --hf-gpt2', () => {
     expect(readFileSync(join(out, 'merges.txt'), 'utf8')).toBe(readFileSync(join(TINY, 'merges.txt'), 'utf8'));
   });
 
+  it('a transformer trained by lmkit with the GPT-2 tokenizer: export -> import gives the same model and tokenizer', () => {
+    const corpus = join(root, 'corpus2.txt');
+    writeFileSync(corpus, 'It was the best of times, it was the worst of times. Ünïcödé 2026!\n'.repeat(30));
+    const tr = join(root, 'tr');
+    const r = lmkit(
+      'train', '--model', 'transformer', '--corpus', corpus, '--tokenizer', 'gpt2', '--steps', '2', '--embed', '16', '--heads', '2',
+      '--layers', '1', '--context', '16', '--batch', '2', '--eval-tokens', '100', '--no-test', '--out', tr,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const hf = join(root, 'tr-hf');
+    const e = lmkit('export', '--to', 'hf-gpt2', tr, hf);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/config\.json, model\.safetensors, vocab\.json, merges\.txt/);
+    const back = join(root, 'tr-back');
+    const i = lmkit('import', '--from', 'hf-gpt2', hf, '--out', back);
+    expect(i.code, i.stderr).toBe(0);
+    const a = loadTrained(tr);
+    const b = loadTrained(back);
+    expect(b.tokenizer.kind).toBe('hf-bpe');
+    const text = 'It was the worst of times? Ünïcödé';
+    expect(Array.from(b.tokenizer.encode(text))).toEqual(Array.from(a.tokenizer.encode(text)));
+    const x = randomIds([2, 16], 50257, 8);
+    noGrad(() => {
+      (a.model as TransformerLM).eval();
+      (b.model as TransformerLM).eval();
+      expect(Array.from((b.model as TransformerLM).forward(x).toArray())).toEqual(Array.from((a.model as TransformerLM).forward(x).toArray()));
+    });
+    a.model.dispose();
+    b.model.dispose();
+    const g = (ck: string) => lmkit('generate', '--checkpoint', ck, '--prompt', 'It was', '--max-tokens', '6', '--seed', '4').stdout;
+    expect(g(back)).toBe(g(tr));
+  }, 90_000);
+
   it('bad input: one line, exit 1, --out untouched', () => {
     const bad = join(root, 'bad');
     cpSync(TINY, bad, { recursive: true });

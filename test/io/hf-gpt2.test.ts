@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { HfBpeTokenizer } from '../../lib/data/tokenizers.js';
+import { Gpt2Tokenizer, HfBpeTokenizer, gpt2TokenizerFiles } from '../../lib/data/tokenizers.js';
 import { HfGpt2Error, loadPretrained, savePretrained } from '../../lib/io/hf-gpt2.js';
 import { readSafetensors, writeSafetensors } from '../../lib/io/safetensors.js';
 import { TransformerLM } from '../../lib/models/transformer.js';
@@ -99,6 +99,31 @@ describe('loadPretrained: golden parity with a PyTorch GPT-2', () => {
     const again = HfBpeTokenizer.fromJSON((tokenizer as HfBpeTokenizer).toJSON());
     expect(Array.from(again.encode(cases[1]!.text))).toEqual(cases[1]!.ids);
   });
+});
+
+describe("HfBpeTokenizer with GPT-2's own vocab.json + merges.txt", () => {
+  it('encodes and decodes exactly as the GPT-2 tokenizer (js-tiktoken)', () => {
+    const files = gpt2TokenizerFiles();
+    const hf = HfBpeTokenizer.fromFiles(files.vocabJson, files.mergesTxt);
+    const ref = new Gpt2Tokenizer();
+    expect(hf.vocabSize).toBe(50257);
+    const vocab = JSON.parse(files.vocabJson) as Record<string, number>;
+    // Well-known ids of GPT-2's vocab.json.
+    expect([vocab['!'], vocab['Ġthe'], vocab['Ġ'], vocab['<|endoftext|>']]).toEqual([0, 262, 220, 50256]);
+    expect(files.mergesTxt.split('\n').slice(0, 3)).toEqual(['#version: 0.2', 'Ġ t', 'Ġ a']);
+    const texts = [
+      "Hello, world! It's 2026 and we're testing GPT-2's tokenizer; don't you think?",
+      '  leading   spaces,\ttabs\n\nand newlines  ',
+      'Ünïcödé: naïve café, 東京, Привет, emoji 🎉🚀 and <|endoftext|> as text.',
+      'numbers 3.14159 1,000,000 x=y+z_w (a[b]) {"k": [1, 2]}',
+      'The quick brown fox jumps over the lazy dog. '.repeat(20),
+    ];
+    for (const t of texts) {
+      const ids = hf.encode(t);
+      expect(Array.from(ids), t).toEqual(Array.from(ref.encode(t)));
+      expect(hf.decode(ids)).toBe(t);
+    }
+  }, 60_000);
 });
 
 describe('savePretrained', () => {
