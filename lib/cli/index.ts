@@ -80,6 +80,7 @@ program
   .option('--out <dir>', 'save the trained model (weights, config, vocabulary) as a checkpoint in this directory')
   .option('--save-every <n>', 'also save a resumable checkpoint to --out every N steps', int('--save-every', 1))
   .option('--resume <dir>', 'continue the run saved in DIR (its flags come from the checkpoint; --steps/--epochs: the new total)')
+  .option('--init <dir>', "fine-tune the transformer saved in DIR (lmkit train --out or lmkit import) with its own tokenizer")
   .option('--accumulate <n>', 'average the gradients of N batches into each optimizer step', int('--accumulate', 1))
   .option('--eval-every <n>', 'evaluate on the validation split every N steps (default: every epoch)', int('--eval-every', 1))
   .option('--patience <n>', 'early stopping: stop after N evaluations without a better validation perplexity', int('--patience', 1))

@@ -39,7 +39,9 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export async function runTrain(f: TrainFlags, given?: readonly string[]): Promise<void> {
+export async function runTrain(flags: TrainFlags, given?: readonly string[]): Promise<void> {
+  // --init: the model is the checkpoint's (a transformer) unless --model says otherwise.
+  const f: TrainFlags = flags.init !== undefined && !(given ?? []).includes('model') ? { ...flags, model: 'transformer' } : flags;
   const emit = (o: Record<string, unknown>): void => {
     if (f.json) process.stdout.write(`${JSON.stringify(o)}\n`);
   };

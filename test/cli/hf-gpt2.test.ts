@@ -11,7 +11,7 @@ import { readSafetensors } from '../../lib/io/safetensors.js';
 import { loadTrained } from '../../lib/train/checkpointing.js';
 import { TransformerLM, noGrad } from '../../lib/index.js';
 import { randomIds } from '../helpers.js';
-import { expectOneLineError, lmkit } from '../support/cli.js';
+import { doneEvent, expectOneLineError, lmkit } from '../support/cli.js';
 
 const TINY = fileURLToPath(new URL('../fixtures/gpt2/tiny', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'lmkit-cli-hf-'));
@@ -60,6 +60,33 @@ describe('lmkit import / export --hf-gpt2', () => {
     for (const [k, t] of a) expect(Buffer.from(b.get(k)!.toArray().buffer).equals(Buffer.from(t.toArray().buffer)), k).toBe(true);
     expect(readFileSync(join(out, 'merges.txt'), 'utf8')).toBe(readFileSync(join(TINY, 'merges.txt'), 'utf8'));
   });
+
+  it('train --init fine-tunes the imported model with its own tokenizer', () => {
+    const corpus = join(root, 'corpus.txt');
+    const base = lmkit('eval', '--checkpoint', ck, '--corpus', corpus, '--json');
+    expect(base.code, base.stderr).toBe(0);
+    const basePpl = (JSON.parse(base.stdout) as { ppl: number }).ppl;
+    const common = ['train', '--init', ck, '--corpus', corpus, '--batch', '4', '--no-test', '--json'];
+    // lr 0: the run evaluates exactly the imported weights, through the checkpoint's tokenizer.
+    const same = lmkit(...common, '--steps', '1', '--lr', '0');
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stderr).toMatch(/--init: weights from/);
+    expect(same.stderr).toMatch(/the checkpoint's hf-bpe tokenizer, vocabulary 300/);
+    expect(Math.abs((doneEvent(same.stdout).valid_ppl as number) - basePpl) / basePpl).toBeLessThan(1e-6);
+    const out = join(root, 'ft');
+    const ft = lmkit(...common, '--steps', '30', '--lr', '3e-3', '--out', out);
+    expect(ft.code, ft.stderr).toBe(0);
+    const ftPpl = doneEvent(ft.stdout).valid_ppl as number;
+    expect(ftPpl).toBeLessThan(basePpl / 5);
+    const t = loadTrained(out);
+    expect(t.tokenizer.kind).toBe('hf-bpe');
+    expect(t.meta.config).toMatchObject({ vocabSize: 300, context: 16, embed: 32, heads: 4, layers: 2 });
+    t.model.dispose();
+    const bad = common.filter((a) => a !== '--json');
+    expectOneLineError(lmkit(...bad, '--embed', '64'), /--init .*--embed 64 \(the checkpoint's model has 32\)/);
+    expectOneLineError(lmkit(...bad, '--tokenizer', 'char'), /leave out --tokenizer/);
+    expectOneLineError(lmkit(...bad, '--context', '32'), /--context 32 exceeds the model's 16 positions/);
+  }, 90_000);
 
   it('a transformer trained by lmkit with the GPT-2 tokenizer: export -> import gives the same model and tokenizer', () => {
     const corpus = join(root, 'corpus2.txt');
