@@ -1,12 +1,14 @@
-// Tokenizers: text <-> token ids. Four kinds share one interface (`Tokenizer`) and one JSON
+// Tokenizers: text <-> token ids. Five kinds share one interface (`Tokenizer`) and one JSON
 // form each, told apart by `kind` (see `tokenizerFromJSON`):
 //
 //   char  CharTokenizer   Unicode code points seen >= minCount times, plus <unk> (id 0).
 //   word  WordTokenizer   a word Vocab (./vocab.ts) over a letters/digits + punctuation split.
 //   gpt2  Gpt2Tokenizer   the GPT-2 byte-level BPE (50,257 ids), ranks from `js-tiktoken`.
 //   bpe   BpeTokenizer    a byte-level BPE trained here on the user's own corpus.
+//   hf-bpe HfBpeTokenizer GPT-2-style byte-level BPE read from a Hugging Face vocab.json +
+//                         merges.txt (lmkit import), with no other package.
 //
-// Byte-level tokenizers (gpt2, bpe) reproduce any string exactly: decode(encode(s)) === s.
+// Byte-level tokenizers (gpt2, bpe, hf-bpe) reproduce any string exactly: decode(encode(s)) === s.
 // The char tokenizer does too when every character of s is in its vocabulary. The word
 // tokenizer normalises whitespace (see WordTokenizer).
 import { createRequire } from 'node:module';
@@ -16,7 +18,7 @@ import type { TiktokenBPE } from 'js-tiktoken/lite';
 import { UNK, Vocab } from './vocab.js';
 
 export interface Tokenizer {
-  /** Short name of the tokenizer family: 'char' | 'word' | 'gpt2' | 'bpe'. */
+  /** Short name of the tokenizer family: 'char' | 'word' | 'gpt2' | 'bpe' | 'hf-bpe'. */
   readonly kind: TokenizerKind;
   /** Number of ids; every id produced by `encode` is in [0, vocabSize). */
   readonly vocabSize: number;
