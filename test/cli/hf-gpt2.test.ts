@@ -1,5 +1,6 @@
 // `lmkit import --from hf-gpt2` / `lmkit export --to hf-gpt2` through the built CLI, on the
 // tiny GPT-2 of test/fixtures/gpt2 (written by make_golden.py).
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,29 @@ describe('lmkit import / export --hf-gpt2', () => {
     const g = (ck: string) => lmkit('generate', '--checkpoint', ck, '--prompt', 'It was', '--max-tokens', '6', '--seed', '4').stdout;
     expect(g(back)).toBe(g(tr));
   }, 90_000);
+
+  it('the imported tokenizer needs no js-tiktoken (a plain `npm i lmkit` has none)', () => {
+    // A preload that makes every resolution of js-tiktoken fail, as in an install without it.
+    const block = join(root, 'no-tiktoken.cjs');
+    writeFileSync(
+      block,
+      "const M = require('module'); const r = M._resolveFilename; M._resolveFilename = function (req, ...a) {" +
+        " if (String(req).startsWith('js-tiktoken')) throw new Error('js-tiktoken is not installed'); return r.call(this, req, ...a); };",
+    );
+    const dist = new URL('../../dist/index.js', import.meta.url).href;
+    const code =
+      `const m = await import(${JSON.stringify(dist)});` +
+      `const p = m.loadPretrained(${JSON.stringify(TINY)});` +
+      `const ids = p.tokenizer.encode('The fox runs.');` +
+      `let gpt2 = 'ok'; try { new m.Gpt2Tokenizer().encode('x'); } catch (e) { gpt2 = e.message; }` +
+      `console.log(JSON.stringify({ kind: p.tokenizer.kind, ids: Array.from(ids), text: p.tokenizer.decode(ids), gpt2 }));`;
+    const r = spawnSync(process.execPath, ['--require', block, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout.trim()) as { kind: string; ids: number[]; text: string; gpt2: string };
+    expect(o).toMatchObject({ kind: 'hf-bpe', ids: [269, 262, 297, 13], text: 'The fox runs.' });
+    // The block works: the js-tiktoken tokenizer does fail in that process.
+    expect(o.gpt2).toMatch(/needs the js-tiktoken package/);
+  });
 
   it('bad input: one line, exit 1, --out untouched', () => {
     const bad = join(root, 'bad');
