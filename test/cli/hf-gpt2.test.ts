@@ -83,6 +83,13 @@ describe('lmkit import / export --hf-gpt2', () => {
     expect(t.tokenizer.kind).toBe('hf-bpe');
     expect(t.meta.config).toMatchObject({ vocabSize: 300, context: 16, embed: 32, heads: 4, layers: 2 });
     t.model.dispose();
+    // A run started with --init resumes exactly (same curve as without the interruption).
+    const half = join(root, 'ft-half');
+    expect(lmkit(...common, '--steps', '4', '--out', half).code).toBe(0);
+    const resumed = lmkit('train', '--resume', half, '--steps', '8', '--json');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const straight = lmkit(...common, '--steps', '8');
+    expect(doneEvent(resumed.stdout).valid_ppl).toBe(doneEvent(straight.stdout).valid_ppl);
     const bad = common.filter((a) => a !== '--json');
     expectOneLineError(lmkit(...bad, '--embed', '64'), /--init .*--embed 64 \(the checkpoint's model has 32\)/);
     expectOneLineError(lmkit(...bad, '--tokenizer', 'char'), /leave out --tokenizer/);
