@@ -33,6 +33,21 @@ const CASES = {
   mlp1: { label: 'MLP1 (n=5, m=60, h=50, direct), B=256', full: { warmup: 3, steps: 20 }, quick: { warmup: 1, steps: 6 } },
   lstm: { label: 'LSTM 2x256, B=32, BPTT 35', full: { warmup: 2, steps: 6 }, quick: { warmup: 1, steps: 2 } },
   transformer: { label: 'GPT 2L/4H/128, T=64, B=16', full: { warmup: 2, steps: 10 }, quick: { warmup: 1, steps: 3 } },
+  // Not in the default --cases (long): GPT-2 124M's shape (issue 17), and a reduced shape with GPT-2's
+  // vocabulary and position table, labelled as such. The ids are Brown's (< 14114), the models
+  // have GPT-2's 50257-way output.
+  gpt2: {
+    label: 'GPT-2 124M shape: 12L/12H/768, V=50257, 1024 positions; T=256, B=4',
+    full: { warmup: 1, steps: 3 },
+    quick: { warmup: 1, steps: 1 },
+    gpt: { layers: 12, heads: 12, embed: 768, positions: 1024, T: 256, B: 4, vocab: 50257 },
+  },
+  'gpt2-reduced': {
+    label: 'GPT-2 reduced shape: 4L/4H/256, V=50257, 1024 positions; T=128, B=4',
+    full: { warmup: 1, steps: 5 },
+    quick: { warmup: 1, steps: 2 },
+    gpt: { layers: 4, heads: 4, embed: 256, positions: 1024, T: 128, B: 4, vocab: 50257 },
+  },
 };
 
 const argv = process.argv.slice(2);
@@ -122,10 +137,11 @@ async function worker() {
         return v;
       });
     };
-  } else if (caseName === 'transformer') {
-    const B = 16;
-    const T = 64;
-    model = new lm.TransformerLM({ vocabSize: VOCAB, context: T, embed: 128, heads: 4, layers: 2 });
+  } else if (caseName === 'transformer' || CASES[caseName]?.gpt) {
+    const g = CASES[caseName].gpt ?? { layers: 2, heads: 4, embed: 128, positions: 64, T: 64, B: 16, vocab: VOCAB };
+    const B = g.B;
+    const T = g.T;
+    model = new lm.TransformerLM({ vocabSize: g.vocab, context: g.positions, embed: g.embed, heads: g.heads, layers: g.layers });
     const batches = [];
     for (let s = 0; s < total; s++) {
       const x = new Int32Array(B * T);

@@ -78,6 +78,7 @@ export * from './data/bptt.js';
 // Checkpoints.
 export * from './io/safetensors.js';
 export * from './io/checkpoint.js';
+export * from './io/hf-gpt2.js';
 export * from './models/loglinear.js';
 export * from './models/mlm.js';
 export * from './models/mamba.js';

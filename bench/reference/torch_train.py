@@ -25,7 +25,7 @@ import sys
 import time
 
 p = argparse.ArgumentParser()
-p.add_argument("--case", required=True, choices=["mlp1", "lstm", "transformer"])
+p.add_argument("--case", required=True, choices=["mlp1", "lstm", "transformer", "gpt2", "gpt2-reduced"])
 p.add_argument("--data", required=True, help="int32 little-endian token ids")
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--steps", type=int, default=20)
@@ -43,7 +43,9 @@ import torch.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-V = a.vocab
+# The GPT-2-shaped cases of bench/train-cpu.mjs: (layers, heads, width, positions, T, B, vocabulary).
+GPT_SHAPES = {"gpt2": (12, 12, 768, 1024, 256, 4, 50257), "gpt2-reduced": (4, 4, 256, 1024, 128, 4, 50257)}
+V = GPT_SHAPES[a.case][6] if a.case in GPT_SHAPES else a.vocab
 
 with open(a.data, "rb") as f:
     ids = torch.frombuffer(bytearray(f.read()), dtype=torch.int32).long()
@@ -144,8 +146,12 @@ elif a.case == "lstm":
         w = s % W
         batches.append((streams[:, w * T : w * T + T].contiguous(), streams[:, w * T + 1 : w * T + T + 1].reshape(-1), w == 0))
 else:
-    B, T = 16, 64
-    model = GPT()
+    if a.case in GPT_SHAPES:
+        L_, NH_, C_, P_, T, B, _ = GPT_SHAPES[a.case]
+        model = GPT(context=P_, C=C_, NH=NH_, layers=L_)
+    else:
+        B, T = 16, 64
+        model = GPT()
     for s in range(total):
         starts = ((s * B + torch.arange(B)) * T) % (N - T - 1)
         idx = starts[:, None] + torch.arange(T)[None, :]
@@ -156,7 +162,7 @@ with torch.no_grad():
     for name, q in model.named_parameters():
         if a.case == "lstm":
             q.uniform_(-0.05, 0.05)  # RecurrentLM's initRange
-        elif a.case == "transformer":
+        elif a.case == "transformer" or a.case in GPT_SHAPES:
             if q.dim() >= 2:
                 q.normal_(0.0, 0.02)  # GPT-2 (lmkit scales the residual projections further)
             elif not name.endswith("weight"):

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { registerBench } from './bench.js';
 import { runEmbed, runEval, runGenerate, type EmbedFlags, type EvalFlags, type GenerateFlags } from './checkpoint-commands.js';
 import { runBuild, type BuildFlags } from './build.js';
+import { PRETRAINED_FORMATS, runExport, runImport, type ExportFlags, type ImportFlags } from './hf.js';
 import { runInfo } from './info.js';
 import { runTag, type TagFlags } from './tag.js';
 import { runTokenize, type TokenizeFlags } from './tokenize.js';
@@ -80,6 +81,7 @@ addDistFlags(program
   .option('--out <dir>', 'save the trained model (weights, config, vocabulary) as a checkpoint in this directory')
   .option('--save-every <n>', 'also save a resumable checkpoint to --out every N steps', int('--save-every', 1))
   .option('--resume <dir>', 'continue the run saved in DIR (its flags come from the checkpoint; --steps/--epochs: the new total)')
+  .option('--init <dir>', "fine-tune the transformer saved in DIR (lmkit train --out or lmkit import) with its own tokenizer")
   .option('--accumulate <n>', 'average the gradients of N batches into each optimizer step', int('--accumulate', 1))
   .option('--eval-every <n>', 'evaluate on the validation split every N steps (default: every epoch)', int('--eval-every', 1))
   .option('--patience <n>', 'early stopping: stop after N evaluations without a better validation perplexity', int('--patience', 1))
@@ -165,6 +167,25 @@ program
   .option('--threads <n>', 'native threads', int('--threads', 1))
   .option('--json', 'JSON lines on stdout')
   .action((o: TagFlags) => runTag(o));
+
+program
+  .command('import')
+  .description('convert a pretrained model directory (Hugging Face GPT-2) into an lmkit checkpoint')
+  .argument('<dir>', 'the model directory (config.json, model.safetensors; vocab.json + merges.txt optional)')
+  .addOption(new Option('--from <format>', 'format of DIR').choices([...PRETRAINED_FORMATS]).makeOptionMandatory())
+  .requiredOption('--out <dir>', 'the checkpoint to write (only once the whole import succeeded)')
+  .option('--dropout <p>', "dropout of later fine-tuning (default: config.json's resid_pdrop)", num('--dropout', 0))
+  .option('--threads <n>', 'native threads', int('--threads', 1))
+  .action((dir: string, o: ImportFlags) => runImport(dir, o));
+
+program
+  .command('export')
+  .description('write a transformer checkpoint as a pretrained model directory (Hugging Face GPT-2)')
+  .argument('<checkpoint>', 'checkpoint directory written by `lmkit train --out` or `lmkit import`')
+  .argument('<dir>', 'the directory to write (config.json, model.safetensors, and vocab.json + merges.txt for an imported tokenizer)')
+  .addOption(new Option('--to <format>', 'format to write').choices([...PRETRAINED_FORMATS]).makeOptionMandatory())
+  .option('--threads <n>', 'native threads', int('--threads', 1))
+  .action((ck: string, dir: string, o: ExportFlags) => runExport(ck, dir, o));
 
 registerBench(program);
 

@@ -53,7 +53,9 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export async function runTrain(f: TrainFlags, given?: readonly string[]): Promise<void> {
+export async function runTrain(flags: TrainFlags, given?: readonly string[]): Promise<void> {
+  // --init: the model is the checkpoint's (a transformer) unless --model says otherwise.
+  let f: TrainFlags = flags.init !== undefined && !(given ?? []).includes('model') ? { ...flags, model: 'transformer' } : flags;
   // --nproc: this process launches the workers (dist-flags.ts); a worker: only rank 0 speaks.
   const role = await distributedRole(f);
   if (role.launched !== undefined) {

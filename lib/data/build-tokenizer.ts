@@ -36,6 +36,8 @@ export function buildTokenizer(spec: TokenizerSpec, text: string): Tokenizer {
       return new Gpt2Tokenizer();
     case 'bpe':
       return BpeTokenizer.train(text, { vocabSize: spec.bpeVocab ?? 1024 });
+    case 'hf-bpe':
+      throw new Error("the 'hf-bpe' tokenizer is read from a model's vocab.json + merges.txt (lmkit import), not built from text");
   }
 }
 

@@ -1,12 +1,14 @@
-// Tokenizers: text <-> token ids. Four kinds share one interface (`Tokenizer`) and one JSON
+// Tokenizers: text <-> token ids. Five kinds share one interface (`Tokenizer`) and one JSON
 // form each, told apart by `kind` (see `tokenizerFromJSON`):
 //
 //   char  CharTokenizer   Unicode code points seen >= minCount times, plus <unk> (id 0).
 //   word  WordTokenizer   a word Vocab (./vocab.ts) over a letters/digits + punctuation split.
 //   gpt2  Gpt2Tokenizer   the GPT-2 byte-level BPE (50,257 ids), ranks from `js-tiktoken`.
 //   bpe   BpeTokenizer    a byte-level BPE trained here on the user's own corpus.
+//   hf-bpe HfBpeTokenizer GPT-2-style byte-level BPE read from a Hugging Face vocab.json +
+//                         merges.txt (lmkit import), with no other package.
 //
-// Byte-level tokenizers (gpt2, bpe) reproduce any string exactly: decode(encode(s)) === s.
+// Byte-level tokenizers (gpt2, bpe, hf-bpe) reproduce any string exactly: decode(encode(s)) === s.
 // The char tokenizer does too when every character of s is in its vocabulary. The word
 // tokenizer normalises whitespace (see WordTokenizer).
 import { createRequire } from 'node:module';
@@ -16,7 +18,7 @@ import type { TiktokenBPE } from 'js-tiktoken/lite';
 import { UNK, Vocab } from './vocab.js';
 
 export interface Tokenizer {
-  /** Short name of the tokenizer family: 'char' | 'word' | 'gpt2' | 'bpe'. */
+  /** Short name of the tokenizer family: 'char' | 'word' | 'gpt2' | 'bpe' | 'hf-bpe'. */
   readonly kind: TokenizerKind;
   /** Number of ids; every id produced by `encode` is in [0, vocabSize). */
   readonly vocabSize: number;
@@ -25,7 +27,7 @@ export interface Tokenizer {
   toJSON(): TokenizerJSON;
 }
 
-export type TokenizerKind = 'char' | 'word' | 'gpt2' | 'bpe';
+export type TokenizerKind = 'char' | 'word' | 'gpt2' | 'bpe' | 'hf-bpe';
 
 export interface CharTokenizerJSON {
   kind: 'char';
@@ -56,7 +58,15 @@ export interface BpeTokenizerJSON {
   maxChunk: number;
 }
 
-export type TokenizerJSON = CharTokenizerJSON | WordTokenizerJSON | Gpt2TokenizerJSON | BpeTokenizerJSON;
+export interface HfBpeTokenizerJSON {
+  kind: 'hf-bpe';
+  /** Token string of each id, in the byte-to-unicode alphabet of GPT-2's vocab.json. */
+  tokens: string[];
+  /** Merges in rank order, each "left right" as in merges.txt. */
+  merges: string[];
+}
+
+export type TokenizerJSON = CharTokenizerJSON | WordTokenizerJSON | Gpt2TokenizerJSON | BpeTokenizerJSON | HfBpeTokenizerJSON;
 
 /** Rebuilds any tokenizer from its `toJSON()` form (a VocabJSON loads as a WordTokenizer). */
 export function tokenizerFromJSON(json: TokenizerJSON): Tokenizer {
@@ -70,6 +80,8 @@ export function tokenizerFromJSON(json: TokenizerJSON): Tokenizer {
       return Gpt2Tokenizer.fromJSON(json);
     case 'bpe':
       return BpeTokenizer.fromJSON(json);
+    case 'hf-bpe':
+      return HfBpeTokenizer.fromJSON(json);
     default:
       throw new Error(`tokenizerFromJSON: unknown tokenizer kind ${JSON.stringify((json as { kind?: unknown }).kind)}`);
   }
@@ -248,6 +260,55 @@ function gpt2(): TiktokenLike {
   }
   gpt2Encoder = new lite.Tiktoken(ranks);
   return gpt2Encoder;
+}
+
+/**
+ * GPT-2's tokenizer as Hugging Face files (vocab.json, merges.txt), derived from the ranks in
+ * js-tiktoken (needs that package): token r's string is its bytes in GPT-2's byte-to-unicode
+ * alphabet, and merge r - 256 is the pair that BPE with only the ranks below r leaves of token r.
+ * An HfBpeTokenizer built from them encodes exactly as Gpt2Tokenizer (tested).
+ */
+export function gpt2TokenizerFiles(): { vocabJson: string; mergesTxt: string } {
+  const require = createRequire(import.meta.url);
+  let ranks: TiktokenBPE;
+  try {
+    const r = require('js-tiktoken/ranks/gpt2');
+    ranks = (r.default ?? r) as TiktokenBPE;
+  } catch (e) {
+    throw new Error(`GPT-2's vocab.json / merges.txt are derived from the js-tiktoken package (\`npm install js-tiktoken\`): ${(e as Error).message}`);
+  }
+  const byRank: Uint8Array[] = [];
+  for (const line of ranks.bpe_ranks.split('\n')) {
+    if (!line) continue;
+    const [, off, ...toks] = line.split(' ');
+    toks.forEach((t, i) => (byRank[Number(off) + i] = Uint8Array.from(Buffer.from(t, 'base64'))));
+  }
+  const rankOf = new Map<string, number>();
+  byRank.forEach((b, r) => rankOf.set(b.join(','), r));
+  const str = (b: Uint8Array): string => Array.from(b, (x) => BYTE_TO_UNICODE[x]!).join('');
+  const vocab: Record<string, number> = {};
+  byRank.forEach((b, r) => (vocab[str(b)] = r));
+  for (const [t, id] of Object.entries(ranks.special_tokens)) vocab[t] = id;
+  const merges: string[] = [];
+  for (let r = 256; r < byRank.length; r++) {
+    let parts: number[][] = Array.from(byRank[r]!, (x) => [x]);
+    for (;;) {
+      let best = -1;
+      let bestRank = r;
+      for (let i = 0; i + 1 < parts.length; i++) {
+        const k = rankOf.get([...parts[i]!, ...parts[i + 1]!].join(','));
+        if (k !== undefined && k < bestRank) {
+          bestRank = k;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      parts = [...parts.slice(0, best), [...parts[best]!, ...parts[best + 1]!], ...parts.slice(best + 2)];
+    }
+    if (parts.length !== 2) throw new Error(`gpt2TokenizerFiles: token ${r} is not one merge of earlier tokens`);
+    merges.push(`${str(Uint8Array.from(parts[0]!))} ${str(Uint8Array.from(parts[1]!))}`);
+  }
+  return { vocabJson: JSON.stringify(vocab), mergesTxt: ['#version: 0.2', ...merges].join('\n') + '\n' };
 }
 
 export const GPT2_VOCAB_SIZE = 50257;
@@ -656,5 +717,163 @@ export class BpeTokenizer implements Tokenizer {
     const bad = j.merges.findIndex((m) => typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0x7fffffff);
     if (bad >= 0) throw new Error(`BPE tokenizer: merges[${bad}] = ${JSON.stringify(j.merges[bad])} is not a token id`);
     return new BpeTokenizer(j.merges, { maxChunk: j.maxChunk ?? DEFAULT_MAX_CHUNK });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// GPT-2-style byte-level BPE from a Hugging Face `vocab.json` + `merges.txt`.
+
+/** GPT-2's reversible map of the 256 bytes onto printable code points (vocab.json's alphabet). */
+function byteToUnicode(): string[] {
+  const bs: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
+  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
+  const map: string[] = new Array<string>(256);
+  for (const b of bs) map[b] = String.fromCodePoint(b);
+  let n = 0;
+  for (let b = 0; b < 256; b++) if (map[b] === undefined) map[b] = String.fromCodePoint(256 + n++);
+  return map;
+}
+
+const BYTE_TO_UNICODE = byteToUnicode();
+const UNICODE_TO_BYTE = new Map(BYTE_TO_UNICODE.map((c, b) => [c, b]));
+/** GPT-2's pre-tokenizer. */
+const GPT2_SPLIT_RE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/**
+ * The byte-level BPE of GPT-2 as Hugging Face stores it: `vocab.json` (token string -> id,
+ * over GPT-2's byte-to-unicode alphabet) and `merges.txt` (one "left right" merge a line, in
+ * rank order, after an optional "#version" line). Encoding: GPT-2's pre-tokenizer regex, each
+ * piece's UTF-8 bytes mapped to the alphabet, then repeatedly the lowest-ranked adjacent pair
+ * is merged (every occurrence, left to right) until no pair has a rank. Special tokens such as
+ * '<|endoftext|>' are ordinary text when encoding (as Gpt2Tokenizer's default); decoding maps
+ * the token strings back to bytes (characters outside the alphabet as their UTF-8).
+ */
+export class HfBpeTokenizer implements Tokenizer {
+  readonly kind = 'hf-bpe' as const;
+  readonly vocabSize: number;
+  private readonly tokens: string[];
+  private readonly mergeList: string[];
+  private readonly ids: Map<string, number>;
+  private readonly ranks: Map<string, number>;
+  private readonly cache = new Map<string, number[]>();
+
+  constructor(tokens: readonly string[], merges: readonly string[]) {
+    if (tokens.length === 0) throw new Error('HfBpeTokenizer: the vocabulary is empty');
+    this.tokens = [...tokens];
+    this.vocabSize = tokens.length;
+    this.ids = new Map();
+    tokens.forEach((t, i) => {
+      if (typeof t !== 'string' || t === '') throw new Error(`HfBpeTokenizer: token ${i} is not a non-empty string`);
+      if (this.ids.has(t)) throw new Error(`HfBpeTokenizer: token ${JSON.stringify(t)} appears twice`);
+      this.ids.set(t, i);
+    });
+    for (const c of BYTE_TO_UNICODE) {
+      if (!this.ids.has(c)) throw new Error(`HfBpeTokenizer: the vocabulary lacks the byte token ${JSON.stringify(c)} (not a byte-level BPE)`);
+    }
+    this.mergeList = [...merges];
+    this.ranks = new Map();
+    merges.forEach((m, r) => {
+      const parts = typeof m === 'string' ? m.split(' ') : [];
+      if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw new Error(`HfBpeTokenizer: merge ${r} ${JSON.stringify(m)} is not "left right"`);
+      if (!this.ids.has(parts[0]! + parts[1]!)) throw new Error(`HfBpeTokenizer: merge ${r} ${JSON.stringify(m)} makes a token not in the vocabulary`);
+      if (!this.ranks.has(m)) this.ranks.set(m, r);
+    });
+  }
+
+  /** From the contents of vocab.json (an object token -> id, ids 0..n-1) and merges.txt. */
+  static fromFiles(vocabJson: string, mergesTxt: string): HfBpeTokenizer {
+    let vocab: unknown;
+    try {
+      vocab = JSON.parse(vocabJson);
+    } catch (e) {
+      throw new Error(`vocab.json is not JSON: ${(e as Error).message}`);
+    }
+    if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw new Error('vocab.json is not an object of token -> id');
+    const entries = Object.entries(vocab as Record<string, unknown>);
+    const tokens = new Array<string>(entries.length);
+    for (const [tok, id] of entries) {
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= entries.length || tokens[id] !== undefined) {
+        throw new Error(`vocab.json: the ids must be 0..${entries.length - 1}, each once; ${JSON.stringify(tok)} has ${JSON.stringify(id)}`);
+      }
+      tokens[id] = tok;
+    }
+    const lines = mergesTxt.split(/\r?\n/);
+    if (lines[0]?.startsWith('#version')) lines.shift();
+    const merges = lines.filter((l) => l.trim() !== '');
+    return new HfBpeTokenizer(tokens, merges);
+  }
+
+  private bpe(piece: string): number[] {
+    const hit = this.cache.get(piece);
+    if (hit) return hit;
+    let word = [...new TextEncoder().encode(piece)].map((b) => BYTE_TO_UNICODE[b]!);
+    while (word.length > 1) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < word.length; i++) {
+        const r = this.ranks.get(`${word[i]} ${word[i + 1]}`);
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      const a = word[best]!;
+      const b = word[best + 1]!;
+      const out: string[] = [];
+      for (let i = 0; i < word.length; ) {
+        if (i + 1 < word.length && word[i] === a && word[i + 1] === b) {
+          out.push(a + b);
+          i += 2;
+        } else out.push(word[i++]!);
+      }
+      word = out;
+    }
+    const ids = word.map((t) => this.ids.get(t)!);
+    if (this.cache.size < 100_000) this.cache.set(piece, ids);
+    return ids;
+  }
+
+  encode(text: string): Int32Array {
+    const out: number[] = [];
+    for (const m of text.matchAll(GPT2_SPLIT_RE)) for (const id of this.bpe(m[0])) out.push(id);
+    return Int32Array.from(out);
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    const bytes: number[] = [];
+    const enc = new TextEncoder();
+    for (const id of Array.from(ids)) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`HfBpeTokenizer.decode: id ${id} is out of range`);
+      for (const ch of this.tokens[id]!) {
+        const b = UNICODE_TO_BYTE.get(ch);
+        if (b !== undefined) bytes.push(b);
+        else bytes.push(...enc.encode(ch));
+      }
+    }
+    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(Uint8Array.from(bytes));
+  }
+
+  /** vocab.json's text (token -> id). */
+  vocabJson(): string {
+    const o: Record<string, number> = {};
+    this.tokens.forEach((t, i) => (o[t] = i));
+    return JSON.stringify(o);
+  }
+
+  /** merges.txt's text. */
+  mergesTxt(): string {
+    return ['#version: 0.2', ...this.mergeList].join('\n') + '\n';
+  }
+
+  toJSON(): HfBpeTokenizerJSON {
+    return { kind: 'hf-bpe', tokens: [...this.tokens], merges: [...this.mergeList] };
+  }
+
+  static fromJSON(j: HfBpeTokenizerJSON): HfBpeTokenizer {
+    if (j.kind !== 'hf-bpe' || !Array.isArray(j.tokens) || !Array.isArray(j.merges)) throw new Error('not a Hugging Face BPE tokenizer');
+    return new HfBpeTokenizer(j.tokens, j.merges);
   }
 }

@@ -80,6 +80,8 @@ export interface CorpusOptions {
   bpeVocab?: number;
   /** word (and char) vocabularies: tokens seen at least this often in train (default 4). */
   minCount?: number;
+  /** A given tokenizer (`lmkit train --init`: the checkpoint's) used instead of building one; token files must match it. */
+  fixedTokenizer?: Tokenizer;
 }
 
 export type CorpusFormat = 'brown' | 'text' | 'tokens';
@@ -125,16 +127,16 @@ export function openTrainingCorpus(o: CorpusOptions): TrainingCorpus {
     const name = corpusName(c);
     const parts = 'text' in c ? splitCorpus(c.text) : { train: c.train, valid: c.valid, test: c.test };
     const chars = parts.train.length + parts.valid.length + parts.test.length;
-    return textCorpus(name, 'text', o.tokenizer ?? 'word', parts, minCount, o.bpeVocab, `corpus ${name}: ${fmt(chars)} characters in memory`);
+    return textCorpus(name, 'text', o.tokenizer ?? 'word', parts, minCount, o.bpeVocab, `corpus ${name}: ${fmt(chars)} characters in memory`, o.fixedTokenizer);
   }
   const format = corpusFormat(o.corpus);
   if (format === 'brown') {
-    if (o.tokenizer !== undefined && o.tokenizer !== 'word') {
+    if ((o.tokenizer !== undefined && o.tokenizer !== 'word') || o.fixedTokenizer) {
       // Character or subword models of Brown: the ANCHORS.md split's words joined by spaces,
       // the tokenizer built on the training part.
       const b = loadBrown();
       const parts = { train: b.train.join(' '), valid: b.valid.join(' '), test: b.test.join(' ') };
-      return textCorpus('brown', format, o.tokenizer, parts, minCount, o.bpeVocab, 'corpus brown (words joined by spaces)');
+      return textCorpus('brown', format, o.tokenizer ?? 'word', parts, minCount, o.bpeVocab, 'corpus brown (words joined by spaces)', o.fixedTokenizer);
     }
     const corpus = loadBrown();
     const vocab = Vocab.build(corpus.train, minCount);
@@ -162,6 +164,10 @@ export function openTrainingCorpus(o: CorpusOptions): TrainingCorpus {
       f.close();
       throw new Error(`${o.corpus} was tokenized with the ${f.tokenizer.kind} tokenizer, not ${o.tokenizer} (leave out --tokenizer)`);
     }
+    if (o.fixedTokenizer && JSON.stringify(o.fixedTokenizer.toJSON()) !== JSON.stringify(f.tokenizerJSON)) {
+      f.close();
+      throw new Error(`${o.corpus} was tokenized with a different tokenizer (${f.tokenizer.kind}, vocabulary ${f.tokenizer.vocabSize}) than the checkpoint's`);
+    }
     const s = splitTokenFile(f);
     return {
       name: o.corpus,
@@ -179,7 +185,7 @@ export function openTrainingCorpus(o: CorpusOptions): TrainingCorpus {
   const kind = o.tokenizer ?? 'word';
   const text = loadTextCorpus(o.corpus);
   const files = text.files.length === 1 ? '' : ` (${text.files.length} files)`;
-  return textCorpus(o.corpus, format, kind, splitCorpus(text.text), minCount, o.bpeVocab, `corpus ${o.corpus}${files}: ${fmt(text.bytes)} bytes`);
+  return textCorpus(o.corpus, format, kind, splitCorpus(text.text), minCount, o.bpeVocab, `corpus ${o.corpus}${files}: ${fmt(text.bytes)} bytes`, o.fixedTokenizer);
 }
 
 function textCorpus(
@@ -190,8 +196,9 @@ function textCorpus(
   minCount: number,
   bpeVocab: number | undefined,
   what: string,
+  fixed?: Tokenizer,
 ): TrainingCorpus {
-  const tokenizer = buildTokenizer({ kind, minCount, bpeVocab }, parts.train);
+  const tokenizer = fixed ?? buildTokenizer({ kind, minCount, bpeVocab }, parts.train);
   const train = new ArrayTokenSource(tokenizer.encode(parts.train));
   const valid = new ArrayTokenSource(tokenizer.encode(parts.valid));
   const test = new ArrayTokenSource(tokenizer.encode(parts.test));
@@ -206,8 +213,10 @@ function textCorpus(
     test,
     summary:
       `${what}; ${fmt(train.length)} train / ${fmt(valid.length)} valid / ` +
-      `${fmt(test.length)} test tokens; ${kind} tokenizer built on train, vocabulary ${tokenizer.vocabSize}` +
-      (kind === 'word' || kind === 'char' ? ` (min count ${minCount})` : ''),
+      `${fmt(test.length)} test tokens; ` +
+      (fixed
+        ? `the checkpoint's ${fixed.kind} tokenizer, vocabulary ${tokenizer.vocabSize}`
+        : `${kind} tokenizer built on train, vocabulary ${tokenizer.vocabSize}` + (kind === 'word' || kind === 'char' ? ` (min count ${minCount})` : '')),
     close: () => {},
   };
 }

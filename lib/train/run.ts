@@ -30,6 +30,7 @@ import { crossEntropy } from '../ops/crossentropy.js';
 import { Tensor, keep } from '../tensor.js';
 import { CHECKPOINT_KINDS, openTraining, saveNgramTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
+import { openInit, type InitSource } from './init.js';
 import { effectiveConfig, type ConfigValue } from './effective-config.js';
 import { reporting } from './eval-progress.js';
 import { MODEL_DEFAULTS } from './model-defaults.js';
@@ -91,6 +92,8 @@ export interface TrainRunOptions {
   saveEvery?: number;
   /** Continue the run saved in this checkpoint directory (options from it; see run-state.ts). */
   resume?: string;
+  /** Fine-tune the transformer saved in this checkpoint directory, with its tokenizer (init.ts). */
+  init?: string;
   /** Batches whose gradients are averaged into each optimizer step (default 1). */
   accumulate?: number;
   /** Evaluate the validation split every this many steps (default: at the end of every epoch only). */
@@ -211,11 +214,17 @@ export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {},
   if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model)) {
     throw new Error(`--out: saving '${o.model}' models is not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
   }
-  const corpus = openTrainingCorpus({ corpus: o.corpus, tokenizer: o.tokenizer, bpeVocab: o.bpeVocab, minCount: o.minCount });
+  const fromInit = o.init !== undefined ? openInit(o) : null;
   try {
-    return await runTrainingOn(corpus, o, ev, dist);
+    const oi = fromInit?.options ?? o;
+    const corpus = openTrainingCorpus({ corpus: oi.corpus, tokenizer: oi.tokenizer, bpeVocab: oi.bpeVocab, minCount: oi.minCount, fixedTokenizer: fromInit?.init.tokenizer });
+    try {
+      return await runTrainingOn(corpus, oi, ev, dist, fromInit?.init);
+    } finally {
+      corpus.close();
+    }
   } finally {
-    corpus.close();
+    fromInit?.init.dispose();
   }
 }
 
@@ -242,7 +251,13 @@ function checkCorpusSize(kind: ModelKind, name: string, splits: [string, TokenSo
   }
 }
 
-async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: TrainRunEvents, dist?: DataParallel): Promise<TrainRunResult> {
+async function runTrainingOn(
+  corpus: TrainingCorpus,
+  o: TrainRunOptions,
+  ev: TrainRunEvents,
+  dist?: DataParallel,
+  init?: InitSource,
+): Promise<TrainRunResult> {
   const seed = o.seed ?? 1;
   const limit = (a: TokenSource): TokenSource =>
     o.evalTokens !== undefined && o.evalTokens < a.length ? new RangeTokenSource(a, 0, o.evalTokens) : a;
@@ -328,7 +343,11 @@ async function runTrainingOn(corpus: TrainingCorpus, o: TrainRunOptions, ev: Tra
     direct: o.direct ?? false,
     buckets: o.buckets ?? 2048,
   };
-  const job = makeJob(o.model, jobConfig, ids.train);
+  const job = makeJob(o.model, jobConfig, ids.train, init?.config);
+  if (init) {
+    init.load(job.model);
+    ev.info?.(`--init: weights from ${init.dir}`);
+  }
   if (dist) job.batches = dist.shardBatches(job.batches);
 
   const optimizerName = o.optimizer ?? 'adamw';
@@ -712,8 +731,8 @@ function evaluatorFor(kind: NeuralKind, model: Module, c: JobConfig): Evaluator 
 // The union of the three batch kinds; each job only ever sees its own.
 type AnyBatch = { inputs: Int32Array; targets: Int32Array };
 
-function makeJob(kind: NeuralKind, c: JobConfig, train: TokenSource): Job<AnyBatch> & { config: ModelConfig } {
-  const config = modelConfigFor(kind, c);
+function makeJob(kind: NeuralKind, c: JobConfig, train: TokenSource, given?: ModelConfig): Job<AnyBatch> & { config: ModelConfig } {
+  const config = given ?? modelConfigFor(kind, c);
   const job = jobFor(kind, buildModel(kind, config), c, train);
   return { ...job, config };
 }
