@@ -51,14 +51,17 @@ wp=$(echo "$warp_out" | sed -nE 's/^warp emulation: ([0-9]+) passed, ([0-9]+) fa
 wf=$(echo "$warp_out" | sed -nE 's/^warp emulation: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
 [ -n "$wp" ] || { wp=0; wf=1; }
 
+# Under ASan the kernels run 5-10x slower again: give each test more time.
+vt=()
+[ $asan = 1 ] && vt=(--testTimeout 1500000)
 counts=$(mktemp -d)
 trap 'rm -rf "$counts" "$counts.1" "$counts.2"' EXIT
 
 echo "=== cuda-emu run 1 of 2: LMKIT_CUBLAS=0 (the own SGEMM kernel everywhere)"
-LMKIT_CUBLAS=0 LMKIT_EMU_COUNTS_DIR="$counts/own" npx vitest run --config vitest.cuda-emu.config.ts "$@" 2>&1 | tee "$counts.1"
+LMKIT_CUBLAS=0 LMKIT_EMU_COUNTS_DIR="$counts/own" npx vitest run --config vitest.cuda-emu.config.ts "${vt[@]}" "$@" 2>&1 | tee "$counts.1"
 rc1=${PIPESTATUS[0]}
 echo "=== cuda-emu run 2 of 2: matmuls through the cuBLAS call sites (reference cuBLAS), then coverage"
-LMKIT_EMU_COUNTS_DIR="$counts/cublas" npx vitest run --config vitest.cuda-emu.config.ts "$@" 2>&1 | tee "$counts.2"
+LMKIT_EMU_COUNTS_DIR="$counts/cublas" npx vitest run --config vitest.cuda-emu.config.ts "${vt[@]}" "$@" 2>&1 | tee "$counts.2"
 rc2=${PIPESTATUS[0]}
 sum() { grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 | sed -E "s/^([0-9]+) passed, ([0-9]+) failed.*/\\$2/"; }
 p=$(( wp + $(sum "$counts.1" 1 || echo 0) + $(sum "$counts.2" 1 || echo 0) ))
