@@ -23,6 +23,8 @@ export function runInfo(version: string, o: { json?: boolean }): void {
     node: process.version,
     backend: native.backend,
     avx2: native.avx2,
+    simd: native.simd,
+    arch: native.arch,
     sgemm: sgemmBackend(),
     threads: native.numThreads(),
     families: [...native.families].sort(),
@@ -39,7 +41,7 @@ export function runInfo(version: string, o: { json?: boolean }): void {
   process.stdout.write(
     [
       `lmkit ${info.version} (node ${info.node})`,
-      `backend:  ${info.backend} (AVX2/FMA ${info.avx2 ? 'yes' : 'no'})`,
+      `backend:  ${info.backend} (${info.arch}; SIMD ${info.simd}; AVX2/FMA ${info.avx2 ? 'yes' : 'no'})`,
       `sgemm:    ${info.sgemm}`,
       `threads:  ${info.threads}`,
       `kernels:  ${info.families.join(', ')}`,
