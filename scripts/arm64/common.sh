@@ -34,9 +34,10 @@ arm64_ensure_node() {
     rm -rf "$tmp"
   fi
   mkdir -p "$arm64_dir/bin"
+  # Absolute paths: the wrapper also runs with a PATH that holds only node and npm (pack test).
   cat >"$arm64_node" <<SH
 #!/bin/sh
-QEMU_LD_PREFIX=/usr/aarch64-linux-gnu exec qemu-aarch64-static "$arm64_node_real" "\$@"
+QEMU_LD_PREFIX=/usr/aarch64-linux-gnu exec $(command -v qemu-aarch64-static) "$arm64_node_real" "\$@"
 SH
   chmod +x "$arm64_node"
   local v
