@@ -6,14 +6,20 @@
 # dist/ is compiled into a scratch copy of the package.
 #   bash scripts/pack-test.sh            # last line: PACKTEST {json}; exit 77 = skipped (reason printed)
 #   bash scripts/pack-test.sh --pack DIR # only build the release tarball into DIR (npm run pack:release)
+#   bash scripts/pack-test.sh --arm64    # the same tarball installed and run by the arm64 Node under qemu
+#                                        # (npm run test:arm64; last line: PACKTEST-ARM64 {json})
 # The release tarball's package.json has no `prepare` (nor `prepublishOnly`): npm never runs
 # `prepare` for a tarball or registry dependency, but npm 11 lists it as an unapproved install
 # script when the tarball is installed from a file. Publish that tarball: `npm publish lmkit-X.Y.Z.tgz`.
 # The prebuilt addon comes from prebuilds/<platform>-<arch>/lmkit.node (scripts/prebuild.sh) when it
-# is at least as new as build/Release/lmkit.node, else a stripped copy of the local build.
+# is at least as new as build/Release/lmkit.node, else a stripped copy of the local build. The
+# linux-arm64 addon comes the same way from prebuilds/linux-arm64/ (npm run build:prebuilds:arm64)
+# or build-arm64/ (npm run test:arm64); the tarball carries it when one exists, and must when
+# LMKIT_REQUIRE_ARM64=1 or --arm64. The loader picks prebuilds/<platform>-<arch>/ by process.arch.
 set -euo pipefail
-pack_only=""
+pack_only="" arm64_run=""
 if [ "${1:-}" = "--pack" ]; then pack_only=$(cd "${2:?--pack DIR}" && pwd); fi
+if [ "${1:-}" = "--arm64" ]; then arm64_run=1; fi
 cd "$(dirname "$0")/.."
 root=$PWD
 skip() { echo "SKIP: $*"; exit 77; }
@@ -39,12 +45,12 @@ step "compiling dist/"
 node "$tsc" -p tsconfig.json --outDir "$stage/dist" || fail "tsc failed"
 # Copies to DEST the prebuilt addon PRE when it is at least as new as the local build BUILD, else a
 # stripped copy of BUILD, and prints which (relative to the repo); fails when neither exists.
-stage_addon() { # PRE BUILD DEST
-  local pre=$1 build=$2 dest=$3
+stage_addon() { # PRE BUILD DEST [STRIP]
+  local pre=$1 build=$2 dest=$3 strip_tool=${4:-strip}
   if [ -f "$pre" ] && { [ ! -f "$build" ] || [ ! "$pre" -ot "$build" ]; }; then
     cp "$pre" "$dest" && echo "${pre#"$root"/}"
   elif [ -f "$build" ]; then
-    cp "$build" "$dest" && { strip --strip-all "$dest" 2>/dev/null || true; } &&
+    cp "$build" "$dest" && { "$strip_tool" --strip-all "$dest" 2>/dev/null || true; } &&
       echo "${build#"$root"/} (stripped copy; the prebuilt one is missing or older)"
   else
     return 1
@@ -53,6 +59,16 @@ stage_addon() { # PRE BUILD DEST
 mkdir -p "$stage/prebuilds/$plat"
 prebuild_from=$(stage_addon "$root/prebuilds/$plat/lmkit.node" "$root/build/Release/lmkit.node" "$stage/prebuilds/$plat/lmkit.node") ||
   skip "no addon: run npm run build:prebuilds (or npm run build:native)"
+# The linux-arm64 addon (cross-compiled), when there is one.
+arm64_from=""
+if [ "$plat" != linux-arm64 ]; then
+  mkdir -p "$stage/prebuilds/linux-arm64"
+  arm64_from=$(stage_addon "$root/prebuilds/linux-arm64/lmkit.node" "$root/build-arm64/Release/lmkit.node" \
+    "$stage/prebuilds/linux-arm64/lmkit.node" aarch64-linux-gnu-strip) || { rmdir "$stage/prebuilds/linux-arm64"; arm64_from=""; }
+fi
+if [ -z "$arm64_from" ] && { [ -n "$arm64_run" ] || [ "${LMKIT_REQUIRE_ARM64:-}" = 1 ]; }; then
+  fail "no linux-arm64 addon: run npm run build:prebuilds:arm64"
+fi
 
 # 2. npm pack (no lifecycle scripts: dist and prebuilds are already in place). First the package.json
 #    as in the repo (to check that npm does not run its `prepare` on install), then the release one.
@@ -65,15 +81,24 @@ node -e 'const fs = require("fs"); const f = process.argv[1]; const p = JSON.par
 (cd "$stage" && npm pack --ignore-scripts --json --pack-destination "$tmp" 2>/dev/null) >"$tmp/pack.json" ||
   skip "npm pack failed: $(cd "$stage" && npm pack --ignore-scripts --dry-run 2>&1 | tail -3)"
 tgz=$(ls "$tmp"/lmkit-*.tgz)
-node - "$tmp/pack.json" "$tgz" "$plat" <<'JS' || exit 1
+node - "$tmp/pack.json" "$tgz" "$plat" "${arm64_from:+linux-arm64}" <<'JS' || exit 1
 const fs = require('fs');
-const [, , packJson, tgz, plat] = process.argv;
+const [, , packJson, tgz, plat, arm64] = process.argv;
 const info = JSON.parse(fs.readFileSync(packJson, 'utf8'))[0];
 const files = info.files.map((f) => f.path);
 const bad = [];
-for (const need of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/index.js', `prebuilds/${plat}/lmkit.node`,
+const addons = [plat, ...(arm64 ? [arm64] : [])].map((p) => `prebuilds/${p}/lmkit.node`);
+for (const need of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/index.js', ...addons,
                     'CMakeLists.txt', 'native/napi/addon.cpp'])
   if (!files.includes(need)) bad.push(`missing ${need}`);
+// Each addon in the tarball is an ELF shared object for its folder's architecture (e_machine).
+const machines = { x64: 62, arm64: 183 };
+for (const a of addons) {
+  const want = machines[a.split('/')[1].split('-')[1]];
+  if (!files.includes(a) || want === undefined) continue;
+  const elf = require('child_process').execFileSync('tar', ['-xzOf', tgz, `package/${a}`]);
+  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf.readUInt16LE(18) !== want) bad.push(`${a} is not an ELF for its architecture (e_machine ${elf.readUInt16LE(18)})`);
+}
 for (const f of files) {
   if (f === 'binding.gyp' || /(^|\/)binding\.gyp$/.test(f)) bad.push(`ships ${f} (npm would run node-gyp on install)`);
   if (/\.map$/.test(f) || /^(lib|test|build|bench|scripts)\//.test(f)) bad.push(`ships ${f}`);
@@ -85,7 +110,61 @@ if (bad.length) { console.error('FAIL: tarball: ' + bad.join('; ')); process.exi
 fs.writeFileSync(packJson + '.summary', JSON.stringify({ files: files.length, size: info.size, unpackedSize: info.unpackedSize }));
 JS
 
-if [ -n "$pack_only" ]; then cp "$tgz" "$pack_only/"; echo "release tarball: $pack_only/$(basename "$tgz") ($(stat -c %s "$tgz") bytes)"; exit 0; fi
+if [ -n "$pack_only" ]; then
+  cp "$tgz" "$pack_only/"
+  echo "release tarball: $pack_only/$(basename "$tgz") ($(stat -c %s "$tgz") bytes; addons: $plat${arm64_from:+, linux-arm64})"
+  exit 0
+fi
+
+# --arm64: the tarball installed into an empty directory by the arm64 Node's npm (both under qemu),
+# with a PATH that holds only that node and npm, then a tiny model trained, sampled, and `lmkit info`.
+if [ -n "$arm64_run" ]; then
+  source "$root/scripts/arm64/common.sh"
+  arm64_need_tools && arm64_ensure_node || fail "the arm64 Node is not available"
+  abin="$tmp/bin-arm64" aapp="$tmp/app-arm64"
+  mkdir -p "$abin" "$aapp"
+  ln -s "$arm64_node" "$abin/node"
+  printf '#!%s\nexec "%s" "%s" "$@"\n' /bin/sh "$arm64_node" "$(dirname "$npm_bin")/npm-cli.js" >"$abin/npm" && chmod +x "$abin/npm"
+  cat >"$aapp/package.json" <<'JSON'
+{ "name": "lmkit-pack-test-arm64", "version": "1.0.0", "private": true, "type": "module" }
+JSON
+  step "npm install $(basename "$tgz") with the arm64 Node (qemu, restricted PATH, offline)"
+  (cd "$aapp" && env -u LMKIT_ADDON -u LMKIT_BACKEND -u NODE_OPTIONS PATH="$abin" npm install "$tgz" --offline --no-audit --no-fund \
+      --foreground-scripts --loglevel=notice >"$tmp/install-arm64.log" 2>&1) || { cat "$tmp/install-arm64.log"; fail "npm install (arm64) failed"; }
+  if grep -nE '^> lmkit@|node-gyp|gyp info|cmake|install script' "$tmp/install-arm64.log"; then fail "npm ran a build or install script for lmkit (arm64)"; fi
+  cat >"$aapp/main.mjs" <<'JS'
+import { AdamW, FeedForwardLM, Tensor, Trainer, contextWindows, crossEntropy, generateAll, native } from 'lmkit';
+const pattern = [1, 2, 3, 4, 5, 3, 2, 6, 7, 1, 5, 4];
+const ids = Int32Array.from({ length: 240 }, (_, i) => pattern[i % pattern.length]);
+const model = new FeedForwardLM({ vocabSize: 8, context: 3, embed: 8, hidden: 16, direct: true, seed: 3 });
+const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0 });
+const trainer = new Trainer(model, opt, (b) => ({
+  loss: crossEntropy(model.forward(Tensor.fromArray(b.inputs, [b.size, 3], 'int32')), Tensor.fromArray(b.targets, [b.size], 'int32')),
+  tokens: b.size,
+}));
+const losses = [];
+await trainer.fit({ batches: (e) => contextWindows(ids, 3, 32, { shuffle: true, seed: e }), steps: 30, onStep: (s) => losses.push(s.loss) });
+const tokens = await generateAll(model, Int32Array.of(1, 2, 3), { maxTokens: 6, temperature: 0 });
+const loader = await import(new URL('./native/index.js', import.meta.resolve('lmkit')).href);
+console.log('RESULT ' + JSON.stringify({ arch: process.arch, node: process.version, backend: native.backend, simd: native.simd,
+  steps: losses.length, firstLoss: losses[0], lastLoss: losses[losses.length - 1], tokens: [...tokens], load: loader.nativeLoadInfo }));
+JS
+  step "train + generate with the arm64 Node"
+  (cd "$aapp" && env -u LMKIT_ADDON -u LMKIT_BACKEND -u NODE_OPTIONS PATH="$abin" node main.mjs >"$tmp/run-arm64.log" 2>&1) ||
+    { cat "$tmp/run-arm64.log"; fail "the arm64 consumer failed"; }
+  aresult=$(grep '^RESULT ' "$tmp/run-arm64.log" | sed 's/^RESULT //')
+  node -e 'const r = JSON.parse(process.argv[1]); const bad = [];
+    if (r.arch !== "arm64") bad.push(`arch ${r.arch}`);
+    if (r.simd !== "neon") bad.push(`simd ${r.simd}`);
+    if (r.load.source !== "prebuild" || !r.load.path.includes("prebuilds/linux-arm64/")) bad.push(`loaded ${r.load.path} (${r.load.source})`);
+    if (r.steps !== 30 || !(r.lastLoss < r.firstLoss / 2)) bad.push(`loss ${r.firstLoss} -> ${r.lastLoss} in ${r.steps} steps`);
+    if (bad.length) { console.error("FAIL: arm64 run: " + bad.join("; ")); process.exit(1); }' "$aresult" || exit 1
+  ainfo=$(cd "$aapp" && env -u LMKIT_ADDON -u LMKIT_BACKEND -u NODE_OPTIONS PATH="$abin" node node_modules/lmkit/dist/cli/index.js info --json 2>"$tmp/info-arm64.log") ||
+    { cat "$tmp/info-arm64.log"; fail "lmkit info failed on arm64"; }
+  step "done"
+  echo "PACKTEST-ARM64 {\"tarballBytes\":$(stat -c %s "$tgz"),\"arm64From\":\"$arm64_from\",\"run\":$aresult,\"cliInfo\":$ainfo}"
+  exit 0
+fi
 
 # 3. A PATH without compilers or a shell: node and npm only.
 ln -s "$node_bin" "$bin/node"
@@ -328,4 +407,4 @@ else
   cuda_pkg="{\"from\":\"$cuda_from\",\"tarballBytes\":$cuda_tgz_bytes,\"installedKB\":$cuda_kb,\"auto\":$cuda_auto,\"forced\":$cuda_forced,\"mismatch\":$cuda_mismatch,\"cliInfo\":$cuda_cli}"
 fi
 step "done"
-echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"typecheckMs\":{$typecheck_ms},\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"cudaPackage\":$cuda_pkg,\"run\":$result}"
+echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"arm64From\":\"$arm64_from\",\"typecheckMs\":{$typecheck_ms},\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"cudaPackage\":$cuda_pkg,\"run\":$result}"

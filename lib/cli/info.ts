@@ -23,6 +23,8 @@ export function runInfo(version: string, o: { json?: boolean }): void {
     node: process.version,
     backend: native.backend,
     avx2: native.avx2,
+    simd: native.simd,
+    arch: native.arch,
     sgemm: sgemmBackend(),
     threads: native.numThreads(),
     families: [...native.families].sort(),
@@ -42,8 +44,8 @@ export function runInfo(version: string, o: { json?: boolean }): void {
     [
       `lmkit ${info.version} (node ${info.node})`,
       info.emulation
-        ? `backend:  cuda (emulated on CPU: ${info.emulation}) - not a GPU, says nothing of speed (host AVX2/FMA ${info.avx2 ? 'yes' : 'no'})`
-        : `backend:  ${info.backend} (AVX2/FMA ${info.avx2 ? 'yes' : 'no'})`,
+        ? `backend:  cuda (emulated on CPU: ${info.emulation}) - not a GPU, says nothing of speed (host ${info.arch}; SIMD ${info.simd})`
+        : `backend:  ${info.backend} (${info.arch}; SIMD ${info.simd}; AVX2/FMA ${info.avx2 ? 'yes' : 'no'})`,
       `sgemm:    ${info.sgemm}`,
       `threads:  ${info.threads}`,
       `kernels:  ${info.families.join(', ')}`,

@@ -100,6 +100,11 @@ export interface CoreNative {
     useCublas: boolean,
   ): void;
   readonly avx2: boolean;
+  /** The SIMD family of the CPU kernels in use: AVX2/FMA (x86-64), NEON (aarch64) or the portable
+   * loops ('generic': no SIMD path for this CPU, or LMKIT_CPU_GENERIC=1). */
+  readonly simd: 'avx2-fma' | 'neon' | 'generic';
+  /** The architecture the addon was compiled for ('x64', 'arm64'). */
+  readonly arch: string;
   /** The op families compiled into this addon. */
   readonly families: readonly string[];
 }

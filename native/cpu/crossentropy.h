@@ -16,8 +16,8 @@
 //                                   by crossentropy_forward_backward once the upstream grad is known.
 //
 // Row primitives (used by the kernels above, by attention.cpp and by bench/native/bench_xent.cpp;
-// AVX2/FMA when the CPU has it, plain std::exp loops otherwise). exp(-inf) == 0 on both paths, so
-// -inf works as a mask value; the AVX2 path also flushes results below FLT_MIN to 0.
+// AVX2/FMA when the CPU has it, NEON on aarch64, plain std::exp loops otherwise). exp(-inf) == 0 on every path, so
+// -inf works as a mask value; the AVX2 and NEON paths also flush results below FLT_MIN to 0.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -26,6 +26,9 @@
 
 #if LMKIT_X86
 #include <immintrin.h>
+#endif
+#if LMKIT_ARM64
+#include <arm_neon.h>
 #endif
 
 namespace lmkit {

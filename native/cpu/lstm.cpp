@@ -2,7 +2,7 @@
 //
 // The activations run over contiguous row segments (the gate blocks, then c): with AVX2/FMA
 // sigmoid and tanh are built on exp8_avx2 (8 lanes), otherwise on std::exp/std::tanh. The
-// backward is one fused AVX2 pass per row (its scalar loop, with run-time null checks inside, did
+// backward is one fused AVX2 pass per row (NEON on aarch64: the same code at 4 lanes, on exp4_neon) (its scalar loop, with run-time null checks inside, did
 // not vectorize: 2x slower).
 // The AVX2 tanh uses an odd polynomial for |x| < 0.125 (no cancellation near 0) and
 // (1 - e^{-2|x|}) / (1 + e^{-2|x|}) with the sign of x elsewhere (a few ulp).
@@ -67,16 +67,59 @@ LMKIT_TARGET_AVX2 void tanh_avx2(float* y, const float* x, int64_t n) {
 }
 #endif
 
+#if LMKIT_ARM64
+// NEON (aarch64): sigmoid and tanh as the AVX2 ones, 4 lanes, on exp4_neon.
+inline float32x4_t sigmoid4(float32x4_t x) {
+  const float32x4_t one = vdupq_n_f32(1.0f);
+  const float32x4_t e = exp4_neon(vnegq_f32(x));  // exp(-x): 0 .. inf
+  return vdivq_f32(one, vaddq_f32(one, e));
+}
+
+inline float32x4_t tanh4(float32x4_t x) {
+  const float32x4_t one = vdupq_n_f32(1.0f);
+  const float32x4_t ax = vabsq_f32(x);
+  const float32x4_t e = exp4_neon(vmulq_f32(ax, vdupq_n_f32(-2.0f)));
+  float32x4_t t = vdivq_f32(vsubq_f32(one, e), vaddq_f32(one, e));
+  const uint32x4_t sign = vdupq_n_u32(0x80000000u);
+  t = vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(t), vandq_u32(sign, vreinterpretq_u32_f32(x))));
+  // |x| < 0.125: x + x^3 (-1/3 + x^2 (2/15 + x^2 (-17/315))).
+  const float32x4_t x2 = vmulq_f32(x, x);
+  float32x4_t p = vfmaq_f32(vdupq_n_f32(2.0f / 15.0f), x2, vdupq_n_f32(-17.0f / 315.0f));
+  p = vfmaq_f32(vdupq_n_f32(-1.0f / 3.0f), x2, p);
+  p = vfmaq_f32(x, vmulq_f32(x, x2), p);
+  const uint32x4_t small = vcltq_f32(ax, vdupq_n_f32(0.125f));
+  return vbslq_f32(small, p, t);
+}
+
+void sigmoid_neon(float* y, const float* x, int64_t n) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) vst1q_f32(y + j, sigmoid4(vld1q_f32(x + j)));
+  for (; j < n; ++j) y[j] = sigmoid1(x[j]);
+}
+
+void tanh_neon(float* y, const float* x, int64_t n) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) vst1q_f32(y + j, tanh4(vld1q_f32(x + j)));
+  for (; j < n; ++j) y[j] = std::tanh(x[j]);
+}
+#endif
+
 // y[j] = sigmoid(x[j]) / tanh(x[j]); y may alias x.
 void sigmoid_row(float* y, const float* x, int64_t n) {
 #if LMKIT_X86
   if (cpu_has_avx2_fma()) return sigmoid_avx2(y, x, n);
+#endif
+#if LMKIT_ARM64
+  if (cpu_use_neon()) return sigmoid_neon(y, x, n);
 #endif
   sigmoid_generic(y, x, n);
 }
 void tanh_row(float* y, const float* x, int64_t n) {
 #if LMKIT_X86
   if (cpu_has_avx2_fma()) return tanh_avx2(y, x, n);
+#endif
+#if LMKIT_ARM64
+  if (cpu_use_neon()) return tanh_neon(y, x, n);
 #endif
   tanh_generic(y, x, n);
 }
@@ -181,6 +224,44 @@ LMKIT_TARGET_AVX2 void bwd_rows_avx2(const BwdArgs& a, int64_t b0, int64_t b1) {
 }
 #endif
 
+#if LMKIT_ARM64
+// NEON backward: the AVX2 pass at 4 lanes. Separate multiplies and adds (vmulq/vsubq), so it
+// rounds as the scalar loop does; the aarch64 build also compiles with -ffp-contract=off (see
+// CMakeLists.txt), so neither these intrinsics nor the scalar tail are fused into FMAs.
+template <bool kDcNext, bool kDcPrev>
+void bwd_rows_neon(const BwdArgs& a, int64_t b0, int64_t b1) {
+  const int64_t H = a.H;
+  const float32x4_t one = vdupq_n_f32(1.0f);
+  for (int64_t b = b0; b < b1; ++b) {
+    const float* ga = a.gates + b * 4 * H;
+    const float* cb = a.c + b * H;
+    const float* cp = a.c_prev + b * H;
+    const float* dhb = a.dh + b * H;
+    const float* dcn = kDcNext ? a.dc_next + b * H : nullptr;
+    float* dg = a.dgates_pre + b * 4 * H;
+    float* dcp = kDcPrev ? a.dc_prev + b * H : nullptr;
+    int64_t j = 0;
+    for (; j + 4 <= H; j += 4) {
+      const float32x4_t tc = tanh4(vld1q_f32(cb + j));
+      const float32x4_t i = vld1q_f32(ga + j), f = vld1q_f32(ga + H + j);
+      const float32x4_t g = vld1q_f32(ga + 2 * H + j), o = vld1q_f32(ga + 3 * H + j);
+      const float32x4_t d = vld1q_f32(dhb + j);
+      float32x4_t dc = vmulq_f32(vmulq_f32(d, o), vsubq_f32(one, vmulq_f32(tc, tc)));
+      if (kDcNext) dc = vaddq_f32(dc, vld1q_f32(dcn + j));
+      vst1q_f32(dg + j, vmulq_f32(vmulq_f32(vmulq_f32(dc, g), i), vsubq_f32(one, i)));
+      vst1q_f32(dg + H + j, vmulq_f32(vmulq_f32(vmulq_f32(dc, vld1q_f32(cp + j)), f), vsubq_f32(one, f)));
+      vst1q_f32(dg + 2 * H + j, vmulq_f32(vmulq_f32(dc, i), vsubq_f32(one, vmulq_f32(g, g))));
+      vst1q_f32(dg + 3 * H + j, vmulq_f32(vmulq_f32(vmulq_f32(d, tc), o), vsubq_f32(one, o)));
+      if (kDcPrev) vst1q_f32(dcp + j, vmulq_f32(dc, f));
+    }
+    if (j < H) {  // the tail as tanh_row's: std::tanh
+      for (int64_t k = j; k < H; ++k) dg[3 * H + k] = std::tanh(cb[k]);
+      bwd_scalar_row<kDcNext, kDcPrev>(a, b, j);
+    }
+  }
+}
+#endif
+
 }  // namespace
 
 void lstm_cell_forward(float* h, float* c, float* gates, const float* gates_pre, const float* c_prev, int64_t B,
@@ -219,6 +300,13 @@ void lstm_cell_backward(float* dgates_pre, float* dc_prev, const float* dh, cons
     rows = bwd_rows_avx2<false, false>;
     if (dc_next) rows = dc_prev ? bwd_rows_avx2<true, true> : bwd_rows_avx2<true, false>;
     else if (dc_prev) rows = bwd_rows_avx2<false, true>;
+  }
+#endif
+#if LMKIT_ARM64
+  if (cpu_use_neon()) {
+    rows = bwd_rows_neon<false, false>;
+    if (dc_next) rows = dc_prev ? bwd_rows_neon<true, true> : bwd_rows_neon<true, false>;
+    else if (dc_prev) rows = bwd_rows_neon<false, true>;
   }
 #endif
   const BwdArgs a{dgates_pre, dc_prev, dh, dc_next, gates, c, c_prev, H};

@@ -1,8 +1,9 @@
 // Softmax / log-softmax over the last dimension. See softmax.h for shapes and semantics.
 //
 // Each row is independent, so rows are split over threads and results never depend on
-// the thread count. Two row kernels: a portable one (std::exp) and an AVX2/FMA one with
-// a vectorised Cephes-style exp (about 1 ulp on the range used here), picked at run time.
+// the thread count. Row kernels: a portable one (std::exp), an AVX2/FMA one (x86) and a NEON
+// one (aarch64), both with a vectorised Cephes-style exp (about 1 ulp on the range used here),
+// picked at run time.
 #include "softmax.h"
 #include "vmath.h"
 
@@ -14,6 +15,9 @@
 
 #if LMKIT_X86
 #include <immintrin.h>
+#endif
+#if LMKIT_ARM64
+#include <arm_neon.h>
 #endif
 
 namespace lmkit {
@@ -177,6 +181,106 @@ LMKIT_TARGET_AVX2 void log_softmax_bwd_row_avx2(float* dx, const float* dy, cons
 
 #endif  // LMKIT_X86
 
+// ---------------------------------------------------------------- NEON row kernels (aarch64)
+#if LMKIT_ARM64
+
+inline float row_max_neon(const float* x, int64_t C) {
+  float32x4_t m0 = vdupq_n_f32(-std::numeric_limits<float>::infinity()), m1 = m0;
+  int64_t i = 0;
+  for (; i + 8 <= C; i += 8) {
+    m0 = vmaxq_f32(m0, vld1q_f32(x + i));
+    m1 = vmaxq_f32(m1, vld1q_f32(x + i + 4));
+  }
+  for (; i + 4 <= C; i += 4) m0 = vmaxq_f32(m0, vld1q_f32(x + i));
+  float m = vmaxvq_f32(vmaxq_f32(m0, m1));
+  for (; i < C; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+// o[i] = exp(x[i] - m); returns the sum. o may be null (sum only) and may alias x. The tail
+// goes through exp4_neon too (padded with -inf, whose exp is 0).
+inline float exp_shift_sum_neon(float* o, const float* x, float m, int64_t C) {
+  const float32x4_t vm = vdupq_n_f32(m);
+  float32x4_t acc = vdupq_n_f32(0.f);
+  int64_t i = 0;
+  for (; i + 4 <= C; i += 4) {
+    const float32x4_t e = exp4_neon(vsubq_f32(vld1q_f32(x + i), vm));
+    if (o) vst1q_f32(o + i, e);
+    acc = vaddq_f32(acc, e);
+  }
+  if (i < C) {
+    float buf[4];
+    const int64_t r = C - i;
+    for (int64_t k = 0; k < 4; ++k) buf[k] = k < r ? x[i + k] - m : -std::numeric_limits<float>::infinity();
+    const float32x4_t e = exp4_neon(vld1q_f32(buf));
+    acc = vaddq_f32(acc, e);
+    if (o) {
+      vst1q_f32(buf, e);
+      for (int64_t k = 0; k < r; ++k) o[i + k] = buf[k];
+    }
+  }
+  return vaddvq_f32(acc);
+}
+
+void softmax_row_neon(float* o, const float* x, int64_t C) {
+  const float m = row_max_neon(x, C);
+  const float sum = exp_shift_sum_neon(o, x, m, C);
+  const float sinv = 1.f / sum;
+  const float32x4_t inv = vdupq_n_f32(sinv);
+  int64_t i = 0;
+  for (; i + 4 <= C; i += 4) vst1q_f32(o + i, vmulq_f32(vld1q_f32(o + i), inv));
+  for (; i < C; ++i) o[i] *= sinv;
+}
+
+void log_softmax_row_neon(float* o, const float* x, int64_t C) {
+  const float m = row_max_neon(x, C);
+  const float shift = m + std::log(exp_shift_sum_neon(nullptr, x, m, C));
+  const float32x4_t vs = vdupq_n_f32(shift);
+  int64_t i = 0;
+  for (; i + 4 <= C; i += 4) vst1q_f32(o + i, vsubq_f32(vld1q_f32(x + i), vs));
+  for (; i < C; ++i) o[i] = x[i] - shift;
+}
+
+void softmax_bwd_row_neon(float* dx, const float* dy, const float* y, int64_t C) {
+  float32x4_t a0 = vdupq_n_f32(0.f), a1 = a0;
+  int64_t i = 0;
+  for (; i + 8 <= C; i += 8) {
+    a0 = vfmaq_f32(a0, vld1q_f32(dy + i), vld1q_f32(y + i));
+    a1 = vfmaq_f32(a1, vld1q_f32(dy + i + 4), vld1q_f32(y + i + 4));
+  }
+  for (; i + 4 <= C; i += 4) a0 = vfmaq_f32(a0, vld1q_f32(dy + i), vld1q_f32(y + i));
+  float s = vaddvq_f32(vaddq_f32(a0, a1));
+  for (; i < C; ++i) s += dy[i] * y[i];
+  const float32x4_t vs = vdupq_n_f32(s);
+  for (i = 0; i + 4 <= C; i += 4)
+    vst1q_f32(dx + i, vmulq_f32(vld1q_f32(y + i), vsubq_f32(vld1q_f32(dy + i), vs)));
+  for (; i < C; ++i) dx[i] = y[i] * (dy[i] - s);
+}
+
+void log_softmax_bwd_row_neon(float* dx, const float* dy, const float* y, int64_t C) {
+  float32x4_t a0 = vdupq_n_f32(0.f), a1 = a0;
+  int64_t i = 0;
+  for (; i + 8 <= C; i += 8) {
+    a0 = vaddq_f32(a0, vld1q_f32(dy + i));
+    a1 = vaddq_f32(a1, vld1q_f32(dy + i + 4));
+  }
+  for (; i + 4 <= C; i += 4) a0 = vaddq_f32(a0, vld1q_f32(dy + i));
+  float s = vaddvq_f32(vaddq_f32(a0, a1));
+  for (; i < C; ++i) s += dy[i];
+  const float32x4_t vs = vdupq_n_f32(s);
+  for (i = 0; i + 4 <= C; i += 4)
+    vst1q_f32(dx + i, vfmsq_f32(vld1q_f32(dy + i), exp4_neon(vld1q_f32(y + i)), vs));
+  if (i < C) {
+    float buf[4] = {0.f, 0.f, 0.f, 0.f};
+    const int64_t r = C - i;
+    for (int64_t k = 0; k < r; ++k) buf[k] = y[i + k];
+    vst1q_f32(buf, exp4_neon(vld1q_f32(buf)));
+    for (int64_t k = 0; k < r; ++k) dx[i + k] = std::fma(-buf[k], s, dy[i + k]);
+  }
+}
+
+#endif  // LMKIT_ARM64
+
 using RowFn = void (*)(float*, const float*, int64_t);
 using BwdRowFn = void (*)(float*, const float*, const float*, int64_t);
 
@@ -200,12 +304,18 @@ void softmax_forward(float* out, const float* inp, int64_t N, int64_t C) {
 #if LMKIT_X86
   if (cpu_has_avx2_fma()) return run_rows(softmax_row_avx2, out, inp, N, C);
 #endif
+#if LMKIT_ARM64
+  if (cpu_use_neon()) return run_rows(softmax_row_neon, out, inp, N, C);
+#endif
   run_rows(softmax_row, out, inp, N, C);
 }
 
 void softmax_backward(float* dinp, const float* dout, const float* out, int64_t N, int64_t C) {
 #if LMKIT_X86
   if (cpu_has_avx2_fma()) return run_bwd_rows(softmax_bwd_row_avx2, dinp, dout, out, N, C);
+#endif
+#if LMKIT_ARM64
+  if (cpu_use_neon()) return run_bwd_rows(softmax_bwd_row_neon, dinp, dout, out, N, C);
 #endif
   run_bwd_rows(softmax_bwd_row, dinp, dout, out, N, C);
 }
@@ -214,12 +324,18 @@ void log_softmax_forward(float* out, const float* inp, int64_t N, int64_t C) {
 #if LMKIT_X86
   if (cpu_has_avx2_fma()) return run_rows(log_softmax_row_avx2, out, inp, N, C);
 #endif
+#if LMKIT_ARM64
+  if (cpu_use_neon()) return run_rows(log_softmax_row_neon, out, inp, N, C);
+#endif
   run_rows(log_softmax_row, out, inp, N, C);
 }
 
 void log_softmax_backward(float* dinp, const float* dout, const float* out, int64_t N, int64_t C) {
 #if LMKIT_X86
   if (cpu_has_avx2_fma()) return run_bwd_rows(log_softmax_bwd_row_avx2, dinp, dout, out, N, C);
+#endif
+#if LMKIT_ARM64
+  if (cpu_use_neon()) return run_bwd_rows(log_softmax_bwd_row_neon, dinp, dout, out, N, C);
 #endif
   run_bwd_rows(log_softmax_bwd_row, dinp, dout, out, N, C);
 }

@@ -173,6 +173,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backend", Napi::String::New(env, "cpu"));
 #endif
   exports.Set("avx2", Napi::Boolean::New(env, cpu_has_avx2_fma()));
+  // The CPU kernels' SIMD family: "avx2-fma", "neon" or "generic" (LMKIT_CPU_GENERIC=1, or no SIMD path).
+  exports.Set("simd", Napi::String::New(env, cpu_simd_name()));
+  exports.Set("arch", Napi::String::New(env, LMKIT_ARM64 ? "arm64" : LMKIT_X86 ? "x64" : "other"));
   register_all(env, exports);
   return exports;
 }

@@ -408,6 +408,8 @@ export const NON_OPS = new Set([
   'setNumThreads',
   'backend',
   'avx2',
+  'simd',
+  'arch',
   'families',
   'sgemm_backend',
   'deviceCount',
