@@ -152,7 +152,7 @@ export class DataParallel {
     const all: [string, string][][] = [];
     for (let r = 0; r < this.worldSize; r++) {
       // Ranks get here after loading the corpus, at their own pace: the collective timeout, not the rendezvous's.
-      all.push(JSON.parse((await kv.get(`lmkit/sig/${tag}/${r}`, this.group.opTimeoutMs)).toString()) as [string, string][]);
+      all.push(JSON.parse(Buffer.from(await kv.get(`lmkit/sig/${tag}/${r}`, this.group.opTimeoutMs)).toString('utf8')) as [string, string][]);
     }
     // Every rank has read every signature before any rank may fail on a difference (and exit).
     if ((await kv.add(`lmkit/sig/${tag}/read`, 1)) === this.worldSize) await kv.set(`lmkit/sig/${tag}/all-read`, '1');

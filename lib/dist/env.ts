@@ -16,7 +16,7 @@ export interface WorldInfo {
 
 export const DEFAULT_MASTER_PORT = 29500;
 
-function intVar(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+function intVar(env: EnvLike, name: string, min: number): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
@@ -28,7 +28,10 @@ function intVar(env: NodeJS.ProcessEnv, name: string, min: number): number | und
  * The world described by the environment, or null when it describes none (no RANK/WORLD_SIZE,
  * no Slurm task variables): a plain single-process run. torchrun's names win over Slurm's.
  */
-export function worldFromEnv(env: NodeJS.ProcessEnv = process.env): WorldInfo | null {
+/** An environment: `process.env` or a plain object of the same variables. */
+export type EnvLike = Record<string, string | undefined>;
+
+export function worldFromEnv(env: EnvLike = process.env): WorldInfo | null {
   let rank = intVar(env, 'RANK', 0);
   let worldSize = intVar(env, 'WORLD_SIZE', 1);
   let localRank = intVar(env, 'LOCAL_RANK', 0);
@@ -55,7 +58,7 @@ export function worldFromEnv(env: NodeJS.ProcessEnv = process.env): WorldInfo | 
 }
 
 /** Milliseconds from an environment variable in seconds, else `dflt` ms. */
-export function secondsVar(name: string, dfltMs: number, env: NodeJS.ProcessEnv = process.env): number {
+export function secondsVar(name: string, dfltMs: number, env: EnvLike = process.env): number {
   const v = env[name];
   if (v === undefined || v === '') return dfltMs;
   const s = Number(v);

@@ -47,8 +47,8 @@ export interface GlooModule {
     iface?: string;
   }): Promise<NativeGlooGroup>;
   ncclInfo(): NcclInfo;
-  ncclUniqueId(): Buffer;
-  ncclInit(id: Buffer, rank: number, size: number, device: number): Promise<NativeNcclComm>;
+  ncclUniqueId(): Uint8Array;
+  ncclInit(id: Uint8Array, rank: number, size: number, device: number): Promise<NativeNcclComm>;
 }
 
 let cached: { mod?: GlooModule; path?: string; error?: string } | null = null;

@@ -160,7 +160,7 @@ export class ProcessGroup {
       // Clean: until every rank said goodbye. After an error: until the others have hung up (they
       // are failing too), so that the answers and notices already sent reach them (at most 5 s).
       const waiting = (): boolean =>
-        clean ? server.departed.size < this.worldSize && server.lost === null : [...server.ranks.keys()].some((r) => r !== 0);
+        clean ? server.departed.size < this.worldSize && server.lost === null : server.rankIds.some((r) => r !== 0);
       while (waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await server.close();
     }

@@ -24,7 +24,7 @@ export interface LaunchOptions {
   masterPort?: number;
   /** What each worker runs: node arguments after process.execPath (default: this process's own). */
   argv?: string[];
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
   /** Seconds the others get to stop on their own after a rank failed (default LMKIT_DIST_GRACE or 15). */
   graceSeconds?: number;
   /** Where the launcher's own lines go (default stderr). */

@@ -20,7 +20,6 @@
 // `lmkit/lost` to the rank, emits 'lost', answers every pending get/wait with an error naming
 // the rank, and sends every other connection an unsolicited notice frame (status 3 | u32 rank),
 // so that the others name the lost rank even after rank 0 itself has gone.
-import { EventEmitter } from 'node:events';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 
 export const Op = { SET: 1, GET: 2, ADD: 3, WAIT: 4, CHECK: 5, HELLO: 6, BYE: 7, DEL: 8 } as const;
@@ -137,22 +136,52 @@ export interface StoreServerOptions {
   worldSize?: number;
 }
 
+/** What a StoreServer reports: a rank said HELLO / BYE, a rank was lost, a HELLO was refused. */
+export type StoreServerEvent = 'hello' | 'bye' | 'lost' | 'helloError';
+
 /** The store's server (rank 0). `listen()` resolves once bound; a port in use is a clear error. */
-export class StoreServer extends EventEmitter {
+export class StoreServer {
+  // Listeners of its own (not Node's EventEmitter), so that the published types need no @types/node.
+  private readonly listeners = new Map<StoreServerEvent, Set<(arg: never) => void>>();
   private readonly data = new Map<string, Buffer>();
   private waiters = new Set<Waiter>();
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   /** Ranks that said HELLO (rank -> connection) and those that said BYE. */
-  readonly ranks = new Map<number, Socket>();
+  private readonly ranks = new Map<number, Socket>();
   readonly departed = new Set<number>();
   /** Errors met by HELLO (a wrong world size, a duplicate rank), for rank 0's own report. */
   readonly helloErrors: string[] = [];
   lost: number | null = null;
 
   constructor(readonly opts: StoreServerOptions) {
-    super();
     this.server = createServer((s) => this.accept(s));
+  }
+
+  /** Ranks that said HELLO and are still connected. */
+  get rankIds(): number[] {
+    return [...this.ranks.keys()];
+  }
+
+  /** 'hello', 'bye', 'lost': the rank; 'helloError': the reason a HELLO was refused. */
+  on(event: 'hello' | 'bye' | 'lost', fn: (rank: number) => void): this;
+  on(event: 'helloError', fn: (reason: string) => void): this;
+  on(event: StoreServerEvent, fn: (arg: never) => void): this {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(fn);
+    return this;
+  }
+
+  off(event: 'hello' | 'bye' | 'lost', fn: (rank: number) => void): this;
+  off(event: 'helloError', fn: (reason: string) => void): this;
+  off(event: StoreServerEvent, fn: (arg: never) => void): this {
+    this.listeners.get(event)?.delete(fn);
+    return this;
+  }
+
+  private emit(event: StoreServerEvent, arg: number | string): void {
+    for (const fn of [...(this.listeners.get(event) ?? [])]) (fn as (a: number | string) => void)(arg);
   }
 
   listen(): Promise<number> {
@@ -304,8 +333,10 @@ export class StoreServer extends EventEmitter {
         }
         case Op.BYE:
           bye = true;
-          if (rank !== null) this.departed.add(rank);
-          this.emit('bye', rank);
+          if (rank !== null) {
+            this.departed.add(rank);
+            this.emit('bye', rank);
+          }
           return reply(Status.OK);
         default:
           reply(Status.ERROR, (w) => w.bytes(`unknown store op ${op}`));
@@ -494,7 +525,7 @@ export class StoreClient {
   }
 
   /** The value of `key`, waiting until it is set (or the timeout: StoreTimeoutError). */
-  async get(key: string, timeoutMs = this.timeoutMs): Promise<Buffer> {
+  async get(key: string, timeoutMs = this.timeoutMs): Promise<Uint8Array> {
     const r = await this.request(new Writer().u8(Op.GET).bytes(key).u32(timeoutMs), `get '${key}'`, timeoutMs);
     return Buffer.from(r.bytes());
   }

@@ -43,7 +43,7 @@ describe('rendezvous store', () => {
     const got = await Promise.all(cs.flatMap((c) => [c.add('n', 1), c.add('n', 1)]));
     expect(got.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await cs[0]!.add('n', -6)).toBe(0);
-    expect((await cs[1]!.get('n')).toString()).toBe('0');
+    expect(Buffer.from(await cs[1]!.get('n')).toString('utf8')).toBe('0');
   });
 
   it('wait resolves when all keys exist and times out naming the missing ones', async () => {
@@ -75,10 +75,16 @@ describe('rendezvous store', () => {
     await expect((await client(s)).hello(0, 2)).rejects.toThrow(/rank 0 arrived twice/);
     await expect((await client(s)).hello(5, 2)).rejects.toThrow(/out of range/);
     await r1.hello(1, 2);
-    const lost = new Promise((r) => s.once('lost', r));
+    const lost = new Promise<number>((r) => {
+      const f = (rank: number): void => {
+        s.off('lost', f);
+        r(rank);
+      };
+      s.on('lost', f);
+    });
     (r1 as unknown as { socket: { destroy(): void } }).socket.destroy();
     expect(await lost).toBe(1);
-    expect((await r0.get(LOST_KEY)).toString()).toBe('1');
+    expect(Buffer.from(await r0.get(LOST_KEY)).toString('utf8')).toBe('1');
   });
 
   it('a port in use and an unreachable master are clear errors, within the timeout', async () => {
