@@ -54,10 +54,10 @@ export type { TrainerOptions, GradientReducer } from './train/trainer.js';
 // Data-parallel training (docs/distributed.md): one rank of a job, its launcher, its parts.
 export { trainDistributed, type DistributedRunOptions, type DistributedRunResult } from './train/distributed.js';
 export { launch, type LaunchOptions } from './dist/launch.js';
-export { worldFromEnv, type WorldInfo } from './dist/env.js';
+export { worldFromEnv, type WorldInfo, type EnvLike } from './dist/env.js';
 export { ProcessGroup, type ProcessGroupOptions } from './dist/group.js';
 export { DataParallel, type DataParallelOptions, type DataParallelRunOptions, type RankEvalResult, type ReduceGradients } from './dist/ddp.js';
-export { StoreServer, StoreClient, StoreTimeoutError, type StoreServerOptions, type StoreClientOptions } from './dist/store.js';
+export { StoreServer, StoreClient, StoreTimeoutError, type StoreServerOptions, type StoreClientOptions, type StoreServerEvent } from './dist/store.js';
 export { glooModule, glooLoadInfo, type GlooModule, type NativeGlooGroup, type NativeNcclComm, type NcclInfo } from './dist/gloo.js';
 // Checkpoints written by runTraining({ out }) (`lmkit train --out`), loaded back with their vocabulary.
 export { loadTrained, loadAnyTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
