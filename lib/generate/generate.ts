@@ -210,32 +210,18 @@ export class TransformerKVCache implements Decoder {
   }
 }
 
-/** TransformerLM without a cache: a full forward over the last `context` tokens each step. */
-class TransformerRecompute implements Decoder {
+/**
+ * A model without an incremental state: each step is a full forward over the last `window`
+ * tokens (TransformerLM without a KV cache: its context; MambaLM: MAMBA_WINDOW).
+ */
+class WindowRecompute implements Decoder {
   private tokens: number[] = [];
-  constructor(private readonly model: TransformerLM) {}
+  constructor(
+    private readonly model: { forward(ids: Tensor): Tensor },
+    private readonly window: number,
+  ) {}
   private logits(): Float32Array {
-    const w = Int32Array.from(this.tokens.slice(-this.model.config.context));
-    return run(() => lastRow(this.model.forward(Tensor.fromArray(w, [1, w.length], 'int32'))));
-  }
-  prime(prompt: Int32Array): Float32Array {
-    this.tokens = Array.from(prompt);
-    return this.logits();
-  }
-  step(id: number): Float32Array {
-    this.tokens.push(id);
-    return this.logits();
-  }
-  dispose(): void {}
-}
-
-// ---- MambaLM: a forward over the recent tokens ------------------------------------------------
-
-class MambaRecompute implements Decoder {
-  private tokens: number[] = [];
-  constructor(private readonly model: MambaLM) {}
-  private logits(): Float32Array {
-    const w = Int32Array.from(this.tokens.slice(-MAMBA_WINDOW));
+    const w = Int32Array.from(this.tokens.slice(-this.window));
     return run(() => lastRow(this.model.forward(Tensor.fromArray(w, [1, w.length], 'int32'))));
   }
   prime(prompt: Int32Array): Float32Array {
@@ -253,8 +239,8 @@ class MambaRecompute implements Decoder {
 export function makeDecoder(model: GenerativeModel, opts: { kvCache?: boolean } = {}): Decoder {
   if (model instanceof FeedForwardLM) return new FeedForwardDecoder(model);
   if (model instanceof RecurrentLM) return new RecurrentDecoder(model);
-  if (model instanceof TransformerLM) return opts.kvCache === false ? new TransformerRecompute(model) : new TransformerKVCache(model);
-  if (model instanceof MambaLM) return new MambaRecompute(model);
+  if (model instanceof TransformerLM) return opts.kvCache === false ? new WindowRecompute(model, model.config.context) : new TransformerKVCache(model);
+  if (model instanceof MambaLM) return new WindowRecompute(model, MAMBA_WINDOW);
   throw new TypeError('generate: the model must be a FeedForwardLM, a RecurrentLM, a TransformerLM or a MambaLM');
 }
 
