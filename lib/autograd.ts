@@ -5,15 +5,49 @@
 // gradients by calling the native backward kernels. `backward(loss)` walks the recorded
 // graph from the loss in reverse topological order, accumulates gradients of leaf tensors
 // (`requiresGrad`) into `.grad`, frees the intermediate gradients, and releases the graph.
-import { Tensor, keep, formatShape } from './tensor.js';
+//
+// The engine does not import the tensor module: it works on any type with the members of
+// `GradTensor` (lib/tensor.ts's Tensor is the one there is), so tensor.ts can import the engine
+// for `Tensor.backward()` without an import circle. `record` and the rest infer the tensor
+// type from their arguments; tensor.ts exports `GradNode` and `BackwardFn` over `Tensor`.
 
-export type BackwardFn = (gradOutputs: Tensor[]) => (Tensor | null | undefined)[];
+/** The storage operation the engine needs: in-place `this += other`. */
+export interface GradStorage {
+  addFrom(other: GradStorage): void;
+}
 
-export interface GradNode {
+/** What the engine needs of a tensor type `T` (lib/tensor.ts's Tensor has all of it). */
+export interface GradTensor<T extends GradTensor<T>> {
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly disposed: boolean;
+  readonly storage: GradStorage;
+  requiresGrad: boolean;
+  grad: T | null;
+  /** @internal The op that produced this tensor, and which of its outputs it is. */
+  _node: AnyGradNode<T> | null;
+  _outIndex: number;
+  clone(): T;
+  dispose(): void;
+  describe(): string;
+  /** A float32 tensor of zeros (or ones) of this shape, on this tensor's device. */
+  zerosLike(): T;
+  onesLike(): T;
+  /** @internal Exempts this tensor from the enclosing tidy() scope; returns it. */
+  _keep(): T;
+}
+
+export type AnyBackwardFn<T> = (gradOutputs: T[]) => (T | null | undefined)[];
+
+export interface AnyGradNode<T> {
   readonly name: string;
-  inputs: Tensor[];
-  outputs: Tensor[];
-  backward: BackwardFn | null;
+  inputs: T[];
+  outputs: T[];
+  backward: AnyBackwardFn<T> | null;
+}
+
+function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
 }
 
 let gradEnabled = true;
@@ -34,7 +68,7 @@ export function noGrad<T>(fn: () => T): T {
 }
 
 /** Whether a gradient must flow to `t`: a leaf that requires it, or the output of a recorded op. */
-export function needsGrad(t: Tensor): boolean {
+export function needsGrad(t: { readonly requiresGrad: boolean; readonly _node: unknown }): boolean {
   return t.requiresGrad || t._node !== null;
 }
 
@@ -43,20 +77,20 @@ export function needsGrad(t: Tensor): boolean {
  * `backward` receives one gradient per output (zeros for outputs that got none) and
  * returns one fresh gradient tensor per input, or null where no gradient is needed.
  */
-export function record(name: string, inputs: Tensor[], outputs: Tensor[], backward: BackwardFn): void {
+export function record<T extends GradTensor<T>>(name: string, inputs: T[], outputs: T[], backward: AnyBackwardFn<T>): void {
   if (!gradEnabled || !inputs.some(needsGrad)) return;
-  const node: GradNode = { name, inputs, outputs, backward };
+  const node: AnyGradNode<T> = { name, inputs, outputs, backward };
   outputs.forEach((o, i) => {
     o._node = node;
     o._outIndex = i;
   });
 }
 
-function topoOrder(roots: Tensor[]): GradNode[] {
-  const order: GradNode[] = [];
-  const seen = new Set<GradNode>();
+function topoOrder<T extends GradTensor<T>>(roots: T[]): AnyGradNode<T>[] {
+  const order: AnyGradNode<T>[] = [];
+  const seen = new Set<AnyGradNode<T>>();
   // Iterative post-order DFS over nodes.
-  const stack: { node: GradNode; next: number }[] = [];
+  const stack: { node: AnyGradNode<T>; next: number }[] = [];
   for (const root of roots) {
     if (!root._node || seen.has(root._node)) continue;
     stack.push({ node: root._node, next: 0 });
@@ -87,7 +121,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * Back-propagates from `root`. A scalar root gets gradient 1; otherwise `grad` (same
  * shape as root) is required. Leaf gradients accumulate across calls until `zeroGrad`.
  */
-export function backward(root: Tensor, grad?: Tensor): void {
+export function backward<T extends GradTensor<T>>(root: T, grad?: T): void {
   backwardMany([root], grad === undefined ? undefined : [grad]);
 }
 
@@ -95,7 +129,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
  * Back-propagates from several tensors at once (e.g. both outputs of an LSTM cell), each
  * with its gradient (scalars may omit theirs: 1). Shared parts of the graph run once.
  */
-export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): void {
+export function backwardMany<T extends GradTensor<T>>(roots: T[], grads?: (T | undefined)[]): void {
   if (roots.length === 0) return;
   if (grads !== undefined && grads.length !== roots.length) {
     throw new RangeError(`backward: ${roots.length} roots but ${grads.length} gradients`);
@@ -117,16 +151,16 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
   const prev = gradEnabled;
   gradEnabled = false;
   // Gradients of non-leaf tensors waiting for their node, keyed by tensor.
-  const pending = new Map<Tensor, Tensor>();
-  const accumulateLeaf = (leaf: Tensor, g: Tensor): void => {
+  const pending = new Map<T, T>();
+  const accumulateLeaf = (leaf: T, g: T): void => {
     if (leaf.grad === null || leaf.grad.disposed) {
-      leaf.grad = keep(g);
+      leaf.grad = g._keep();
     } else {
       leaf.grad.storage.addFrom(g.storage);
       g.dispose();
     }
   };
-  const add = (t: Tensor, g: Tensor): void => {
+  const add = (t: T, g: T): void => {
     if (t._node !== null) {
       const acc = pending.get(t);
       if (acc) {
@@ -144,7 +178,7 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
   try {
     roots.forEach((root, i) => {
       const grad = grads?.[i];
-      add(root, grad === undefined ? Tensor.ones(root.shape, 'float32', root.device) : grad.clone());
+      add(root, grad === undefined ? root.onesLike() : grad.clone());
     });
     for (const node of topoOrder(roots)) {
       if (node.backward === null) {
@@ -153,7 +187,7 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
       const gradOutputs = node.outputs.map((o) => {
         const g = pending.get(o);
         pending.delete(o);
-        return g ?? Tensor.zeros(o.shape, 'float32', o.device);
+        return g ?? o.zerosLike();
       });
       const gradInputs = node.backward(gradOutputs);
       for (const g of gradOutputs) g.dispose();
@@ -180,7 +214,7 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
 }
 
 /** Frees the accumulated gradients of `params`. */
-export function zeroGrad(params: Iterable<Tensor>): void {
+export function zeroGrad<T extends GradTensor<T>>(params: Iterable<T>): void {
   for (const p of params) {
     if (p.grad) {
       p.grad.dispose();

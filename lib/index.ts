@@ -3,7 +3,8 @@ export { Tensor, tidy, keep, memory, emptyCache, makeRng, shapeSize, formatShape
 export { getDefaultDevice, setDefaultDevice, deviceOf } from './tensor.js';
 export type { DType, Device, Shape, NestedArray } from './tensor.js';
 export { backward, backwardMany, noGrad, isGradEnabled, needsGrad, record, zeroGrad } from './autograd.js';
-export type { BackwardFn, GradNode } from './autograd.js';
+export type { BackwardFn, GradNode } from './tensor.js';
+export type { GradTensor, GradStorage } from './autograd.js';
 export { native, nativeLoadInfo } from './native/index.js';
 export type { CudaInfo, NativeAddon, NativeBackend, NativeLoadInfo, NativeStorage } from './native/index.js';
 export * from './ops/index.js';

@@ -9,7 +9,7 @@
 // `toArray()`/`item()` copy back to the host. New tensors go to the device given to the
 // constructor, else to the default device (`setDefaultDevice`, initially 'cpu'); ops put their
 // outputs on their inputs' device, and refuse inputs on different devices.
-import { backward as runBackward, type GradNode } from './autograd.js';
+import { backward as runBackward, record, type AnyBackwardFn, type AnyGradNode } from './autograd.js';
 import { native, type DType, type NativeStorage } from './native/index.js';
 
 export type { DType } from './native/index.js';
@@ -18,6 +18,10 @@ export type Shape = readonly number[];
 
 /** Nested number arrays, as accepted by `Tensor.fromArray`. */
 export type NestedArray = number | readonly NestedArray[];
+/** A recorded op on the autograd tape (lib/autograd.ts), over tensors. */
+export type GradNode = AnyGradNode<Tensor>;
+/** An op's backward: its outputs' gradients to its inputs' gradients (null: none needed). */
+export type BackwardFn = AnyBackwardFn<Tensor>;
 
 interface SharedStorage {
   storage: NativeStorage;
@@ -494,6 +498,21 @@ export class Tensor {
     return t;
   }
 
+  /** A float32 tensor of zeros of this shape, on this tensor's device. */
+  zerosLike(): Tensor {
+    return Tensor.zeros(this.shape, 'float32', this.device);
+  }
+
+  /** A float32 tensor of ones of this shape, on this tensor's device. */
+  onesLike(): Tensor {
+    return Tensor.ones(this.shape, 'float32', this.device);
+  }
+
+  /** @internal Exempts this tensor from the enclosing tidy() scope (as `keep(t)`). */
+  _keep(): this {
+    return keep(this);
+  }
+
   /** Marks this tensor as a leaf whose gradient is accumulated into `.grad`. */
   requireGrad(flag = true): this {
     if (flag && this.dtype !== 'float32') throw new TypeError(`requireGrad: ${this.describe()} is not float32`);
@@ -528,7 +547,6 @@ export class Tensor {
 
 // reshape's gradient: the upstream gradient reshaped back. Registered here to avoid a
 // dependency of the tensor module on the ops.
-import { record } from './autograd.js';
 function recordReshape(input: Tensor, out: Tensor): void {
   record('reshape', [input], [out], ([g]) => [g!.reshape(input.shape)]);
 }
