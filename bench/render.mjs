@@ -132,6 +132,31 @@ if (train) {
   );
   out.push('');
 }
+const gpt2 = read('gpt2-cpu.json');
+if (gpt2) {
+  const g = gpt2;
+  const f = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  out.push(`### GPT-2 124M shape on this CPU, lmkit vs PyTorch (\`${g.command}\`)`, '');
+  out.push(
+    `${g.shape.label}, ${g.generation?.params ?? g.training?.lmkit.params} parameters; ${g.threads} threads, median of ${g.reps}. ` +
+      `Machine: ${g.machine.cpu}, ${g.machine.cores} cores (load ${g.machine.loadavgStart.toFixed(2)} -> ${g.machine.loadavgEnd.toFixed(2)}); node ${g.node}; ` +
+      `PyTorch ${g.training?.torch ?? g.generation?.torch} (${g.pytorchBlas}); ${g.date}. Peak memory: each child process's maximum resident set.`,
+    '',
+  );
+  out.push('| measure | lmkit | PyTorch | lmkit / PyTorch |', '|---|---|---|---|');
+  if (g.training) {
+    const t = g.training;
+    out.push(`| training tokens/s (batch ${t.batch}, context ${t.context}, AdamW) | ${f(t.lmkit.tokens_per_s.median)} | ${f(t.pytorch.tokens_per_s.median)} | ${t.ratio.toFixed(2)} |`);
+    out.push(`| training peak RSS (MB) | ${t.lmkit.peak_rss_mb.toFixed(0)} | ${t.pytorch.peak_rss_mb.toFixed(0)} | ${(t.lmkit.peak_rss_mb / t.pytorch.peak_rss_mb).toFixed(2)} |`);
+  }
+  if (g.generation) {
+    const x = g.generation;
+    out.push(`| generation tokens/s (${x.decoding}; prompt ${x.prompt_tokens}, ${x.tokens} tokens) | ${f(x.lmkit.tokens_per_s.median)} | ${f(x.pytorch.tokens_per_s.median)} | ${x.ratio.toFixed(2)} |`);
+    out.push(`| generation peak RSS (MB) | ${x.lmkit.peak_rss_mb.toFixed(0)} | ${x.pytorch.peak_rss_mb.toFixed(0)} | ${(x.lmkit.peak_rss_mb / x.pytorch.peak_rss_mb).toFixed(2)} |`);
+    out.push('', `Both sides decode the same weights (written by lmkit's \`savePretrained\`, read by each): ${x.greedy_prefix_agreement}.`);
+  }
+  out.push('');
+}
 const pos = read('pos-brown.json');
 if (pos) {
   out.push(`### Part-of-speech tagging on Brown, bidirectional LSTM (\`${pos.command}\`)`, '');

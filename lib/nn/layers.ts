@@ -1,7 +1,6 @@
 // Basic layers: Linear and Embedding.
 import { embedding } from '../ops/embedding.js';
-import { add } from '../ops/elementwise.js';
-import { matmul } from '../ops/matmul.js';
+import { linear } from '../ops/matmul.js';
 import { Tensor } from '../tensor.js';
 import { Module, uniformInit } from './module.js';
 
@@ -30,8 +29,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = matmul(x, this.weight, { transB: true });
-    return this.bias ? add(y, this.bias) : y;
+    return linear(x, this.weight, this.bias);
   }
 }
 

@@ -66,6 +66,48 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   return out;
 }
 
+/**
+ * x W^T + b as one recorded op (Linear's forward): x (..., K), weight (N, K), bias (N) or null
+ * -> (..., N). The arithmetic of `add(matmul(x, weight, { transB: true }), bias)` -- the bias is
+ * added in place to the product, so values and gradients are the same bit for bit -- without
+ * the product living on as a second tensor until backward (the autograd graph holds an op's
+ * inputs, and the product was the bias add's input: one activation fewer per layer).
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  if (x.dtype !== 'float32' || weight.dtype !== 'float32' || (bias !== null && bias.dtype !== 'float32')) {
+    throw new TypeError(`linear: x, weight and bias must be float32, got ${x.describe()}, ${weight.describe()}${bias ? `, ${bias.describe()}` : ''}`);
+  }
+  if (weight.rank !== 2) throw new RangeError(`linear: weight must be 2-D (out, in), got ${formatShape(weight.shape)}`);
+  const [N, K] = weight.shape as [number, number];
+  if (x.rank < 1 || x.shape[x.rank - 1] !== K) {
+    throw new RangeError(`linear: x ${formatShape(x.shape)} must end in the weight's input size ${K} (weight ${formatShape(weight.shape)})`);
+  }
+  if (bias !== null && (bias.rank !== 1 || bias.shape[0] !== N)) {
+    throw new RangeError(`linear: bias must be [${N}] for weight ${formatShape(weight.shape)}, got ${formatShape(bias.shape)}`);
+  }
+  const lead = x.shape.slice(0, -1);
+  const rows = shapeSize(lead);
+  const x2 = x.rank === 2 ? x : x.reshape([rows, K]);
+  const out = Tensor.empty([rows, N], 'float32', deviceOf('linear', x, weight, bias));
+  native.matmul_forward(out.storage, x2.storage, weight.storage, 1, rows, N, K, false, true);
+  if (bias !== null) native.binary_forward('add', out.storage, out.storage, bias.storage, [rows, N], [N, 1], [0, 1]);
+  const inputs = bias !== null ? [x2, weight, bias] : [x2, weight];
+  record('linear', inputs, [out], ([g]) => {
+    const dx = needsGrad(x2) ? Tensor.empty(x2.shape, 'float32', x2.device) : null;
+    const dw = needsGrad(weight) ? Tensor.empty(weight.shape, 'float32', weight.device) : null;
+    if (dx !== null || dw !== null) {
+      native.matmul_backward(dx?.storage ?? null, dw?.storage ?? null, g!.storage, x2.storage, weight.storage, 1, rows, N, K, false, true, false);
+    }
+    let db: Tensor | null = null;
+    if (bias !== null && needsGrad(bias)) {
+      db = Tensor.empty([N], 'float32', bias.device);
+      native.sum_to_shape(db.storage, g!.storage, [rows, N], [1, N]);
+    }
+    return bias !== null ? [dx, dw, db] : [dx, dw];
+  });
+  return x.rank === 2 ? out : out.reshape([...lead, N]);
+}
+
 /** The SGEMM implementation in use (for `lmkit info`). */
 export function sgemmBackend(): string {
   return native.sgemm_backend();

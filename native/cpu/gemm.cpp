@@ -622,6 +622,113 @@ Plan choose_plan(const Impl& im, int64_t M, int64_t N, int64_t K, int nt) {
   return best;
 }
 
+// ---- M == 1: a row vector times a matrix (decoding one token, batch-1 layers) ------------------
+// Packing op(B) would read and write the whole matrix once more than the product does, so these
+// stream B straight from memory; the N outputs are split over the threads, each computed by one
+// thread in a fixed order (the result does not depend on the thread count). The same loops are
+// compiled twice: for the baseline ISA and with AVX2/FMA (picked as the micro-kernels are).
+constexpr int64_t kGemvCols = 256;  // outputs kept in one accumulator block (1 KB)
+
+// c[j] = alpha * sum_k a[k] B[k, j] + beta c[j], j in [j0, j1): four rows of B per pass.
+__attribute__((always_inline)) inline void gemv_rows_body(int64_t K, float alpha, const float* __restrict a,
+                                                          const float* __restrict B, int64_t ldb, float beta,
+                                                          float* __restrict c, int64_t j0, int64_t j1) {
+  alignas(32) float acc[kGemvCols];
+  for (int64_t jb = j0; jb < j1; jb += kGemvCols) {
+    const int64_t n = std::min(kGemvCols, j1 - jb);
+    for (int64_t j = 0; j < n; ++j) acc[j] = 0.0f;
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const float a0 = a[k], a1 = a[k + 1], a2 = a[k + 2], a3 = a[k + 3];
+      const float* __restrict b0 = B + k * ldb + jb;
+      const float* __restrict b1 = b0 + ldb;
+      const float* __restrict b2 = b1 + ldb;
+      const float* __restrict b3 = b2 + ldb;
+      for (int64_t j = 0; j < n; ++j) acc[j] += (a0 * b0[j] + a1 * b1[j]) + (a2 * b2[j] + a3 * b3[j]);
+    }
+    for (; k < K; ++k) {
+      const float ak = a[k];
+      const float* __restrict b = B + k * ldb + jb;
+      for (int64_t j = 0; j < n; ++j) acc[j] += ak * b[j];
+    }
+    float* __restrict cj = c + jb;
+    if (beta == 0.0f) {
+      for (int64_t j = 0; j < n; ++j) cj[j] = alpha * acc[j];
+    } else {
+      for (int64_t j = 0; j < n; ++j) cj[j] = alpha * acc[j] + beta * cj[j];
+    }
+  }
+}
+
+// c[j] = alpha * dot(a, B[j, :]) + beta c[j], j in [j0, j1) (op(B) = B^T: rows of B are contiguous).
+__attribute__((always_inline)) inline void gemv_dots_body(int64_t K, float alpha, const float* __restrict a,
+                                                          const float* __restrict B, int64_t ldb, float beta,
+                                                          float* __restrict c, int64_t j0, int64_t j1) {
+  for (int64_t j = j0; j < j1; ++j) {
+    const float* __restrict b = B + j * ldb;
+    float s[16] = {};
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16)
+      for (int u = 0; u < 16; ++u) s[u] += a[k + u] * b[k + u];
+    for (; k < K; ++k) s[k & 15] += a[k] * b[k];
+    for (int u = 0; u < 8; ++u) s[u] += s[u + 8];
+    const float dot = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    c[j] = beta == 0.0f ? alpha * dot : alpha * dot + beta * c[j];
+  }
+}
+
+using GemvFn = void (*)(int64_t, float, const float*, const float*, int64_t, float, float*, int64_t, int64_t);
+void gemv_rows_generic(int64_t K, float alpha, const float* a, const float* B, int64_t ldb, float beta, float* c,
+                       int64_t j0, int64_t j1) {
+  gemv_rows_body(K, alpha, a, B, ldb, beta, c, j0, j1);
+}
+void gemv_dots_generic(int64_t K, float alpha, const float* a, const float* B, int64_t ldb, float beta, float* c,
+                       int64_t j0, int64_t j1) {
+  gemv_dots_body(K, alpha, a, B, ldb, beta, c, j0, j1);
+}
+#if LMKIT_X86
+LMKIT_TARGET_AVX2 void gemv_rows_avx2(int64_t K, float alpha, const float* a, const float* B, int64_t ldb, float beta,
+                                      float* c, int64_t j0, int64_t j1) {
+  gemv_rows_body(K, alpha, a, B, ldb, beta, c, j0, j1);
+}
+LMKIT_TARGET_AVX2 void gemv_dots_avx2(int64_t K, float alpha, const float* a, const float* B, int64_t ldb, float beta,
+                                      float* c, int64_t j0, int64_t j1) {
+  gemv_dots_body(K, alpha, a, B, ldb, beta, c, j0, j1);
+}
+#endif
+
+// C (1 x N) = alpha * op(A) (1 x K) * op(B) (K x N) + beta * C.
+void gemv_run(const Impl& im, bool tA, bool tB, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int max_threads) {
+  GemvFn rows = &gemv_rows_generic, dots = &gemv_dots_generic;
+#if LMKIT_X86
+  if (&im == &gemm_detail::kAvx2Impl) rows = &gemv_rows_avx2, dots = &gemv_dots_avx2;
+#else
+  (void)im;
+#endif
+  // op(A) is row 0 of A, or column 0 of A^T (stride lda): made contiguous when strided.
+  float* a_copy = nullptr;
+  const float* a = A;
+  if (tA && lda != 1 && K > 1) {
+    a_copy = static_cast<float*>(std::malloc(sizeof(float) * static_cast<size_t>(K)));
+    if (a_copy == nullptr) {
+      gemm_direct(tA, tB, 1, N, K, alpha, A, lda, B, ldb, beta, C, N);
+      return;
+    }
+    for (int64_t k = 0; k < K; ++k) a_copy[k] = A[k * lda];
+    a = a_copy;
+  }
+  const GemvFn fn = tB ? dots : rows;
+  // Each range holds at least ~64k multiply-adds, in whole accumulator blocks.
+  const int64_t grain = round_up(std::max<int64_t>(16, (int64_t{1} << 16) / std::max<int64_t>(1, K)), 16);
+  if (max_threads <= 1 || N <= grain) {
+    fn(K, alpha, a, B, ldb, beta, C, 0, N);
+  } else {
+    parallel_for(N, grain, [&](int64_t j0, int64_t j1) { fn(K, alpha, a, B, ldb, beta, C, j0, j1); });
+  }
+  std::free(a_copy);
+}
+
 [[maybe_unused]] void gemm_run(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
                                int max_threads) {
@@ -636,6 +743,10 @@ Plan choose_plan(const Impl& im, int64_t M, int64_t N, int64_t K, int nt) {
     return;
   }
   const Impl& im = impl();
+  if (M == 1) {
+    gemv_run(im, tA, tB, N, K, alpha, A, lda, B, ldb, beta, C, max_threads);
+    return;
+  }
   int nt = std::min(max_threads, 64);
   if (nt > 1) nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nt, mnk / kMinMNKPerThread)));
   if (nt <= 1) {

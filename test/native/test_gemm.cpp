@@ -223,7 +223,10 @@ int main() {
     // Larger: crosses MC/KC/NC blocks, thread splits over M, N and K, alpha == 0.
     const int64_t big[][3] = {{300, 517, 601}, {173, 4200, 263}, {256, 1000, 240}, {20, 30, 5000},
                               {7, 2000, 300},  {500, 9, 700},    {130, 130, 130}, {64, 64, 2100},
-                              {3000, 40, 100}, {1100, 23, 300}};
+                              {3000, 40, 100}, {1100, 23, 300},
+                              // M == 1 (the streaming vector-matrix path): several accumulator
+                              // blocks and thread ranges, K tails of the 4-row / 16-lane loops.
+                              {1, 4200, 263},  {1, 517, 1030},   {1, 3, 5001},   {1, 2304, 768}};
     for (int tA = 0; tA < 2; ++tA)
       for (int tB = 0; tB < 2; ++tB)
         for (const auto& b : big) {

@@ -145,3 +145,59 @@ describe('matmul bad inputs', () => {
     expect(() => matmul(a, b)).toThrow(/disposed/);
   });
 });
+
+describe('linear (one recorded op: x W^T + b)', () => {
+  // The same arithmetic as add(matmul(x, W, { transB: true }), b): values and gradients equal bit for bit.
+  const cases: { x: number[]; bias: boolean }[] = [
+    { x: [5, 7], bias: true },
+    { x: [2, 3, 7], bias: true },
+    { x: [3, 7], bias: false },
+    { x: [7], bias: true },
+  ];
+  for (const { x: xs, bias } of cases) {
+    it(`x ${JSON.stringify(xs)}, ${bias ? 'with' : 'without'} bias: equals matmul + add, forward and backward`, async () => {
+      const { linear, add, sum, mul } = await import('../../lib/index.js');
+      const N = 6;
+      const x = randomTensor(xs, 1).requireGrad();
+      const w = randomTensor([N, 7], 2).requireGrad();
+      const b = bias ? randomTensor([N], 3).requireGrad() : null;
+      const up = randomTensor([...xs.slice(0, -1), N], 4);
+      const run = (f: () => Tensor) => {
+        const y = f();
+        sum(mul(y, up)).backward();
+        const got = [y, x.grad!, w.grad!, ...(b ? [b.grad!] : [])].map((t) => Array.from(t.toArray()));
+        for (const p of [x, w, b]) if (p) p.grad = null;
+        return got;
+      };
+      const fused = run(() => linear(x, w, b));
+      const separate = run(() => {
+        const x2 = xs.length === 1 ? x.reshape([1, 7]) : x;
+        let y = matmul(x2, w, { transB: true });
+        if (xs.length === 1) y = y.reshape([N]);
+        return b ? add(y, b) : y;
+      });
+      expect(fused).toEqual(separate);
+      // and against a float64 reference
+      const xv = x.toArray();
+      const wv = w.toArray();
+      const rows = xv.length / 7;
+      const ref = new Float64Array(rows * N);
+      for (let r = 0; r < rows; r++)
+        for (let j = 0; j < N; j++) {
+          let s = b ? b.toArray()[j]! : 0;
+          for (let k = 0; k < 7; k++) s += xv[r * 7 + k]! * wv[j * 7 + k]!;
+          ref[r * N + j] = s;
+        }
+      expectClose(Float32Array.from(fused[0]!), ref, { atol: 1e-5 });
+    });
+  }
+
+  it('bad shapes and dtypes: one clear error each', async () => {
+    const { linear } = await import('../../lib/index.js');
+    const w = Tensor.zeros([4, 3]);
+    expect(() => linear(Tensor.zeros([2, 5]), w)).toThrow(/must end in the weight's input size 3/);
+    expect(() => linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 3, 1]))).toThrow(/weight must be 2-D/);
+    expect(() => linear(Tensor.zeros([2, 3]), w, Tensor.zeros([3]))).toThrow(/bias must be \[4\]/);
+    expect(() => linear(Tensor.zeros([2, 3], 'int32'), w)).toThrow(/must be float32/);
+  });
+});

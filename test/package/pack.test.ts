@@ -23,6 +23,8 @@ interface PackReport {
   corpusBrownKB: number;
   jsTiktokenKB: number;
   cliInfo: { backend: string };
+  /** The tiny HF GPT-2 fixture imported by the installed `lmkit` bin, its tokenizer against the golden ids. */
+  hfTokenizer: { kind: string; total: number; encodeSame: number; decodeSame: number; gpt2WithoutTiktoken: string };
   cudaWarnings: number;
   cudaFallback: { backend: string; reason: string };
   badCudaWarnings: number;
@@ -113,6 +115,11 @@ describe('npm package', () => {
     for (const t of rep.run.tokens) expect(t >= 0 && t < 8).toBe(true);
     // The `lmkit` bin works; LMKIT_BACKEND=cuda without a CUDA addon warns once and runs on the CPU.
     expect(rep.cliInfo.backend).toBe('cpu');
+    // GPT-2 after a plain install (no js-tiktoken): `lmkit import --from hf-gpt2` reads vocab.json +
+    // merges.txt with lmkit's own BPE, which encodes and decodes the fixture's reference strings
+    // exactly; the built-in `gpt2` tokenizer (js-tiktoken's ranks) says what to install.
+    expect(rep.hfTokenizer).toMatchObject({ kind: 'hf-bpe', total: 4, encodeSame: 4, decodeSame: 4 });
+    expect(rep.hfTokenizer.gpt2WithoutTiktoken).toMatch(/npm install js-tiktoken/);
     expect(rep.cudaWarnings).toBe(1);
     expect(rep.cudaFallback.backend).toBe('cpu');
     expect(rep.cudaFallback.reason).toMatch(/LMKIT_BACKEND=cuda fell back/);

@@ -12,6 +12,7 @@ import {
   BpeTokenizer,
   CharTokenizer,
   SafetensorsError,
+  SafetensorsFile,
   Tensor,
   WordTokenizer,
   decodeSafetensors,
@@ -57,6 +58,34 @@ describe('safetensors: truncations and byte flips', () => {
       const err = thrown(() => decodeSafetensors(good.subarray(0, len), 'cut.safetensors'));
       expect(err, `truncated to ${len} bytes`).toBeInstanceOf(SafetensorsError);
       expect((err as Error).message).toContain('cut.safetensors');
+    }
+    expect(memory().storages).toBe(before.storages);
+  });
+
+  it('SafetensorsFile (one tensor at a time, as loadPretrained reads): the same tensors, and every truncation refused at open with the same problem', () => {
+    const file = path.join(freshDir() + '.safetensors');
+    fs.writeFileSync(file, good);
+    const f = SafetensorsFile.open(file);
+    try {
+      for (const [name, t] of Object.entries(tensors)) {
+        const got = f.read(f.entry(name)!);
+        expect(got.dtype).toBe(t.dtype);
+        expect(got.shape).toEqual(t.shape);
+        expect(Array.from(got.toArray())).toEqual(Array.from(t.toArray()));
+        got.dispose();
+      }
+      expect(f.entry('nope')).toBeUndefined();
+    } finally {
+      f.close();
+    }
+    expect(() => f.read(f.header.entries[0]!)).toThrow(/closed/);
+    const before = memory();
+    for (let len = 0; len < good.byteLength; len++) {
+      fs.writeFileSync(file, good.subarray(0, len));
+      const whole = thrown(() => decodeSafetensors(good.subarray(0, len), file));
+      const opened = thrown(() => SafetensorsFile.open(file).close());
+      expect(opened, `truncated to ${len} bytes`).toBeInstanceOf(SafetensorsError);
+      expect((opened as SafetensorsError).problem).toBe((whole as SafetensorsError).problem);
     }
     expect(memory().storages).toBe(before.storages);
   });
