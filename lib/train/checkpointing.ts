@@ -34,10 +34,13 @@
 // of 28.9 MB as plain int32 or 38.5 MB as KneserNeyLM.toJSON(). Masked LMs (kind 'mlm') save like the other
 // neural models; `lmkit generate` refuses them (they do not generate left to right).
 // Which family a checkpoint holds, and how its model is rebuilt, is the registry's (registry.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+
 import { tokenVocab } from '../data/token-vocab.js';
 import { WordTokenizer, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizers.js';
 import { Vocab, type VocabJSON } from '../data/vocab.js';
-import { loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState, type LoadedCheckpoint } from '../io/checkpoint.js';
+import { META_FILE, loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { KneserNeyLM } from '../models/ngram.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor.js';
@@ -153,6 +156,16 @@ function checkKind(kind: unknown, where: string): NeuralKind {
     throw new Error(`${where}: checkpoints of '${kind}' models are not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
   }
   return kind as NeuralKind;
+}
+
+/** The model kind a checkpoint directory records (undefined when its metadata cannot be read), without loading it. */
+export function checkpointKind(dir: string): string | undefined {
+  try {
+    const kind = (JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as { meta?: { kind?: unknown } }).meta?.kind;
+    return typeof kind === 'string' ? kind : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes the trained model to `dir` (created if needed; an earlier checkpoint there is replaced atomically). */

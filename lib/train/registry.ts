@@ -4,7 +4,7 @@
 // switching on its name. Adding a family: one file under families/ and one line in FAMILIES
 // (docs/adding-a-model-family.md walks through one).
 import type { EvalResult } from './trainer.js';
-import type { JobConfig, ModelFamily, NeuralPart, PretrainedFormat } from './family.js';
+import type { FamilyFlag, JobConfig, ModelFamily, NeuralPart, PretrainedFormat, ShapeOption } from './family.js';
 import { ffnn } from './families/ffnn.js';
 import { loglinear } from './families/loglinear.js';
 import { lstm } from './families/lstm.js';
@@ -100,4 +100,25 @@ export function pretrainedFormats(): { name: string; family: AnyNeuralFamily; fo
     if (!fam.neural?.formats) return [];
     return Object.entries(fam.neural.formats).map(([name, format]) => ({ name, family: fam as AnyNeuralFamily, format }));
   });
+}
+
+/** Every family's own flags (`lmkit train`), with the family that has each, in registry order. */
+export function familyFlags(): { family: ModelKind; flag: FamilyFlag }[] {
+  return FAMILIES.flatMap((f) => ((f as AnyFamily).flags ?? []).map((flag) => ({ family: f.name, flag })));
+}
+
+/** The value of a family's own option when it is not given (ffnn's --direct: false, loglinear's --buckets: 2048). */
+export function optionDefault<T extends number | boolean>(option: ShapeOption, fallback: T): T {
+  const hit = familyFlags().find((x) => x.flag.option === option);
+  return (hit?.flag.default as T | undefined) ?? fallback;
+}
+
+/** The names of the families that use the shared option `option`, in registry order. */
+export function familiesUsing(option: ShapeOption): ModelKind[] {
+  return FAMILIES.filter((f) => (f as AnyFamily).uses.includes(option)).map((f) => f.name);
+}
+
+/** The names of the families whose --context means `meaning`. */
+export function familiesWithContext(meaning: 'previous' | 'sequence'): ModelKind[] {
+  return FAMILIES.filter((f) => f.context === meaning).map((f) => f.name);
 }

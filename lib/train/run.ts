@@ -11,7 +11,7 @@ import { openInit, type InitSource } from './init.js';
 import { effectiveConfig } from './effective-config.js';
 import type { AnyBatch, BatchKind, Job, JobConfig } from './family.js';
 import { exampleTokens, splitNeed } from './jobs.js';
-import { familyOf, isModelKind, type AnyFamily, type AnyNeuralFamily, type ModelConfig, type NeuralModel } from './registry.js';
+import { familyOf, isModelKind, optionDefault, type AnyFamily, type AnyNeuralFamily, type ModelConfig, type NeuralModel } from './registry.js';
 import { SCHEDULE_KINDS, type ScheduleKind, type TrainRunEvents, type TrainRunOptions, type TrainRunResult } from './options.js';
 import { RunHistory } from './history.js';
 import type { DataParallel } from '../dist/ddp.js';
@@ -187,8 +187,8 @@ async function runTrainingOn(
     heads,
     dropout,
     seed,
-    direct: o.direct ?? false,
-    buckets: o.buckets ?? 2048,
+    direct: o.direct ?? optionDefault('direct', false),
+    buckets: o.buckets ?? optionDefault('buckets', 0),
   };
   const job = makeJob(family, jobConfig, ids.train, init?.config);
   if (init) {
