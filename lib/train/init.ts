@@ -10,7 +10,7 @@ import { loadModuleState } from '../io/checkpoint.js';
 import { loadTrained } from './checkpointing.js';
 import type { Module } from '../nn/module.js';
 import type { TrainRunOptions } from './options.js';
-import { FAMILIES, familyOf, listWords, type ModelConfig } from './registry.js';
+import { families, familyOf, listWords, type ModelConfig } from './registry.js';
 import { flagName } from './model-flags.js';
 
 export interface InitSource {
@@ -30,7 +30,7 @@ export function openInit(o: TrainRunOptions): { options: TrainRunOptions; init: 
   try {
     const tune = familyOf(t.kind).neural?.fineTune;
     if (!tune) {
-      const names = FAMILIES.filter((f) => f.neural?.fineTune).map((f) => f.name);
+      const names = families().filter((f) => f.neural?.fineTune).map((f) => f.name);
       throw new Error(
         `--init ${dir}: a ${t.kind} checkpoint; --init fine-tunes ${listWords(names)} checkpoints (${names.map((n) => `lmkit train --model ${n}`).join(', ')}, lmkit import)`,
       );

@@ -3,7 +3,7 @@
 // the table of defaults in `lmkit train --help`. What each family uses is its descriptor's
 // (registry.ts: `uses`, `flags`, and gradient training for the training options).
 import type { TrainRunOptions } from './options.js';
-import { FAMILIES, familyOf, type ModelKind } from './registry.js';
+import { families, familyOf, type ModelKind } from './registry.js';
 
 type Option = keyof TrainRunOptions;
 
@@ -28,7 +28,7 @@ export function appliesTo(model: ModelKind, name: Option): boolean {
 
 /** The options among `given` (TrainRunOptions keys) that `model` does not use. */
 export function inapplicableOptions(model: ModelKind, given: readonly string[]): Option[] {
-  const known = new Set<string>([...COMMON, ...TRAINING, ...FAMILIES.flatMap((f) => shapeOf(f.name))]);
+  const known = new Set<string>([...COMMON, ...TRAINING, ...families().flatMap((f) => shapeOf(f.name))]);
   return given.filter((k): k is Option => known.has(k) && !appliesTo(model, k as Option));
 }
 
@@ -41,13 +41,13 @@ export function flagName(option: string): string {
 export function modelDefaultsTable(): string {
   const cols = ['batch', 'context', 'embed', 'hidden', 'layers', 'heads', 'dropout', 'lr', 'clip'] as const;
   const rows: string[][] = [['model', ...cols, 'also']];
-  for (const f of FAMILIES) {
+  for (const f of families()) {
     const kind = f.name;
     if (f.counts) {
       rows.push([kind, '-', f.counts.contextLabel(f.counts.defaultContext), ...cols.slice(2).map(() => '-'), '(counts; no steps, lr or batch)']);
       continue;
     }
-    const d = f.neural.defaults as unknown as Record<string, number | undefined>;
+    const d = f.neural!.defaults as unknown as Record<string, number | undefined>;
     const cell = (c: (typeof cols)[number]): string => {
       if (c !== 'context' && c !== 'batch' && c !== 'lr' && c !== 'clip' && !appliesTo(kind, c)) return '-';
       if (c === 'dropout') return '0';

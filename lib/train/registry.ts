@@ -35,10 +35,54 @@ export type AnyFamily = ModelFamily<ModelKind, any, any>;
 /** A registered gradient-trained family. */
 export type AnyNeuralFamily = AnyFamily & { neural: NeuralPart<any, any> };
 
-/** The names of the families, in registry order. */
-export const MODEL_KINDS: readonly ModelKind[] = FAMILIES.map((f) => f.name);
+// The families known at run time: the built-in ones, then those of registerFamily().
+const REGISTERED: AnyFamily[] = [...FAMILIES];
+const BY_NAME = new Map<string, AnyFamily>(REGISTERED.map((f) => [f.name, f]));
 
-const BY_NAME: ReadonlyMap<string, AnyFamily> = new Map(FAMILIES.map((f) => [f.name, f as AnyFamily]));
+/** The names of the families, in registry order (registerFamily() appends to it). */
+export const MODEL_KINDS: readonly ModelKind[] = REGISTERED.map((f) => f.name);
+
+/** Every family known now: the built-in ones (FAMILIES), then the registered ones. */
+export function families(): readonly AnyFamily[] {
+  return REGISTERED;
+}
+
+/**
+ * Adds a model family from outside lmkit at run time (a family of the repository is a file
+ * under families/ and a line in FAMILIES instead): runTraining({ model: family.name }),
+ * loadTrained / loadAnyTrained, evaluateModel and the checkpoint commands then know it. The
+ * descriptor is checked (a new lower-case name, the functions of its part); the CLI's --model
+ * choices are the built-in families. See docs/adding-a-model-family.md.
+ */
+export function registerFamily(family: ModelFamily<string, any, any>): void {
+  const f = family as Partial<ModelFamily<string, any, any>> | null;
+  const bad = (why: string): never => {
+    throw new TypeError(`registerFamily(${JSON.stringify(f?.name)}): ${why}`);
+  };
+  if (typeof f !== 'object' || f === null) return bad('the descriptor must be an object');
+  if (typeof f.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(f.name)) bad('name must be lower-case letters, digits and dashes');
+  if (BY_NAME.has(f.name!)) bad(`a family named '${f.name}' is already registered`);
+  if (f.context !== 'previous' && f.context !== 'sequence') bad("context must be 'previous' or 'sequence'");
+  if (!Array.isArray(f.uses)) bad('uses must be an array of option names');
+  if (typeof f.describe !== 'function') bad('describe must be a function');
+  if ((f.neural === undefined) === (f.counts === undefined)) bad('a family has exactly one of neural and counts');
+  const need = (part: object, names: readonly string[], where: string): void => {
+    for (const n of names) if (typeof (part as Record<string, unknown>)[n] !== 'function') bad(`${where}.${n} must be a function`);
+  };
+  if (f.neural) {
+    need(f.neural, ['config', 'build', 'job', 'evaluator'], 'neural');
+    if (!['windows', 'streams', 'masked', 'sequences'].includes(f.neural.batches)) bad('neural.batches must be windows, streams, masked or sequences');
+    const d = f.neural.defaults as unknown as Record<string, unknown> | undefined;
+    for (const k of ['batch', 'context', 'embed', 'hidden', 'layers', 'heads', 'lr']) {
+      if (typeof d?.[k] !== 'number' || !Number.isFinite(d[k])) bad(`neural.defaults.${k} must be a number`);
+    }
+  } else {
+    need(f.counts!, ['train', 'evaluate', 'contextOf', 'toCheckpoint', 'fromCheckpoint', 'trained', 'settings', 'contextLabel'], 'counts');
+  }
+  REGISTERED.push(f as AnyFamily);
+  BY_NAME.set(f.name!, f as AnyFamily);
+  (MODEL_KINDS as string[]).push(f.name!);
+}
 
 /** True when `name` is a registered family. */
 export function isModelKind(name: unknown): name is ModelKind {
@@ -61,7 +105,7 @@ export function neuralFamilyOf(kind: unknown): AnyNeuralFamily {
 
 /** The families that generate text (`lmkit generate`), in registry order. */
 export function generativeKinds(): ModelKind[] {
-  return FAMILIES.filter((f) => (f as AnyFamily).generate !== undefined).map((f) => f.name);
+  return REGISTERED.filter((f) => f.generate !== undefined).map((f) => f.name);
 }
 
 /** 'a, b and c'. */
@@ -95,8 +139,7 @@ export function evaluateModel(kind: NeuralKind, model: NeuralModel, c: JobConfig
 
 /** The formats of other ecosystems (`lmkit import --from`, `lmkit export --to`), from the families that have them. */
 export function pretrainedFormats(): { name: string; family: AnyNeuralFamily; format: PretrainedFormat<any, any> }[] {
-  return FAMILIES.flatMap((f) => {
-    const fam = f as AnyFamily;
+  return REGISTERED.flatMap((fam) => {
     if (!fam.neural?.formats) return [];
     return Object.entries(fam.neural.formats).map(([name, format]) => ({ name, family: fam as AnyNeuralFamily, format }));
   });
@@ -104,7 +147,7 @@ export function pretrainedFormats(): { name: string; family: AnyNeuralFamily; fo
 
 /** Every family's own flags (`lmkit train`), with the family that has each, in registry order. */
 export function familyFlags(): { family: ModelKind; flag: FamilyFlag }[] {
-  return FAMILIES.flatMap((f) => ((f as AnyFamily).flags ?? []).map((flag) => ({ family: f.name, flag })));
+  return REGISTERED.flatMap((f) => (f.flags ?? []).map((flag) => ({ family: f.name, flag })));
 }
 
 /** The value of a family's own option when it is not given (ffnn's --direct: false, loglinear's --buckets: 2048). */
@@ -115,10 +158,10 @@ export function optionDefault<T extends number | boolean>(option: ShapeOption, f
 
 /** The names of the families that use the shared option `option`, in registry order. */
 export function familiesUsing(option: ShapeOption): ModelKind[] {
-  return FAMILIES.filter((f) => (f as AnyFamily).uses.includes(option)).map((f) => f.name);
+  return REGISTERED.filter((f) => f.uses.includes(option)).map((f) => f.name);
 }
 
 /** The names of the families whose --context means `meaning`. */
 export function familiesWithContext(meaning: 'previous' | 'sequence'): ModelKind[] {
-  return FAMILIES.filter((f) => f.context === meaning).map((f) => f.name);
+  return REGISTERED.filter((f) => f.context === meaning).map((f) => f.name);
 }
