@@ -62,6 +62,20 @@ describe('the model-family registry', () => {
     }
   }, 180_000);
 
+  it('docs/adding-a-model-family.md shows the example\'s model and descriptor, and is linked from the README', () => {
+    const doc = fs.readFileSync(path.join(root, 'docs/adding-a-model-family.md'), 'utf8');
+    const example = fs.readFileSync(path.join(root, 'examples/cbow-family.ts'), 'utf8');
+    const span = (text: string): string => {
+      const a = text.indexOf('export interface CbowConfig');
+      const b = text.indexOf('\n};\n', text.indexOf('export const cbow'));
+      expect(a, 'no CbowConfig').toBeGreaterThan(0);
+      expect(b, 'no cbow descriptor').toBeGreaterThan(a);
+      return text.slice(a, b).replace(/^\/\/ ---- .*\n/gm, '').replace(/\n{3,}/g, '\n\n');
+    };
+    expect(span(doc)).toBe(span(example));
+    expect(fs.readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('(docs/adding-a-model-family.md)');
+  });
+
   it('lib/train has no import circle (relative imports, type-only ones included)', () => {
     const dir = path.join(root, 'lib');
     const files: string[] = [];
