@@ -66,7 +66,7 @@ export type { NeuralKind, NeuralModel, ModelConfig, JobConfig } from './train/ru
 // Model families: one descriptor per family (lib/train/families/), the registry that maps names to
 // them, and the shared training jobs per kind of batch (docs/adding-a-model-family.md).
 export { FAMILIES, familyOf, families, isModelKind, registerFamily } from './train/registry.js';
-export type { AnyFamily, AnyNeuralFamily } from './train/registry.js';
+export type { AnyFamily, AnyNeuralFamily, RegisteredFamily, RegisteredNeuralFamily, ModelOf, ConfigOf } from './train/registry.js';
 export type {
   AnyBatch,
   BatchKind,
@@ -84,7 +84,8 @@ export type {
   ShapeOption,
 } from './train/family.js';
 export { exampleTokens, maskedEvaluator, maskedJob, sequenceEvaluator, sequenceJob, streamEvaluator, streamJob, windowEvaluator, windowJob } from './train/jobs.js';
-export type { SequenceModel, WindowModel } from './train/jobs.js';
+export type { SequenceLM, WindowLM } from './train/jobs.js';
+export type { TokenSource } from './data/tokensource.js';
 export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult, StepResult, TrainerState } from './train/trainer.js';
 
 // Data.

@@ -22,12 +22,12 @@ import type { AnyBatch, BatchKind, Evaluator, Job, JobConfig } from './family.js
 import { evaluateLoss } from './trainer.js';
 
 /** A model that maps (B, T) ids to (B*T, V) logits (Transformer, Mamba). */
-export interface SequenceModel extends Module {
+export interface SequenceLM extends Module {
   forward(ids: Tensor): Tensor;
 }
 
 /** A model that maps (B, context) ids to (B, V) next-token logits (feed-forward, log-linear). */
-export interface WindowModel extends Module {
+export interface WindowLM extends Module {
   forward(x: Tensor): Tensor;
 }
 
@@ -56,7 +56,7 @@ export function splitNeed(kind: BatchKind | null, split: string, context: number
 // ---- windows ---------------------------------------------------------------------------------
 
 /** Fixed-context models: perplexity over all the context windows of `ids`, 1024 at a time. */
-export function windowEvaluator(m: WindowModel, c: JobConfig): Evaluator {
+export function windowEvaluator(m: WindowLM, c: JobConfig): Evaluator {
   return (ids, onProgress) =>
     evaluateLoss(reporting(contextWindows(ids, c.context, 1024), (b) => b.size, onProgress), (b) => {
       const { x, y } = windowTensors(b, c.context);
@@ -207,12 +207,12 @@ export function maskedJob(model: MaskedLM, c: JobConfig, train: TokenSource, eva
 // ---- sequences -------------------------------------------------------------------------------
 
 /** Causal sequence models: perplexity over consecutive windows of `ids`, 8 at a time. */
-export function sequenceEvaluator(m: SequenceModel, c: JobConfig): Evaluator {
+export function sequenceEvaluator(m: SequenceLM, c: JobConfig): Evaluator {
   return (ids, onProgress) =>
     evaluateLoss(reporting(sequentialWindows(ids, 8, c.context), (b) => b.tokens, onProgress), (b) => ({ sum: sequenceLoss(m, b, 'sum'), tokens: b.tokens }));
 }
 
-export function sequenceLoss(model: SequenceModel, b: SequenceBatch, reduction: 'mean' | 'sum'): Tensor {
+export function sequenceLoss(model: SequenceLM, b: SequenceBatch, reduction: 'mean' | 'sum'): Tensor {
   return crossEntropy(
     model.forward(Tensor.fromArray(b.inputs, [b.batchSize, b.seqLen], 'int32')),
     Tensor.fromArray(b.targets, [b.tokens], 'int32'),
@@ -222,7 +222,7 @@ export function sequenceLoss(model: SequenceModel, b: SequenceBatch, reduction: 
 
 /** Causal sequence models (Transformer, Mamba): random windows to train, consecutive windows to evaluate. */
 export function sequenceJob(
-  model: SequenceModel,
+  model: SequenceLM,
   c: JobConfig,
   train: TokenSource,
   evaluate: Evaluator,

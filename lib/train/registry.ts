@@ -17,19 +17,23 @@ import { transformer } from './families/transformer.js';
 /** Every family, in the order `lmkit train --help` lists them. */
 export const FAMILIES = [ngram, loglinear, ffnn, rnn, lstm, transformer, mlm, mamba] as const;
 
-type Registered = (typeof FAMILIES)[number];
-type NeuralRegistered = Extract<Registered, { neural: object }>;
-type ModelOf<F> = F extends { neural: NeuralPart<infer M, infer _C> } ? M : never;
-type ConfigOf<F> = F extends { neural: NeuralPart<infer _M, infer C> } ? C : never;
+/** The type of a built-in family's descriptor (one of FAMILIES). */
+export type RegisteredFamily = (typeof FAMILIES)[number];
+/** The type of a built-in gradient-trained family's descriptor. */
+export type RegisteredNeuralFamily = Extract<RegisteredFamily, { neural: object }>;
+/** The model class of a neural family descriptor type. */
+export type ModelOf<F> = F extends { neural: NeuralPart<infer M, infer _C> } ? M : never;
+/** The constructor config of a neural family descriptor type. */
+export type ConfigOf<F> = F extends { neural: NeuralPart<infer _M, infer C> } ? C : never;
 
 /** The name of a model family ('ngram', 'lstm', ...). */
-export type ModelKind = Registered['name'];
+export type ModelKind = RegisteredFamily['name'];
 /** The kinds of trained model that have a constructor config (the gradient-trained families). */
-export type NeuralKind = NeuralRegistered['name'];
+export type NeuralKind = RegisteredNeuralFamily['name'];
 /** A model of a gradient-trained family. */
-export type NeuralModel = ModelOf<NeuralRegistered>;
+export type NeuralModel = ModelOf<RegisteredNeuralFamily>;
 /** The constructor config of a model of each kind. */
-export type ModelConfig = ConfigOf<NeuralRegistered>;
+export type ModelConfig = ConfigOf<RegisteredNeuralFamily>;
 /** A registered family, looked up by a name known only at run time. */
 export type AnyFamily = ModelFamily<ModelKind, any, any>;
 /** A registered gradient-trained family. */

@@ -3,8 +3,8 @@
 // (issue 17; scripts/make-checkpoint-fixtures.mjs), and expected.json with what that code
 // computed from them. The current code must load each and find the same eval loss and
 // perplexity (`lmkit eval`), the same next-token logits after a prompt, the same greedy
-// continuation (`lmkit generate`), and continue the resumable LSTM run (`lmkit train --resume`:
-// mid-epoch, carried BPTT state) with the same losses.
+// continuation (`lmkit generate`; mlm and loglinear: the same refusal), and continue each saved
+// run (`lmkit train --resume`; the LSTM's mid-epoch, carried BPTT state) with the same losses.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -113,11 +113,14 @@ describe(`checkpoints of lmkit before the family registry (${rel}, written on ${
         expect(r.code, r.stderr).toBe(0);
         expect(r.stdout.trim()).toBe(want.text);
       });
-    } else if (name === 'mlm') {
-      it('mlm: lmkit generate refuses with one clear line', () => {
+    } else {
+      it(`${name}: lmkit generate refuses with one clear line`, () => {
         const r = lmkit('generate', '--checkpoint', dir, '--prompt', expected.prompt);
         expect(r.code).not.toBe(0);
-        expect(r.stderr.trim()).toMatch(/^lmkit: generate: mlm checkpoints cannot generate text/);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr.trim()).toMatch(
+          name === 'mlm' ? /^lmkit: generate: mlm checkpoints cannot generate text/ : new RegExp(`^lmkit: generate supports .* checkpoints, not ${name}$`),
+        );
       });
     }
 
