@@ -64,6 +64,29 @@ export { glooModule, glooLoadInfo, type GlooModule, type NativeGlooGroup, type N
 export { loadTrained, loadAnyTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
 export type { LoadedTrained, LoadedNgram, NgramTrainedMeta, NgramCheckpointMeta, TrainedMeta } from './train/checkpointing.js';
 export type { NeuralKind, NeuralModel, ModelConfig, JobConfig } from './train/run.js';
+// Model families: one descriptor per family (lib/train/families/), the registry that maps names to
+// them, and the shared training jobs per kind of batch (docs/adding-a-model-family.md).
+export { FAMILIES, familyOf, families, isModelKind, registerFamily } from './train/registry.js';
+export type { AnyFamily, AnyNeuralFamily, RegisteredFamily, RegisteredNeuralFamily, ModelOf, ConfigOf } from './train/registry.js';
+export type {
+  AnyBatch,
+  BatchKind,
+  CountsFamily,
+  CountsPart,
+  Evaluator,
+  FamilyFlag,
+  FamilyGenerateOptions,
+  FineTune,
+  Job,
+  ModelFamily,
+  NeuralFamily,
+  NeuralPart,
+  PretrainedFormat,
+  ShapeOption,
+} from './train/family.js';
+export { exampleTokens, maskedEvaluator, maskedJob, sequenceEvaluator, sequenceJob, streamEvaluator, streamJob, windowEvaluator, windowJob } from './train/jobs.js';
+export type { SequenceLM, WindowLM } from './train/jobs.js';
+export type { TokenSource } from './data/tokensource.js';
 export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult, StepResult, TrainerState } from './train/trainer.js';
 
 // Data.

@@ -1,22 +1,17 @@
 // `lmkit eval`, `lmkit generate`, `lmkit embed`: commands on a checkpoint saved by `lmkit train --out`.
 // Text goes through the checkpoint's own tokenizer (checkpoint.json `tokenizer`), or for
-// Brown word models through whitespace splitting and the saved vocabulary.
+// Brown word models through whitespace splitting and the saved vocabulary. What a model can do
+// (evaluate, generate, give its embedding table) is its family's (lib/train/registry.ts).
 import { existsSync, statSync } from 'node:fs';
 
 import { RangeTokenSource, evaluateInChunks } from '../data/tokensource.js';
 import { decodeIds, openEvalSplit } from '../data/training-corpus.js';
 import { analogy, nearestNeighbors, type Neighbor } from '../embeddings.js';
-import { generateAll, isGenerative } from '../generate/generate.js';
-import { generateNgram } from '../generate/ngram.js';
 import { unknownPromptWarning } from '../generate/prompt.js';
-import { FeedForwardLM } from '../models/ffnn.js';
-import { MambaLM } from '../models/mamba.js';
-import { RecurrentLM } from '../models/rnn.js';
-import { TransformerLM } from '../models/transformer.js';
 import { native } from '../native/index.js';
 import type { Tensor } from '../tensor.js';
 import { loadAnyTrained, type LoadedNgram, type LoadedTrained } from '../train/checkpointing.js';
-import { evaluateModel } from '../train/run.js';
+import { evaluateModel, familyOf, generativeKinds, listWords } from '../train/registry.js';
 
 function load(dir: string, threads?: number): LoadedTrained | LoadedNgram {
   if (threads) native.setNumThreads(threads);
@@ -25,14 +20,11 @@ function load(dir: string, threads?: number): LoadedTrained | LoadedNgram {
   return loadAnyTrained(dir);
 }
 
-/** Frees a loaded checkpoint's model (n-gram models hold only JS arrays). */
-function release(t: LoadedTrained | LoadedNgram): void {
-  if (t.kind !== 'ngram') t.model.dispose();
+/** Frees a loaded checkpoint's model (count-based models hold only JS arrays). */
+export function release(t: LoadedTrained | LoadedNgram): void {
+  if (familyOf(t.kind).neural) (t as LoadedTrained).model.dispose();
 }
 
-/** The one-line refusal of `generate` for a masked LM. */
-export const MLM_GENERATE_ERROR =
-  'generate: mlm checkpoints cannot generate text: a masked LM predicts masked tokens from both sides, it does not generate left to right';
 
 export interface EvalFlags {
   checkpoint: string;
@@ -47,9 +39,10 @@ export interface EvalFlags {
 export function runEval(f: EvalFlags): void {
   const t = load(f.checkpoint, f.threads);
   try {
-    const job = t.kind === 'ngram' ? null : t.meta.job;
-    if (t.kind !== 'ngram' && !job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
-    const context = t.kind === 'ngram' ? t.model.order - 1 : job!.context;
+    const counts = familyOf(t.kind).counts;
+    const job = counts ? null : (t as LoadedTrained).meta.job;
+    if (!counts && !job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
+    const context = counts ? counts.contextOf(t.model) : job!.context;
     const corpus = f.corpus ?? (typeof t.meta.corpus === 'string' ? t.meta.corpus : 'brown');
     const split = openEvalSplit(corpus, f.split, t);
     try {
@@ -59,8 +52,10 @@ export function runEval(f: EvalFlags): void {
       if (ids.length < need) {
         throw new Error(`corpus ${corpus} is too small for the model's context ${context}: the ${f.split} split has ${ids.length} tokens, at least ${need} are needed`);
       }
-      // An n-gram model scores the whole split at once, as training does.
-      const r = t.kind === 'ngram' ? t.model.evaluate(ids.read(0, ids.length)) : evaluateInChunks((a) => evaluateModel(t.kind, t.model, job!, a), ids);
+      // A count-based model scores the whole split at once, as training does.
+      const r = counts
+        ? counts.evaluate(t.model, ids.read(0, ids.length))
+        : evaluateInChunks((a) => evaluateModel((t as LoadedTrained).kind, (t as LoadedTrained).model, job!, a), ids);
       if (f.json) {
         process.stdout.write(
           `${JSON.stringify({ event: 'eval', kind: t.kind, corpus, split: f.split, tokens: ids.length, loss: r.loss, ppl: r.ppl })}\n`,
@@ -91,19 +86,14 @@ export interface GenerateFlags {
 export async function runGenerate(f: GenerateFlags): Promise<void> {
   const t = load(f.checkpoint, f.threads);
   try {
-    if (t.kind === 'mlm') throw new Error(MLM_GENERATE_ERROR);
+    const family = familyOf(t.kind);
+    if (family.noGenerate) throw new Error(family.noGenerate.error);
     const ids = t.tokenizer.encode(f.prompt);
     if (ids.length === 0) throw new Error('the prompt has no tokens');
     const unknown = unknownPromptWarning(t.tokenizer, ids);
     if (unknown !== null) process.stderr.write(`lmkit: warning: ${unknown}\n`);
-    if (t.kind === 'ngram') {
-      const out = generateNgram(t.model, ids, { maxTokens: f.maxTokens, temperature: f.temperature, topK: f.topK, topP: f.topP, seed: f.seed });
-      process.stdout.write(`${decodeIds(t, out)}\n`);
-      return;
-    }
-    const model = t.model;
-    if (!isGenerative(model)) throw new Error(`generate supports ngram, ffnn, rnn, lstm, transformer and mamba checkpoints, not ${t.kind}`);
-    const out = await generateAll(model, ids, {
+    if (!family.generate) throw new Error(`generate supports ${listWords(generativeKinds())} checkpoints, not ${t.kind}`);
+    const out = await family.generate(t.model, ids, {
       maxTokens: f.maxTokens,
       temperature: f.temperature,
       topK: f.topK,
@@ -127,12 +117,9 @@ export interface EmbedFlags {
 
 /** The input word-embedding table (V, C) of a model. */
 function embeddingTable(t: LoadedTrained | LoadedNgram): Tensor {
-  if (t.kind === 'ngram') throw new Error('ngram models have no word-embedding table');
-  const m = t.model;
-  if (m instanceof FeedForwardLM) return m.embedding.weight;
-  if (m instanceof RecurrentLM) return m.embeddingWeight;
-  if (m instanceof TransformerLM || m instanceof MambaLM) return m.tokenEmbedding;
-  throw new Error(`${t.kind} models have no word-embedding table`);
+  const table = familyOf(t.kind).neural?.embedding;
+  if (!table) throw new Error(`${t.kind} models have no word-embedding table`);
+  return table(t.model);
 }
 
 export function runEmbed(f: EmbedFlags): void {

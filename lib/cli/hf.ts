@@ -1,20 +1,27 @@
-// `lmkit import --from hf-gpt2 DIR --out CK` and `lmkit export --to hf-gpt2 CK DIR`: GPT-2 in the
-// Hugging Face layout (lib/io/hf-gpt2.ts) to and from lmkit checkpoints.
+// `lmkit import --from hf-gpt2 DIR --out CK` and `lmkit export --to hf-gpt2 CK DIR`: models in
+// the formats of other ecosystems to and from lmkit checkpoints. The formats are the family
+// descriptors' (lib/train/registry.ts: the transformer's `hf-gpt2`, the Hugging Face GPT-2
+// layout of lib/io/hf-gpt2.ts).
 // The import validates the whole directory and builds the model before anything is written;
 // the checkpoint itself is then written atomically (saveCheckpoint), so a failed import leaves
 // --out as it was.
 import { existsSync, statSync } from 'node:fs';
 
-import { loadPretrained, savePretrained } from '../io/hf-gpt2.js';
-import { TransformerLM } from '../models/transformer.js';
 import { native } from '../native/index.js';
 import { loadTrained, saveTrained } from '../train/checkpointing.js';
-import type { JobConfig } from '../train/run.js';
+import { pretrainedFormats } from '../train/registry.js';
 
-export const PRETRAINED_FORMATS = ['hf-gpt2'] as const;
+/** The formats of `--from` / `--to` ('hf-gpt2'). */
+export const PRETRAINED_FORMATS: readonly string[] = pretrainedFormats().map((f) => f.name);
+
+function formatOf(name: string): ReturnType<typeof pretrainedFormats>[number] {
+  const f = pretrainedFormats().find((x) => x.name === name);
+  if (!f) throw new Error(`unknown format '${name}' (one of ${PRETRAINED_FORMATS.join(', ')})`);
+  return f;
+}
 
 export interface ImportFlags {
-  from: (typeof PRETRAINED_FORMATS)[number];
+  from: string;
   out: string;
   dropout?: number;
   threads?: number;
@@ -22,27 +29,13 @@ export interface ImportFlags {
 
 export function runImport(dir: string, f: ImportFlags): void {
   if (f.threads) native.setNumThreads(f.threads);
-  const p = loadPretrained(dir, f.dropout !== undefined ? { dropout: f.dropout } : {});
+  const { family, format } = formatOf(f.from);
+  const p = format.load(dir, f.dropout !== undefined ? { dropout: f.dropout } : {});
   try {
-    const c = p.config;
-    // The training setup `lmkit eval` and `lmkit train --init` read: the model's full context.
-    const job: JobConfig = {
-      V: c.vocabSize,
-      batch: 8,
-      context: c.context,
-      embed: c.embed,
-      hidden: 4 * c.embed,
-      layers: c.layers,
-      heads: c.heads,
-      dropout: c.dropout ?? 0,
-      seed: c.seed ?? 1,
-      direct: false,
-      buckets: 0,
-    };
-    saveTrained(f.out, { kind: 'transformer', config: c, job, model: p.model, tokenizer: p.tokenizer, step: 0 });
+    saveTrained(f.out, { kind: family.name, config: p.config, job: p.job, model: p.model, tokenizer: p.tokenizer, step: 0 });
     process.stdout.write(
-      `imported ${dir}: GPT-2 with ${c.layers} layers, ${c.heads} heads, width ${c.embed}, context ${c.context}, ` +
-        `vocabulary ${c.vocabSize} (${p.model.numParameters()} parameters), ${p.tokenizer.kind} tokenizer -> checkpoint ${f.out}\n`,
+      `imported ${dir}: ${p.summary}, ` +
+        `vocabulary ${p.config.vocabSize} (${p.model.numParameters()} parameters), ${p.tokenizer.kind} tokenizer -> checkpoint ${f.out}\n`,
     );
   } finally {
     p.model.dispose();
@@ -50,21 +43,22 @@ export function runImport(dir: string, f: ImportFlags): void {
 }
 
 export interface ExportFlags {
-  to: (typeof PRETRAINED_FORMATS)[number];
+  to: string;
   threads?: number;
 }
 
 export function runExport(ck: string, dir: string, f: ExportFlags): void {
   if (f.threads) native.setNumThreads(f.threads);
+  const { name, family, format } = formatOf(f.to);
   if (!existsSync(ck)) throw new Error(`checkpoint directory ${ck} does not exist`);
   if (!statSync(ck).isDirectory()) throw new Error(`checkpoint ${ck} is not a directory`);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`export: ${dir} exists and is not a directory`);
   const t = loadTrained(ck);
   try {
-    if (t.kind !== 'transformer' || !(t.model instanceof TransformerLM)) {
-      throw new Error(`export --to hf-gpt2: checkpoint ${ck} holds a ${t.kind} model; only transformer checkpoints are GPT-2s`);
+    if (t.kind !== family.name) {
+      throw new Error(`export --to ${name}: checkpoint ${ck} holds a ${t.kind} model; only ${family.name} checkpoints are ${format.label}s`);
     }
-    const files = savePretrained(dir, t.model, { tokenizer: t.tokenizer });
+    const files = format.save(dir, t.model, { tokenizer: t.tokenizer });
     const note =
       t.tokenizer.kind === 'hf-bpe' || t.tokenizer.kind === 'gpt2' ? '' : ` (tokenizer: lmkit's ${t.tokenizer.kind}, which has no Hugging Face form; not written)`;
     process.stdout.write(`exported ${ck} -> ${dir}: ${files.join(', ')}${note}\n`);

@@ -11,7 +11,8 @@ import { runInfo } from './info.js';
 import { runTag, type TagFlags } from './tag.js';
 import { runTokenize, type TokenizeFlags } from './tokenize.js';
 import { TOKENIZER_KINDS } from '../data/build-tokenizer.js';
-import { MODEL_KINDS, OPTIMIZER_KINDS, SCHEDULE_KINDS } from '../train/run.js';
+import { OPTIMIZER_KINDS, SCHEDULE_KINDS } from '../train/options.js';
+import { MODEL_KINDS, familiesUsing, familiesWithContext, familyFlags } from '../train/registry.js';
 import { modelDefaultsTable } from '../train/model-flags.js';
 import { runTrain, type TrainFlags } from './train.js';
 import { addDistFlags } from './dist-flags.js';
@@ -33,6 +34,16 @@ function num(name: string, min = Number.NEGATIVE_INFINITY) {
   };
 }
 
+/** Each family's own `lmkit train` flags (its descriptor's `flags`: ffnn's --direct, loglinear's --buckets). */
+function addFamilyFlags(cmd: Command): Command {
+  for (const { family, flag } of familyFlags()) {
+    const description = `${family}: ${flag.description}`;
+    if (typeof flag.default === 'boolean') cmd.option(flag.flags, description, flag.default);
+    else cmd.option(flag.flags, description, int(flag.flags.split(' ')[0]!, flag.min ?? 0));
+  }
+  return cmd;
+}
+
 const program = new Command()
   .name('lmkit')
   .description('Train and run neural language models')
@@ -45,7 +56,7 @@ program
   .option('--json', 'one JSON object on stdout')
   .action((o: { json?: boolean }) => runInfo(pkg.version, o));
 
-addDistFlags(program
+const train = addDistFlags(program
   .command('train'))
   .description('train a language model on a corpus and report validation/test perplexity')
   .addOption(new Option('--model <name>', 'model family').choices([...MODEL_KINDS]).default('ffnn'))
@@ -55,15 +66,18 @@ addDistFlags(program
   .option('--epochs <n>', 'passes over the training split', int('--epochs', 1))
   .option('--steps <n>', 'stop after this many steps', int('--steps', 1))
   .option('--batch <n>', 'batch size (examples, streams or windows)', int('--batch', 1))
-  .option('--context <n>', 'previous tokens seen (ngram, loglinear, ffnn) or sequence length (rnn, lstm, transformer, mlm, mamba)', int('--context', 1))
+  .option(
+    '--context <n>',
+    `previous tokens seen (${familiesWithContext('previous').join(', ')}) or sequence length (${familiesWithContext('sequence').join(', ')})`,
+    int('--context', 1),
+  )
   .option('--embed <n>', 'embedding size', int('--embed', 1))
   .option('--hidden <n>', 'hidden size (ffnn: 0 = no hidden layer)', int('--hidden', 0))
-  .option('--layers <n>', 'layers (rnn, lstm, transformer, mlm, mamba)', int('--layers', 1))
-  .option('--heads <n>', 'attention heads (transformer, mlm)', int('--heads', 1))
-  .option('--direct', 'ffnn: direct input-to-output connections', false)
+  .option('--layers <n>', `layers (${familiesUsing('layers').join(', ')})`, int('--layers', 1))
+  .option('--heads <n>', `attention heads (${familiesUsing('heads').join(', ')})`, int('--heads', 1));
+addFamilyFlags(train)
   .option('--dropout <p>', 'dropout probability', num('--dropout', 0))
   .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZER_KINDS]).default('adamw'))
-  .option('--buckets <n>', 'loglinear: rows of the hashed feature table', int('--buckets', 1))
   .option('--eval-tokens <n>', 'evaluate on at most this many tokens per split (quick runs)', int('--eval-tokens', 1))
   .option('--lr <x>', 'learning rate', num('--lr', 0))
   .addOption(new Option('--schedule <name>', 'learning-rate schedule over the run').choices([...SCHEDULE_KINDS]).default('constant'))

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 
 import { WordTokenizer, type Tokenizer } from '../data/tokenizers.js';
 import { decodeIds, encodeText } from '../data/training-corpus.js';
-import { generateAll, isGenerative, type GenerativeModel } from '../generate/generate.js';
-import { generateNgram } from '../generate/ngram.js';
-import { loadAnyTrained } from '../train/checkpointing.js';
+import { loadAnyTrained, type LoadedTrained } from '../train/checkpointing.js';
+import { familyOf } from '../train/registry.js';
+import { release } from './checkpoint-commands.js';
 import { downsample, renderCurvesSvg, renderReportHtml, type CurvePoint, type ReportSample } from '../train/report.js';
 import type { TrainRunResult } from '../train/run.js';
 
@@ -62,29 +62,27 @@ interface FromCheckpoint {
 
 async function fromCheckpoint(dir: string): Promise<FromCheckpoint> {
   const t = loadAnyTrained(dir);
-  const recorded = t.kind === 'ngram' ? t.meta.options : (t.meta.training as { options?: unknown } | undefined)?.options;
+  const family = familyOf(t.kind);
+  // Count-based checkpoints record the run's options beside their tables, neural ones in the training state.
+  const recorded = family.counts ? t.meta.options : ((t as LoadedTrained).meta.training as { options?: unknown } | undefined)?.options;
   const options = typeof recorded === 'object' && recorded !== null ? (recorded as Record<string, unknown>) : null;
   try {
     const tokenizer = isWhitespaceWords(t.tokenizer)
       ? `word (whitespace-split, vocabulary ${t.vocab.size})`
       : `${t.tokenizer.kind} (vocabulary ${t.vocab.size})`;
     const how = `${SAMPLE_TOKENS} tokens, temperature ${SAMPLE_TEMPERATURE}, from the saved checkpoint (as \`lmkit generate\`)`;
-    if (t.kind === 'mlm') return { tokenizer, options, samples: [], note: 'No samples: a masked LM predicts masked tokens from both sides; it does not generate text left to right.' };
-    const model = t.model;
-    if (t.kind !== 'ngram' && !isGenerative(model)) return { tokenizer, options, samples: [], note: `No samples: generation does not support ${t.kind} models yet.` };
+    if (family.noGenerate) return { tokenizer, options, samples: [], note: family.noGenerate.note };
+    if (!family.generate) return { tokenizer, options, samples: [], note: `No samples: generation does not support ${t.kind} models yet.` };
     const samples: ReportSample[] = [];
     for (const { prompt, seed } of REPORT_SAMPLES) {
       const ids = encodeText(t, prompt);
       const opts = { maxTokens: SAMPLE_TOKENS, temperature: SAMPLE_TEMPERATURE, seed };
-      const out =
-        t.kind === 'ngram'
-          ? generateNgram(t.model, ids, opts)
-          : await generateAll(model as GenerativeModel, ids, opts);
+      const out = await family.generate(t.model, ids, opts);
       samples.push({ prompt, seed, text: decodeIds(t, out) });
     }
     return { tokenizer, options, samples, note: `Samples: ${how}.` };
   } finally {
-    if (t.kind !== 'ngram') t.model.dispose();
+    release(t);
   }
 }
 

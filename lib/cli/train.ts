@@ -7,7 +7,9 @@
 import { native, nativeLoadInfo } from '../native/index.js';
 import { setDefaultDevice } from '../tensor.js';
 import { flagName, inapplicableOptions } from '../train/model-flags.js';
-import { type TrainRunOptions } from '../train/run.js';
+import { checkpointKind } from '../train/checkpointing.js';
+import type { TrainRunOptions } from '../train/options.js';
+import { isModelKind } from '../train/registry.js';
 import { trainDistributed } from '../train/distributed.js';
 import { distributedRole, type DistFlags } from './dist-flags.js';
 import type { TrainRunInput } from '../train/run-state.js';
@@ -54,8 +56,9 @@ export function shellQuote(s: string): string {
 }
 
 export async function runTrain(flags: TrainFlags, given?: readonly string[]): Promise<void> {
-  // --init: the model is the checkpoint's (a transformer) unless --model says otherwise.
-  let f: TrainFlags = flags.init !== undefined && !(given ?? []).includes('model') ? { ...flags, model: 'transformer' } : flags;
+  // --init: the model is the checkpoint's unless --model says otherwise.
+  const initKind = flags.init !== undefined && !(given ?? []).includes('model') ? checkpointKind(flags.init) : undefined;
+  let f: TrainFlags = isModelKind(initKind) ? { ...flags, model: initKind } : flags;
   // --nproc: this process launches the workers (dist-flags.ts); a worker: only rank 0 speaks.
   const role = await distributedRole(f);
   if (role.launched !== undefined) {

@@ -26,32 +26,28 @@
 // is absent and the loaded `vocab` is derived from the tokenizer (token-vocab.ts).
 // Brown checkpoints (and older ones) have only `vocab`: whitespace-split words.
 //
-// N-gram checkpoints (kind 'ngram'; saveNgramTrained / loadAnyTrained) hold no weights but the
-// Kneser-Ney tables: for each order k = 1..n the tensors `ngram.<k>.parent`, `ngram.<k>.word`
-// and `ngram.<k>.count`, each the level's int32 array bit-packed (lib/io/bitpack.ts) into I32
-// words at the width of its largest value; `meta.ngram` = { order, vocabSize, discounts,
-// levels: [{ size, bits: { parent, word, count } }] }. The Brown 5-gram (2.4M n-grams) takes
+// Count-based checkpoints (the n-gram family, kind 'ngram'; saveNgramTrained / loadAnyTrained)
+// hold no weights but the tensors and the metadata field `meta[kind]` of the family's
+// descriptor (counts.toCheckpoint: for ngram, the bit-packed Kneser-Ney tables, see
+// families/ngram.ts). The Brown 5-gram (2.4M n-grams) takes
 // 12.3 MB (model.safetensors; plus 0.27 MB of checkpoint.json, mostly the vocabulary) instead
 // of 28.9 MB as plain int32 or 38.5 MB as KneserNeyLM.toJSON(). Masked LMs (kind 'mlm') save like the other
 // neural models; `lmkit generate` refuses them (they do not generate left to right).
+// Which family a checkpoint holds, and how its model is rebuilt, is the registry's (registry.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+
 import { tokenVocab } from '../data/token-vocab.js';
 import { WordTokenizer, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizers.js';
 import { Vocab, type VocabJSON } from '../data/vocab.js';
-import { bitsFor, packBits, unpackBits } from '../io/bitpack.js';
-import { loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState, type LoadedCheckpoint } from '../io/checkpoint.js';
-import { KneserNeyLM, type Discounts } from '../models/ngram.js';
+import { META_FILE, loadCheckpoint, loadModuleState, saveCheckpoint, saveModuleState, type LoadedCheckpoint } from '../io/checkpoint.js';
+import { KneserNeyLM } from '../models/ngram.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { Tensor } from '../tensor.js';
-import {
-  MODEL_KINDS,
-  buildModel,
-  type JobConfig,
-  type ModelConfig,
-  type ModelKind,
-  type NeuralKind,
-  type NeuralModel,
-  type TrainRunOptions,
-} from './run.js';
+import type { Tensor } from '../tensor.js';
+import type { JobConfig } from './family.js';
+import type { NgramCheckpointMeta } from './families/ngram.js';
+import type { TrainRunOptions } from './options.js';
+import { MODEL_KINDS, familyOf, isModelKind, neuralFamilyOf, type ModelConfig, type ModelKind, type NeuralKind, type NeuralModel } from './registry.js';
 import type { RunHistoryJSON } from './history.js';
 import type { TrainerState } from './trainer.js';
 
@@ -99,8 +95,10 @@ export interface OpenedTraining {
   dispose(): void;
 }
 
-/** The kinds that can be saved and loaded (ngram: saveNgramTrained, loaded by loadAnyTrained). */
-export const CHECKPOINT_KINDS: readonly ModelKind[] = ['ffnn', 'rnn', 'lstm', 'transformer', 'mamba', 'loglinear', 'mlm', 'ngram'];
+export type { NgramCheckpointMeta } from './families/ngram.js';
+
+/** The kinds that can be saved and loaded: every family (count-based ones: saveNgramTrained, loaded by loadAnyTrained). */
+export const CHECKPOINT_KINDS: readonly ModelKind[] = MODEL_KINDS;
 
 export interface TrainedMeta {
   kind: NeuralKind;
@@ -148,16 +146,26 @@ export interface LoadedTrained {
 }
 
 function checkKind(kind: unknown, where: string): NeuralKind {
-  if (typeof kind !== 'string' || !MODEL_KINDS.includes(kind as ModelKind)) {
+  if (!isModelKind(kind)) {
     throw new Error(`${where}: unknown model kind '${String(kind)}'`);
   }
-  if (kind === 'ngram') {
-    throw new Error(`${where}: an n-gram checkpoint has no neural model or training state (load it with loadAnyTrained)`);
+  if (!familyOf(kind).neural) {
+    throw new Error(`${where}: a count-based (${kind}) checkpoint has no neural model or training state (load it with loadAnyTrained)`);
   }
-  if (!CHECKPOINT_KINDS.includes(kind as NeuralKind)) {
+  if (!CHECKPOINT_KINDS.includes(kind)) {
     throw new Error(`${where}: checkpoints of '${kind}' models are not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
   }
   return kind as NeuralKind;
+}
+
+/** The model kind a checkpoint directory records (undefined when its metadata cannot be read), without loading it. */
+export function checkpointKind(dir: string): string | undefined {
+  try {
+    const kind = (JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as { meta?: { kind?: unknown } }).meta?.kind;
+    return typeof kind === 'string' ? kind : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes the trained model to `dir` (created if needed; an earlier checkpoint there is replaced atomically). */
@@ -311,7 +319,7 @@ function neuralFrom(ck: LoadedCheckpoint, dir: string): LoadedTrained {
   if (meta.config.vocabSize !== vocab.size) {
     throw new Error(`${where}: the model has ${meta.config.vocabSize} words but the vocabulary ${vocab.size}`);
   }
-  const model = buildModel(kind, meta.config);
+  const model = neuralFamilyOf(kind).neural.build(meta.config) as NeuralModel;
   try {
     // Training-state tensors of a resumable checkpoint are not the model's.
     const weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith(TRAIN_STATE_PREFIX)));
@@ -333,15 +341,7 @@ export function loadTrained(dir: string): LoadedTrained {
   }
 }
 
-// ---- n-gram checkpoints -------------------------------------------------------------
-
-/** `meta.ngram` of an n-gram checkpoint. */
-export interface NgramCheckpointMeta {
-  order: number;
-  vocabSize: number;
-  discounts: Discounts[];
-  levels: { size: number; bits: { parent: number; word: number; count: number } }[];
-}
+// ---- count-based (n-gram) checkpoints -------------------------------------------------
 
 export interface NgramTrainedMeta {
   kind: 'ngram';
@@ -375,28 +375,22 @@ export interface LoadedNgram {
   meta: NgramTrainedMeta;
 }
 
-const NGRAM_FIELDS = ['parent', 'word', 'count'] as const;
-
-/** Writes a Kneser-Ney model to `dir` (atomically, as saveTrained): bit-packed tables + metadata. */
+/** Writes a Kneser-Ney model to `dir` (atomically, as saveTrained): the family's tables + metadata. */
 export function saveNgramTrained(dir: string, t: SaveNgramInput): void {
   if (!(t.model instanceof KneserNeyLM)) throw new TypeError('saveNgramTrained: model must be a KneserNeyLM');
-  if (!t.tokenizer && !t.vocab) throw new Error('saveNgramTrained: a vocab or a tokenizer is required');
-  const a = t.model.toArrays();
-  const tensors: Record<string, Tensor> = {};
-  const levels: NgramCheckpointMeta['levels'] = [];
+  saveCountsTrained(dir, 'ngram', t);
+}
+
+/** Writes the count-based model `t.model` of family `kind` to `dir` (atomically, as saveTrained). */
+export function saveCountsTrained(dir: string, kind: ModelKind, t: Omit<SaveNgramInput, 'model'> & { model: unknown }): void {
+  const counts = familyOf(kind).counts;
+  if (!counts) throw new TypeError(`saveCountsTrained: '${kind}' is not a count-based family`);
+  if (!t.tokenizer && !t.vocab) throw new Error(`save: a vocab or a tokenizer is required`);
+  const { tensors, meta: tables } = counts.toCheckpoint(t.model);
   try {
-    a.levels.forEach((l, k) => {
-      const bits = { parent: bitsFor(l.parent), word: bitsFor(l.word), count: bitsFor(l.count) };
-      for (const f of NGRAM_FIELDS) {
-        let packed = packBits(l[f], bits[f]);
-        if (packed.length === 0) packed = new Int32Array(1); // no empty tensors
-        tensors[`ngram.${k + 1}.${f}`] = Tensor.fromArray(packed, [packed.length], 'int32');
-      }
-      levels.push({ size: l.parent.length, bits });
-    });
-    const meta: NgramTrainedMeta = {
-      kind: 'ngram',
-      ngram: { order: a.order, vocabSize: a.vocabSize, discounts: a.discounts, levels },
+    const meta = {
+      kind,
+      [kind]: tables,
       ...(t.tokenizer ? { tokenizer: t.tokenizer.toJSON() } : t.vocab ? { vocab: t.vocab.toJSON() } : {}),
       ...(t.corpus !== undefined ? { corpus: t.corpus } : {}),
       ...(t.options !== undefined ? { options: t.options } : {}),
@@ -410,29 +404,18 @@ export function saveNgramTrained(dir: string, t: SaveNgramInput): void {
   }
 }
 
-function ngramFrom(ck: LoadedCheckpoint, dir: string): LoadedNgram {
+function countsFrom(ck: LoadedCheckpoint, dir: string, kind: ModelKind): LoadedNgram {
   const where = `checkpoint ${dir}`;
-  const meta = ck.meta as Partial<NgramTrainedMeta>;
-  const g = meta.ngram;
-  if (typeof g !== 'object' || g === null || !Array.isArray(g.levels)) throw new Error(`${where}: no n-gram tables in the metadata`);
+  const meta = ck.meta as Partial<NgramTrainedMeta> & Record<string, unknown>;
+  const counts = familyOf(kind).counts!;
+  const tables = meta[kind];
+  if (typeof tables !== 'object' || tables === null) throw new Error(`${where}: no n-gram tables in the metadata`);
   const { tokenizer, vocab } = codecOf(meta, where);
-  if (g.vocabSize !== vocab.size) throw new Error(`${where}: the model has ${String(g.vocabSize)} words but the vocabulary ${vocab.size}`);
   let model: KneserNeyLM;
   try {
-    const levels = g.levels.map((l, k) => {
-      const get = (f: (typeof NGRAM_FIELDS)[number]): Int32Array => {
-        const name = `ngram.${k + 1}.${f}`;
-        const x = ck.tensors.get(name);
-        if (!x || x.dtype !== 'int32') throw new Error(`missing int32 tensor '${name}'`);
-        const words = Math.ceil((l.size * l.bits[f]) / 32);
-        const packed = x.toArray() as Int32Array;
-        return unpackBits(packed.length === 1 && words === 0 ? new Int32Array(0) : packed, l.size, l.bits[f]);
-      };
-      return { parent: get('parent'), word: get('word'), count: get('count') };
-    });
-    model = KneserNeyLM.fromArrays({ order: g.order, vocabSize: g.vocabSize, discounts: g.discounts, levels });
+    model = counts.fromCheckpoint(ck.tensors, tables, vocab.size) as KneserNeyLM;
   } catch (err) {
-    throw new Error(`${where}: bad n-gram tables: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${where}: ${err instanceof Error ? err.message : String(err)}`);
   }
   return { kind: 'ngram', model, vocab, tokenizer, meta: meta as NgramTrainedMeta };
 }
@@ -441,7 +424,8 @@ function ngramFrom(ck: LoadedCheckpoint, dir: string): LoadedNgram {
 export function loadAnyTrained(dir: string): LoadedTrained | LoadedNgram {
   const ck = loadCheckpoint(dir);
   try {
-    return (ck.meta as { kind?: unknown }).kind === 'ngram' ? ngramFrom(ck, dir) : neuralFrom(ck, dir);
+    const kind = (ck.meta as { kind?: unknown }).kind;
+    return isModelKind(kind) && familyOf(kind).counts ? countsFrom(ck, dir, kind) : neuralFrom(ck, dir);
   } finally {
     for (const t of ck.tensors.values()) t.dispose();
   }

@@ -3,9 +3,9 @@
 // optimizer's settings, the tokenizer and vocabulary), for the report's configuration table.
 import type { Optimizer } from '../optim/optimizer.js';
 import { appliesTo } from './model-flags.js';
-import type { ModelKind, TrainRunOptions } from './run.js';
+import type { ConfigValue, ModelKind, TrainRunOptions } from './options.js';
 
-export type ConfigValue = string | number | boolean;
+export type { ConfigValue } from './options.js';
 
 /** The optimizer's own hyperparameters (those it has among momentum, betas, eps, weight decay, ...). */
 export function optimizerSettings(opt: Optimizer): Record<string, ConfigValue> {
@@ -24,6 +24,8 @@ export interface EffectiveInput {
   corpus: string;
   tokenizer: string;
   vocabSize: number;
+  /** Count-based models: their settings (the family's counts.settings: context, order). */
+  counts?: Record<string, ConfigValue>;
   /** Neural models: the resolved sizes and training settings. */
   neural?: {
     totalSteps: number;
@@ -63,8 +65,7 @@ export function effectiveConfig(x: EffectiveInput): Record<string, ConfigValue> 
   if (o.tokenizer !== 'gpt2' && o.tokenizer !== 'bpe') c.minCount = o.minCount ?? 4;
   const n = x.neural;
   if (!n) {
-    c.context = o.context ?? 4;
-    c.order = (o.context ?? 4) + 1;
+    Object.assign(c, x.counts);
     return c;
   }
   Object.assign(c, {

@@ -1,8 +1,9 @@
 // Which `lmkit train` options each model family uses, and its defaults: for the warning on a
 // flag that does not apply to the chosen model (`--heads` for lstm, `--lr` for ngram) and for
-// the table of defaults in `lmkit train --help`.
-import { MODEL_DEFAULTS } from './model-defaults.js';
-import type { ModelKind, TrainRunOptions } from './run.js';
+// the table of defaults in `lmkit train --help`. What each family uses is its descriptor's
+// (registry.ts: `uses`, `flags`, and gradient training for the training options).
+import type { TrainRunOptions } from './options.js';
+import { families, familyOf, type ModelKind } from './registry.js';
 
 type Option = keyof TrainRunOptions;
 
@@ -13,26 +14,21 @@ const TRAINING: readonly Option[] = [
   'epochs', 'steps', 'batch', 'optimizer', 'lr', 'weightDecay', 'schedule', 'warmup', 'clip', 'saveEvery',
   'resume', 'accumulate', 'evalEvery', 'patience', 'restoreBest', 'skipNonfinite',
 ];
-/** The model-shape options of each family. */
-const SHAPE: Record<ModelKind, readonly Option[]> = {
-  ngram: [],
-  loglinear: ['buckets'],
-  ffnn: ['embed', 'hidden', 'direct'],
-  rnn: ['embed', 'hidden', 'layers', 'dropout'],
-  lstm: ['embed', 'hidden', 'layers', 'dropout'],
-  transformer: ['embed', 'layers', 'heads', 'dropout'],
-  mlm: ['embed', 'layers', 'heads', 'dropout'],
-  mamba: ['embed', 'layers'],
-};
+
+/** The model-shape options of a family: the shared ones it uses, then its own. */
+function shapeOf(model: ModelKind): readonly Option[] {
+  const f = familyOf(model);
+  return [...f.uses, ...(f.flags ?? []).map((x) => x.option)];
+}
 
 /** True when `model` uses option `name`. */
 export function appliesTo(model: ModelKind, name: Option): boolean {
-  return COMMON.includes(name) || SHAPE[model].includes(name) || (model !== 'ngram' && TRAINING.includes(name));
+  return COMMON.includes(name) || shapeOf(model).includes(name) || (familyOf(model).neural !== undefined && TRAINING.includes(name));
 }
 
 /** The options among `given` (TrainRunOptions keys) that `model` does not use. */
 export function inapplicableOptions(model: ModelKind, given: readonly string[]): Option[] {
-  const known = new Set<string>([...COMMON, ...TRAINING, ...Object.values(SHAPE).flat()]);
+  const known = new Set<string>([...COMMON, ...TRAINING, ...families().flatMap((f) => shapeOf(f.name))]);
   return given.filter((k): k is Option => known.has(k) && !appliesTo(model, k as Option));
 }
 
@@ -45,19 +41,20 @@ export function flagName(option: string): string {
 export function modelDefaultsTable(): string {
   const cols = ['batch', 'context', 'embed', 'hidden', 'layers', 'heads', 'dropout', 'lr', 'clip'] as const;
   const rows: string[][] = [['model', ...cols, 'also']];
-  for (const kind of ['ngram', 'loglinear', 'ffnn', 'rnn', 'lstm', 'transformer', 'mlm', 'mamba'] as const) {
-    if (kind === 'ngram') {
-      rows.push([kind, '-', '4 (order 5)', ...cols.slice(2).map(() => '-'), '(counts; no steps, lr or batch)']);
+  for (const f of families()) {
+    const kind = f.name;
+    if (f.counts) {
+      rows.push([kind, '-', f.counts.contextLabel(f.counts.defaultContext), ...cols.slice(2).map(() => '-'), '(counts; no steps, lr or batch)']);
       continue;
     }
-    const d = MODEL_DEFAULTS[kind] as unknown as Record<string, number | undefined>;
+    const d = f.neural!.defaults as unknown as Record<string, number | undefined>;
     const cell = (c: (typeof cols)[number]): string => {
       if (c !== 'context' && c !== 'batch' && c !== 'lr' && c !== 'clip' && !appliesTo(kind, c)) return '-';
       if (c === 'dropout') return '0';
       if (c === 'clip') return d.clip === undefined ? 'none' : String(d.clip);
       return String(d[c]);
     };
-    const also = SHAPE[kind].filter((o) => !(cols as readonly string[]).includes(o)).map((o) => (o === 'buckets' ? '--buckets 2048' : flagName(o)));
+    const also = (f.flags ?? []).map((x) => (typeof x.default === 'number' ? `${flagName(x.option)} ${x.default}` : flagName(x.option)));
     rows.push([kind, ...cols.map(cell), also.join(' ')]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -24,7 +24,8 @@ import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { SophiaG } from '../optim/sophia.js';
 import type { Tensor } from '../tensor.js';
 import { resumeOptions, type OpenedTraining, type TrainingStateMeta } from './checkpointing.js';
-import type { ModelConfig, OptimizerKind, TrainRunOptions } from './run.js';
+import type { OptimizerKind, TrainRunOptions } from './options.js';
+import type { ModelConfig } from './registry.js';
 import type { TrainerState } from './trainer.js';
 
 /** runTraining's input: new-run options, or `resume` (a checkpoint directory) with overrides. */

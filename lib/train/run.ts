@@ -1,191 +1,33 @@
 // One training run of a language model on a corpus, as `lmkit train` does it: builds the
 // vocabulary, the model and the optimizer from a flat options object, trains, evaluates
 // validation (and test) perplexity, and reports progress through callbacks.
-import {
-  RangeTokenSource,
-  bpttBatchesFrom,
-  evaluateInChunks,
-  inMemory,
-  numBpttBatchesFrom,
-  randomContextWindowsFrom,
-  randomWindowsFrom,
-  type TokenSource,
-} from '../data/tokensource.js';
-import { checkCorpusSpec, openTrainingCorpus, type CorpusSpec, type TrainingCorpus } from '../data/training-corpus.js';
-import type { TokenizerKind } from '../data/tokenizers.js';
-import { bpttBatches, numBpttBatches, type BpttBatch } from '../data/bptt.js';
-import { contextWindows, type WindowBatch } from '../data/loaders.js';
-import { randomWindows, sequentialWindows, type SequenceBatch } from '../data/windows.js';
-import { FeedForwardLM, type FeedForwardConfig } from '../models/ffnn.js';
-import { KneserNeyLM } from '../models/ngram.js';
-import { RecurrentLM, detachState, disposeState, evaluateRecurrent, type RecurrentConfig, type RecurrentState } from '../models/rnn.js';
-import { TransformerLM, type TransformerConfig } from '../models/transformer.js';
-import { LogLinearLM, type LogLinearConfig } from '../models/loglinear.js';
-import { MambaLM, type MambaConfig } from '../models/mamba.js';
-import { MaskedLM, evaluateMasked, type MaskedLMConfig } from '../models/mlm.js';
-import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.js';
+import { RangeTokenSource, evaluateInChunks, inMemory, type TokenSource } from '../data/tokensource.js';
+import { checkCorpusSpec, openTrainingCorpus, type TrainingCorpus } from '../data/training-corpus.js';
 import { inverseTime, warmupCosine, type Schedule } from '../optim/schedule.js';
-import type { Module } from '../nn/module.js';
-import { crossEntropy } from '../ops/crossentropy.js';
-import { Tensor, keep } from '../tensor.js';
-import { CHECKPOINT_KINDS, openTraining, saveNgramTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
+import type { Tensor } from '../tensor.js';
+import { CHECKPOINT_KINDS, openTraining, saveCountsTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
 import { openInit, type InitSource } from './init.js';
-import { effectiveConfig, type ConfigValue } from './effective-config.js';
-import { reporting } from './eval-progress.js';
-import { MODEL_DEFAULTS } from './model-defaults.js';
-import { RunHistory, type RunHistoryJSON } from './history.js';
+import { effectiveConfig } from './effective-config.js';
+import type { AnyBatch, BatchKind, Job, JobConfig } from './family.js';
+import { exampleTokens, splitNeed } from './jobs.js';
+import { familyOf, isModelKind, optionDefault, type AnyFamily, type AnyNeuralFamily, type ModelConfig, type NeuralModel } from './registry.js';
+import { SCHEDULE_KINDS, type ScheduleKind, type TrainRunEvents, type TrainRunOptions, type TrainRunResult } from './options.js';
+import { RunHistory } from './history.js';
 import type { DataParallel } from '../dist/ddp.js';
-import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
+import { Trainer, type EvalResult } from './trainer.js';
 
-export type ModelKind = 'ngram' | 'loglinear' | 'ffnn' | 'rnn' | 'lstm' | 'transformer' | 'mlm' | 'mamba';
-export const MODEL_KINDS: readonly ModelKind[] = ['ngram', 'loglinear', 'ffnn', 'rnn', 'lstm', 'transformer', 'mlm', 'mamba'];
-export type ScheduleKind = 'constant' | 'cosine' | 'inverse';
-export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'cosine', 'inverse'];
-export type OptimizerKind = 'sgd' | 'adamw' | 'adam' | 'adafactor' | 'sophia';
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adamw', 'adam', 'adafactor', 'sophia'];
+// The run's types (options.ts) and the families' (registry.ts, family.ts), where they were before.
+export type { ModelKind, OptimizerKind, ScheduleKind, TrainPlan, TrainRunEvents, TrainRunOptions, TrainRunResult } from './options.js';
+export { OPTIMIZER_KINDS, SCHEDULE_KINDS } from './options.js';
+export type { JobConfig } from './family.js';
+export type { ModelConfig, NeuralKind, NeuralModel } from './registry.js';
+export { MODEL_KINDS, buildModel, evaluateModel, modelConfigFor } from './registry.js';
 
-export interface TrainRunOptions {
-  model: ModelKind;
-  /**
-   * 'brown', a UTF-8 text file or folder (split 90/5/5), a token file from `lmkit tokenize`,
-   * or text in memory: `{ text }` (split 90/5/5) or `{ train, valid, test }` (see data/training-corpus.ts).
-   */
-  corpus: CorpusSpec;
-  /** Text corpora: the tokenizer built on the training split (default 'word'). */
-  tokenizer?: TokenizerKind;
-  /** --tokenizer bpe: target vocabulary size (default 1024). */
-  bpeVocab?: number;
-  epochs?: number;
-  steps?: number;
-  /** Examples (ffnn), streams (rnn/lstm) or windows (transformer) per batch. */
-  batch?: number;
-  /** Previous tokens seen (ngram: order - 1; ffnn: n - 1) or sequence length (rnn, lstm, transformer). */
-  context?: number;
-  embed?: number;
-  hidden?: number;
-  layers?: number;
-  heads?: number;
-  direct?: boolean;
-  dropout?: number;
-  optimizer?: OptimizerKind;
-  /** loglinear: rows of the hashed feature table (default 2048; the table is buckets x vocabulary). */
-  buckets?: number;
-  lr?: number;
-  weightDecay?: number;
-  /** Learning-rate schedule over the whole run (default 'constant'). */
-  schedule?: ScheduleKind;
-  /** Linear warm-up steps (schedule 'cosine'; default 0). */
-  warmup?: number;
-  /** Global gradient-norm clipping (default 1 for recurrent and Transformer models). */
-  clip?: number;
-  /** Vocabulary (word and char tokenizers): tokens seen at least this often in train (default 4: ANCHORS.md). */
-  minCount?: number;
-  seed?: number;
-  /** Also evaluate on the test split (default true). */
-  test?: boolean;
-  /** Evaluate on at most this many tokens of each split (default: all; for quick runs). */
-  evalTokens?: number;
-  /** Save the trained model (weights, config, vocabulary) as a checkpoint in this directory. */
-  out?: string;
-  /** Also save a resumable checkpoint to `out` every this many steps (run-state.ts). */
-  saveEvery?: number;
-  /** Continue the run saved in this checkpoint directory (options from it; see run-state.ts). */
-  resume?: string;
-  /** Fine-tune the transformer saved in this checkpoint directory, with its tokenizer (init.ts). */
-  init?: string;
-  /** Batches whose gradients are averaged into each optimizer step (default 1). */
-  accumulate?: number;
-  /** Evaluate the validation split every this many steps (default: at the end of every epoch only). */
-  evalEvery?: number;
-  /** Early stopping: stop after this many evaluations without a better validation perplexity. */
-  patience?: number;
-  /** With early stopping: end with the weights of the best evaluation. */
-  restoreBest?: boolean;
-  /** Skip the steps whose loss is NaN/Inf (default: stop there with an error). */
-  skipNonfinite?: boolean;
-}
-
-/** What a run will do, sent once before its first step (for progress displays and ETAs). */
-export interface TrainPlan {
-  /** The run's total optimizer steps (a resumed run: counting those done before). */
-  totalSteps: number;
-  /** The step the run starts from (0, or the resumed checkpoint's step). */
-  startStep: number;
-  /** The steps after which the validation split is evaluated (planned; the last is the final evaluation). */
-  evalSteps: number[];
-  /** Tokens of each validation evaluation, and of the test evaluation at the end (0 without). */
-  validTokens: number;
-  testTokens: number;
-}
-
-/** Callbacks of runTraining (all optional). */
-export interface TrainRunEvents {
-  /** One-line messages: the corpus, the model, resumes, early stops, the checkpoint. */
-  info?: (message: string) => void;
-  /** After every optimizer step. */
-  step?: (e: StepEvent & { total: number }) => void;
-  /** After every evaluation: the validation evaluations during and at the end of the run, and the test one. */
-  eval?: (e: EvalResult & { split: 'valid' | 'test'; step: number }) => void;
-  /** Once, before the first step (neural models). */
-  plan?: (p: TrainPlan) => void;
-  /** During an evaluation: `done` of `total` tokens (done 0 at its start). */
-  evalProgress?: (e: { split: 'valid' | 'test'; step: number; done: number; total: number }) => void;
-  /**
-   * Checked after every step (the run yields to the event loop between steps): returning true
-   * ends the run there; with `out`, a resumable checkpoint of that step is saved first and the
-   * result has `interrupted: true` (no final evaluation).
-   */
-  shouldStop?: () => boolean;
-}
-
-export interface TrainRunResult {
-  model: ModelKind;
-  steps: number;
-  seconds: number;
-  tokensPerSecond: number;
-  parameters: number;
-  vocabSize: number;
-  validPpl: number;
-  testPpl: number | null;
-  /** The checkpoint directory written (with `out`), else null. */
-  checkpoint: string | null;
-  /** True when early stopping (`patience`) ended the run (neural models). */
-  stoppedEarly?: boolean;
-  /** Steps skipped for a non-finite loss (`skipNonfinite`; neural models). */
-  skippedSteps?: number;
-  /** True when `shouldStop` ended the run (validPpl is then NaN: no final evaluation). */
-  interrupted?: boolean;
-  /** The whole run's loss and validation history, also across resumes (neural models). */
-  history?: RunHistoryJSON;
-  /** Every setting the run used, defaults included (lr, schedule, batch, sizes, optimizer, tokenizer ...). */
-  config?: Record<string, ConfigValue>;
-}
-
-/** Perplexity over an id array; `onProgress(tokens)` as it goes (optional). */
-type Evaluator = (ids: Int32Array, onProgress?: (tokensDone: number) => void) => EvalResult;
-
-/** A model family's training pieces: its batches, its loss and its evaluation. */
-interface Job<B> {
-  model: Module;
-  batches: (epoch: number) => Iterable<B>;
-  stepsPerEpoch: number;
-  loss: (b: B) => LossResult;
-  evaluate: Evaluator;
-  /** Called at the start of every epoch (recurrent models reset their carried state). */
-  startEpoch?: () => void;
-  /** The state carried between batches (recurrent models), by name: live tensors, for checkpoints. */
-  carry?: () => Record<string, Tensor> | null;
-  /** Sets the carried state from saved tensors (copied); called after startEpoch on resume. */
-  setCarry?: (saved: Map<string, Tensor>) => void;
-  dispose: () => void;
-}
-
-/**
 /**
  * Trains a language model as `lmkit train` does: opens the corpus (`'brown'`, a text file or
  * folder, a token file, or text in memory: `corpus: { text }`), builds the tokenizer on its
- * training split, the model and the optimizer (defaults per model: {@link MODEL_DEFAULTS}),
+ * training split, the model and the optimizer (defaults per model: its family's, registry.ts),
  * trains for `steps` (or `epochs`, default 1), evaluates the validation split (every
  * `evalEvery` steps, at each epoch end and at the end) and the test split, and with `out`
  * saves a checkpoint there (load it with `loadTrained`). `resume: dir` continues a saved run.
@@ -203,14 +45,14 @@ interface Job<B> {
  * console.log(r.validPpl, r.testPpl);
  */
 export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {}, dist?: DataParallel): Promise<TrainRunResult> {
-  const o = resolveRunOptions(dist ? dist.globalInput(input, (m) => MODEL_DEFAULTS[m as NeuralKind]?.batch) : input);
+  const o = resolveRunOptions(dist ? dist.globalInput(input, (m) => (isModelKind(m) ? familyOf(m).neural?.defaults.batch : undefined)) : input);
   if (dist) {
     dist.checkRun(o);
     if (!dist.isMain) ev = {};
   }
   if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
   checkCorpusSpec(o.corpus);
-  if (!MODEL_KINDS.includes(o.model)) throw new Error(`unknown model '${String(o.model)}' (one of ${MODEL_KINDS.join(', ')})`);
+  familyOf(o.model); // an unknown model: one line listing the known ones
   if (o.out !== undefined && !CHECKPOINT_KINDS.includes(o.model)) {
     throw new Error(`--out: saving '${o.model}' models is not supported yet (supported: ${CHECKPOINT_KINDS.join(', ')})`);
   }
@@ -232,16 +74,9 @@ export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {},
  * Checks that every split holds enough tokens for the model's windows (and, recurrent
  * models, for the batch of streams); throws one clear line otherwise.
  */
-function checkCorpusSize(kind: ModelKind, name: string, splits: [string, TokenSource][], context: number, batch: number): void {
-  const recurrent = kind === 'rnn' || kind === 'lstm';
+function checkCorpusSize(batches: BatchKind | null, name: string, splits: [string, TokenSource][], context: number, batch: number): void {
   for (const [split, src] of splits) {
-    // Recurrent evaluation reads 10 parallel streams of at least 2 tokens each.
-    let need = recurrent && split !== 'train' ? Math.max(context + 2, 21) : context + 2;
-    let what = `--context ${context}`;
-    if (recurrent && split === 'train' && 2 * batch > need) {
-      need = 2 * batch;
-      what = `--batch ${batch}`;
-    }
+    const { need, what } = splitNeed(batches, split, context, batch);
     if (src.length < need) {
       throw new Error(
         `corpus ${name} is too small for ${what}: the ${split} split has ${src.length} tokens, at least ${need} are needed ` +
@@ -249,6 +84,63 @@ function checkCorpusSize(kind: ModelKind, name: string, splits: [string, TokenSo
       );
     }
   }
+}
+
+/** A run of a count-based family (ngram): counted in one pass, evaluated, saved. */
+function runCounts(
+  family: AnyFamily,
+  corpus: TrainingCorpus,
+  o: TrainRunOptions,
+  ev: TrainRunEvents,
+  ids: { train: TokenSource; valid: TokenSource; test: TokenSource },
+  evalSplits: () => [string, TokenSource][],
+): TrainRunResult {
+  const counts = family.counts!;
+  const V = corpus.vocabSize;
+  const context = o.context ?? counts.defaultContext;
+  checkCorpusSize(null, corpus.name, evalSplits(), context, 1);
+  const inMem = (s: TokenSource): Int32Array => {
+    const a = inMemory(s);
+    if (!a) throw new Error(`--model ${family.name} counts the whole corpus in memory: train it on a text corpus, not the token file ${corpus.name}`);
+    return a;
+  };
+  const t0 = performance.now();
+  const lm = counts.train(inMem(ids.train), { context, vocabSize: V });
+  const seconds = (performance.now() - t0) / 1000;
+  ev.info?.(counts.trained(lm, seconds));
+  const valid = counts.evaluate(lm, inMem(ids.valid));
+  ev.eval?.({ ...valid, split: 'valid', step: 0 });
+  let testPpl: number | null = null;
+  if (o.test !== false) {
+    const t = counts.evaluate(lm, inMem(ids.test));
+    testPpl = t.ppl;
+    ev.eval?.({ ...t, split: 'test', step: 0 });
+  }
+  let checkpoint: string | null = null;
+  if (o.out !== undefined) {
+    saveCountsTrained(o.out, family.name, {
+      model: lm,
+      vocab: corpus.vocab ?? undefined,
+      tokenizer: corpus.tokenizer ?? undefined,
+      corpus: corpus.name,
+      options: recordedOptions(o),
+      result: { validPpl: valid.ppl, testPpl },
+    });
+    checkpoint = o.out;
+    ev.info?.(`checkpoint saved to ${o.out}`);
+  }
+  return {
+    model: family.name,
+    steps: 0,
+    seconds,
+    tokensPerSecond: ids.train.length / Math.max(seconds, 1e-9),
+    parameters: 0,
+    vocabSize: V,
+    validPpl: valid.ppl,
+    testPpl,
+    checkpoint,
+    config: effectiveConfig({ model: family.name, options: o, corpus: corpus.name, tokenizer: tokenizerLabel(corpus), vocabSize: V, counts: counts.settings(context) }),
+  };
 }
 
 async function runTrainingOn(
@@ -270,54 +162,11 @@ async function runTrainingOn(
     ...(o.test !== false ? ([['test', ids.test]] as [string, TokenSource][]) : []),
   ];
 
-  if (o.model === 'ngram') {
-    const order = (o.context ?? 4) + 1;
-    checkCorpusSize('ngram', corpus.name, evalSplits(), order - 1, 1);
-    const inMem = (s: TokenSource): Int32Array => {
-      const a = inMemory(s);
-      if (!a) throw new Error(`--model ngram counts the whole corpus in memory: train it on a text corpus, not the token file ${corpus.name}`);
-      return a;
-    };
-    const t0 = performance.now();
-    const lm = KneserNeyLM.train(inMem(ids.train), { order, vocabSize: V });
-    const seconds = (performance.now() - t0) / 1000;
-    ev.info?.(`model ngram: interpolated modified Kneser-Ney, order ${order}; trained in ${seconds.toFixed(1)} s`);
-    const valid = lm.evaluate(inMem(ids.valid));
-    ev.eval?.({ ...valid, split: 'valid', step: 0 });
-    let testPpl: number | null = null;
-    if (o.test !== false) {
-      const t = lm.evaluate(inMem(ids.test));
-      testPpl = t.ppl;
-      ev.eval?.({ ...t, split: 'test', step: 0 });
-    }
-    let checkpoint: string | null = null;
-    if (o.out !== undefined) {
-      saveNgramTrained(o.out, {
-        model: lm,
-        vocab: corpus.vocab ?? undefined,
-        tokenizer: corpus.tokenizer ?? undefined,
-        corpus: corpus.name,
-        options: recordedOptions(o),
-        result: { validPpl: valid.ppl, testPpl },
-      });
-      checkpoint = o.out;
-      ev.info?.(`checkpoint saved to ${o.out}`);
-    }
-    return {
-      model: 'ngram',
-      steps: 0,
-      seconds,
-      tokensPerSecond: ids.train.length / Math.max(seconds, 1e-9),
-      parameters: 0,
-      vocabSize: V,
-      validPpl: valid.ppl,
-      testPpl,
-      checkpoint,
-      config: effectiveConfig({ model: 'ngram', options: o, corpus: corpus.name, tokenizer: tokenizerLabel(corpus), vocabSize: V }),
-    };
-  }
+  const found = familyOf(o.model);
+  if (!found.neural) return runCounts(found, corpus, o, ev, ids, evalSplits);
+  const family = found as AnyNeuralFamily;
 
-  const d = MODEL_DEFAULTS[o.model];
+  const d = family.neural.defaults;
   const batch = o.batch ?? d.batch;
   const context = o.context ?? d.context;
   const embed = o.embed ?? d.embed;
@@ -326,10 +175,8 @@ async function runTrainingOn(
   const heads = o.heads ?? d.heads;
   const dropout = o.dropout ?? 0;
   const clip = o.clip ?? d.clip;
-  checkCorpusSize(o.model, corpus.name, evalSplits(), context, batch);
-  if (o.model === 'mlm' && !inMemory(ids.train)) {
-    throw new Error(`--model mlm does not stream from token files yet: train it on a text corpus, not ${corpus.name}`);
-  }
+  checkCorpusSize(family.neural.batches, corpus.name, evalSplits(), context, batch);
+  family.neural.checkTrain?.(ids.train, corpus.name);
   const jobConfig: JobConfig = {
     V,
     batch,
@@ -340,10 +187,10 @@ async function runTrainingOn(
     heads,
     dropout,
     seed,
-    direct: o.direct ?? false,
-    buckets: o.buckets ?? 2048,
+    direct: o.direct ?? optionDefault('direct', false),
+    buckets: o.buckets ?? optionDefault('buckets', 0),
   };
-  const job = makeJob(o.model, jobConfig, ids.train, init?.config);
+  const job = makeJob(family, jobConfig, ids.train, init?.config);
   if (init) {
     init.load(job.model);
     ev.info?.(`--init: weights from ${init.dir}`);
@@ -352,11 +199,11 @@ async function runTrainingOn(
 
   const optimizerName = o.optimizer ?? 'adamw';
   const accumulate = o.accumulate ?? 1;
-  const batchTokens = batch * (o.model === 'ffnn' || o.model === 'loglinear' ? 1 : context) * accumulate;
+  const batchTokens = batch * exampleTokens(family.neural.batches, context) * accumulate;
   const optimizer = makeOptimizer(optimizerName, job.model.parameters(), o, d.lr, batchTokens);
   const lr = optimizer.lr;
   ev.info?.(
-    `model ${o.model}: ${describe(o.model, { context, embed, hidden, layers, heads, direct: o.direct ?? false, dropout })}; ` +
+    `model ${o.model}: ${family.describe(jobConfig)}; ` +
       `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr} (${o.schedule ?? 'constant'}${o.warmup ? `, warmup ${o.warmup}` : ''})${clip ? `, clip ${clip}` : ''}`,
   );
 
@@ -593,317 +440,9 @@ function makeSchedule(kind: ScheduleKind, lr: number, warmup: number, total: num
   }
 }
 
-function describe(
-  kind: ModelKind,
-  c: { context: number; embed: number; hidden: number; layers: number; heads: number; direct: boolean; dropout: number },
-): string {
-  switch (kind) {
-    case 'ffnn':
-      return `context ${c.context}, embed ${c.embed}, hidden ${c.hidden}, direct ${c.direct}`;
-    case 'rnn':
-    case 'lstm':
-      return `${c.layers} x ${c.hidden} (embed ${c.embed}), BPTT ${c.context}, dropout ${c.dropout}`;
-    case 'loglinear':
-      return `context ${c.context}, hashed n-gram features`;
-    case 'mamba':
-      return `${c.layers} blocks, width ${c.embed}, d_state 16, expand 2, d_conv 4, context ${c.context}`;
-    default:
-      return `${c.layers} layers, ${c.heads} heads, width ${c.embed}, context ${c.context}, dropout ${c.dropout}`;
-  }
-}
-
-/** How a job was set up: the model's sizes plus the batching (saved in checkpoints for evaluation). */
-export interface JobConfig {
-  V: number;
-  batch: number;
-  context: number;
-  embed: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  dropout: number;
-  seed: number;
-  direct: boolean;
-  buckets: number;
-}
-
-/** The kinds of trained model that have a constructor config (everything but ngram). */
-export type NeuralKind = Exclude<ModelKind, 'ngram'>;
-export type NeuralModel = FeedForwardLM | RecurrentLM | TransformerLM | LogLinearLM | MaskedLM | MambaLM;
-/** The constructor config of a model of each kind. */
-export type ModelConfig = FeedForwardConfig | RecurrentConfig | TransformerConfig | LogLinearConfig | MaskedLMConfig | MambaConfig;
-
-/** The constructor config of the model a job of `kind` trains. */
-export function modelConfigFor(kind: NeuralKind, c: JobConfig): ModelConfig {
-  switch (kind) {
-    case 'ffnn':
-      return { vocabSize: c.V, context: c.context, embed: c.embed, hidden: c.hidden, direct: c.direct, seed: c.seed };
-    case 'rnn':
-    case 'lstm':
-      return {
-        vocabSize: c.V,
-        cell: kind,
-        embed: c.embed,
-        hidden: c.hidden,
-        layers: c.layers,
-        dropout: c.dropout,
-        seed: c.seed,
-        tieWeights: c.embed === c.hidden,
-      };
-    case 'loglinear':
-      return { vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed };
-    case 'mamba':
-      return { vocabSize: c.V, embed: c.embed, layers: c.layers, seed: c.seed };
-    case 'mlm':
-    case 'transformer':
-      return {
-        vocabSize: c.V,
-        context: c.context,
-        embed: c.embed,
-        heads: c.heads,
-        layers: c.layers,
-        dropout: c.dropout,
-        seed: c.seed,
-      };
-  }
-}
-
-/** A fresh model of `kind` from its constructor config. */
-export function buildModel(kind: NeuralKind, config: ModelConfig): NeuralModel {
-  switch (kind) {
-    case 'ffnn':
-      return new FeedForwardLM(config as FeedForwardConfig);
-    case 'rnn':
-    case 'lstm':
-      return new RecurrentLM(config as RecurrentConfig);
-    case 'loglinear':
-      return new LogLinearLM(config as LogLinearConfig);
-    case 'mamba':
-      return new MambaLM(config as MambaConfig);
-    case 'mlm':
-      return new MaskedLM(config as MaskedLMConfig);
-    case 'transformer':
-      return new TransformerLM(config as TransformerConfig);
-    default:
-      throw new Error(`unknown model kind '${String(kind)}'`);
-  }
-}
-
-/**
- * The evaluation of a `kind` model as training does it (perplexity over `ids`), with the
- * job's context/batching `c`. Puts the model in eval mode for the call, then back to train.
- */
-export function evaluateModel(kind: NeuralKind, model: NeuralModel, c: JobConfig, ids: Int32Array): EvalResult {
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    return evaluatorFor(kind, model, c)(ids);
-  } finally {
-    model.train(wasTraining);
-  }
-}
-
-function evaluatorFor(kind: NeuralKind, model: Module, c: JobConfig): Evaluator {
-  switch (kind) {
-    case 'ffnn':
-    case 'loglinear': {
-      const m = model as FeedForwardLM | LogLinearLM;
-      return (ids, onProgress) =>
-        evaluateLoss(reporting(contextWindows(ids, c.context, 1024), (b) => b.size, onProgress), (b) => {
-          const { x, y } = windowTensors(b, c.context);
-          return { sum: crossEntropy(m.forward(x), y, { reduction: 'sum' }), tokens: b.size };
-        });
-    }
-    case 'rnn':
-    case 'lstm':
-      return (ids, onProgress) => evaluateRecurrent(model as RecurrentLM, ids, 10, c.context, onProgress);
-    case 'mlm':
-      // Masked-token perplexity: exp(mean NLL over the masked positions), fixed masks.
-      return (ids, onProgress) => evaluateMasked(model as MaskedLM, ids, 8, c.context, c.seed, {}, onProgress);
-    default: {
-      const m = model as TransformerLM | MambaLM;
-      return (ids, onProgress) =>
-        evaluateLoss(reporting(sequentialWindows(ids, 8, c.context), (b) => b.tokens, onProgress), (b) => ({ sum: sequenceLoss(m, b, 'sum'), tokens: b.tokens }));
-    }
-  }
-}
-
-// The union of the three batch kinds; each job only ever sees its own.
-type AnyBatch = { inputs: Int32Array; targets: Int32Array };
-
-function makeJob(kind: NeuralKind, c: JobConfig, train: TokenSource, given?: ModelConfig): Job<AnyBatch> & { config: ModelConfig } {
-  const config = given ?? modelConfigFor(kind, c);
-  const job = jobFor(kind, buildModel(kind, config), c, train);
+/** The job of a `family` run: its model (built from `given`, or from the job's sizes) and its batches. */
+function makeJob(family: AnyNeuralFamily, c: JobConfig, train: TokenSource, given?: ModelConfig): Job<AnyBatch> & { config: ModelConfig } {
+  const config = (given ?? family.neural.config(c)) as ModelConfig;
+  const job = family.neural.job(family.neural.build(config), c, train);
   return { ...job, config };
-}
-
-function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: TokenSource): Job<AnyBatch> {
-  const evaluate = evaluatorFor(kind, built, c);
-  if (kind === 'ffnn' || kind === 'loglinear') {
-    const model = built as FeedForwardLM | LogLinearLM;
-    return windowJob(model, (x) => model.forward(x), c, train, evaluate);
-  }
-  if (kind === 'rnn' || kind === 'lstm') {
-    const model = built as RecurrentLM;
-    // The hidden state carried from batch to batch (truncated BPTT), reset every epoch.
-    let state: RecurrentState | null = null;
-    // The state the last batch started from (kept for Sophia's lossOnLabels).
-    let input: RecurrentState | null = null;
-    const mem = inMemory(train);
-    return {
-      model,
-      // In memory: the array loader; a token file: the same streams, read window by window.
-      batches: () => (mem ? bpttBatches(mem, c.batch, c.context) : bpttBatchesFrom(train, c.batch, c.context)),
-      stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context) : numBpttBatchesFrom(train, c.batch, c.context),
-      startEpoch: () => {
-        disposeState(state);
-        disposeState(input);
-        state = null;
-        input = null;
-      },
-      loss: (b) => {
-        // recurrentLoss, keeping the batch's input state until the next batch (Sophia's
-        // lossOnLabels re-runs the forward from it).
-        const { batchSize: B, T, inputs, targets } = b as BpttBatch;
-        disposeState(input);
-        input = state;
-        const from = input;
-        const ids = (): Tensor => Tensor.fromArray(inputs, [B, T], 'int32');
-        const out = model.forward(ids(), from);
-        const loss = crossEntropy(out.logits, Tensor.fromArray(targets, [B * T], 'int32'));
-        state = detachState(out.state);
-        return {
-          loss,
-          tokens: B * T,
-          logits: out.logits,
-          lossOnLabels: (labels) => crossEntropy(model.forward(ids(), from).logits, labels),
-        };
-      },
-      carry: () => {
-        if (!state) return null;
-        const named: Record<string, Tensor> = {};
-        state.h.forEach((t, l) => (named[`h.${l}`] = t));
-        state.c?.forEach((t, l) => (named[`c.${l}`] = t));
-        return named;
-      },
-      setCarry: (saved) => {
-        const take = (name: string): Tensor => {
-          const t = saved.get(name);
-          if (!t) throw new Error(`--resume: the checkpoint's carried state has no '${name}'`);
-          return keep(t.clone());
-        };
-        const h = Array.from({ length: c.layers }, (_, l) => take(`h.${l}`));
-        const cs = model.config.cell === 'lstm' ? Array.from({ length: c.layers }, (_, l) => take(`c.${l}`)) : null;
-        disposeState(state);
-        state = { h, c: cs };
-      },
-      evaluate,
-      dispose: () => {
-        disposeState(state);
-        disposeState(input);
-        model.dispose();
-      },
-    };
-  }
-  if (kind === 'mlm') {
-    const model = built as MaskedLM;
-    const mlmIds = inMemory(train);
-    if (!mlmIds) throw new Error('mlm: the training tokens must be in memory');
-    const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
-    return {
-      model,
-      batches: function* (epoch) {
-        for (let s = 0; s < stepsPerEpoch; s++) {
-          yield randomMaskedWindows(mlmIds, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, { vocabSize: c.V });
-        }
-      },
-      stepsPerEpoch,
-      loss: (b) => {
-        const mb = b as MaskedSequenceBatch;
-        const logits = model.forward(Tensor.fromArray(mb.inputs, [mb.batchSize, mb.seqLen], 'int32'));
-        const loss = crossEntropy(logits, Tensor.fromArray(mb.targets, [mb.batchSize * mb.seqLen], 'int32'));
-        return { loss, tokens: mb.batchSize * mb.seqLen };
-      },
-      evaluate,
-      dispose: () => model.dispose(),
-    };
-  }
-  return sequenceJob(built as TransformerLM | MambaLM, c, train, evaluate);
-}
-
-function windowTensors(b: WindowBatch, context: number): { x: Tensor; y: Tensor } {
-  return {
-    x: Tensor.fromArray(b.inputs, [b.size, context], 'int32'),
-    y: Tensor.fromArray(b.targets, [b.size], 'int32'),
-  };
-}
-
-/**
- * Fixed-context models (feed-forward, log-linear): shuffled context windows -> next token.
- * A token file (not in memory) draws random positions per batch instead of shuffling them all.
- */
-function windowJob(
-  model: Module,
-  forward: (x: Tensor) => Tensor,
-  c: JobConfig,
-  train: TokenSource,
-  evaluate: Evaluator,
-): Job<AnyBatch> {
-  const mem = inMemory(train);
-  const stepsPerEpoch = Math.ceil((train.length - c.context) / c.batch);
-  return {
-    model,
-    batches: mem
-      ? (epoch) => contextWindows(mem, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch })
-      : function* (epoch) {
-          for (let s = 0; s < stepsPerEpoch; s++) yield randomContextWindowsFrom(train, c.context, c.batch, c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
-        },
-    stepsPerEpoch,
-    loss: (b) => {
-      const { x, y } = windowTensors(b as WindowBatch, c.context);
-      const logits = forward(x);
-      return { loss: crossEntropy(logits, y), tokens: (b as WindowBatch).size, logits, lossOnLabels: (labels) => crossEntropy(forward(windowTensors(b as WindowBatch, c.context).x), labels) };
-    },
-    evaluate,
-    dispose: () => model.dispose(),
-  };
-}
-
-function sequenceLoss(model: TransformerLM | MambaLM, b: SequenceBatch, reduction: 'mean' | 'sum'): Tensor {
-  return crossEntropy(
-    model.forward(Tensor.fromArray(b.inputs, [b.batchSize, b.seqLen], 'int32')),
-    Tensor.fromArray(b.targets, [b.tokens], 'int32'),
-    { reduction },
-  );
-}
-
-/** Causal sequence models (Transformer, Mamba): random windows to train, consecutive windows to evaluate. */
-function sequenceJob(
-  model: TransformerLM | MambaLM,
-  c: JobConfig,
-  train: TokenSource,
-  evaluate: Evaluator,
-): Job<AnyBatch> {
-  const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
-  // In memory: slices of the array; a token file: one read of T + 1 tokens per window.
-  const mem = inMemory(train);
-  const windows = (seed: number): SequenceBatch =>
-    mem ? randomWindows(mem, c.batch, c.context, seed) : randomWindowsFrom(train, c.batch, c.context, seed);
-  return {
-    model,
-    batches: function* (epoch) {
-      for (let s = 0; s < stepsPerEpoch; s++) yield windows(c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
-    },
-    stepsPerEpoch,
-    loss: (b) => {
-      // sequenceLoss, exposing the logits and the loss on other labels (Sophia).
-      const sb = b as SequenceBatch;
-      const ids = (): Tensor => Tensor.fromArray(sb.inputs, [sb.batchSize, sb.seqLen], 'int32');
-      const logits = model.forward(ids());
-      const loss = crossEntropy(logits, Tensor.fromArray(sb.targets, [sb.tokens], 'int32'), { reduction: 'mean' });
-      return { loss, tokens: sb.tokens, logits, lossOnLabels: (labels) => crossEntropy(model.forward(ids()), labels) };
-    },
-    evaluate,
-    dispose: () => model.dispose(),
-  };
 }
