@@ -87,7 +87,7 @@ export type {
 export { exampleTokens, maskedEvaluator, maskedJob, sequenceEvaluator, sequenceJob, streamEvaluator, streamJob, windowEvaluator, windowJob } from './train/jobs.js';
 export type { SequenceLM, WindowLM } from './train/jobs.js';
 export type { TokenSource } from './data/tokensource.js';
-export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult, StepResult, TrainerState } from './train/trainer.js';
+export type { LossContext, LossResult, StepEvent, EvalResult, FitOptions, FitResult, StepResult, TrainerState } from './train/trainer.js';
 
 // Data.
 export { loadBrown, loadBrownTagged, splitBrown, brownDirectory } from './data/brown.js';

@@ -18,7 +18,7 @@ import type { Tokenizer } from '../data/tokenizers.js';
 import type { SamplingOptions } from '../generate/sampling.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor.js';
-import type { EvalResult, LossResult } from './trainer.js';
+import type { EvalResult, LossContext, LossResult } from './trainer.js';
 
 /** How a job was set up: the model's sizes plus the batching (saved in checkpoints for evaluation). */
 export interface JobConfig {
@@ -43,7 +43,8 @@ export interface Job<B> {
   model: Module;
   batches: (epoch: number) => Iterable<B>;
   stepsPerEpoch: number;
-  loss: (b: B) => LossResult;
+  /** The batch's loss; `ctx.keepLogits` false lets it consume the logits (see LossContext). */
+  loss: (b: B, ctx?: LossContext) => LossResult;
   evaluate: Evaluator;
   /** Called at the start of every epoch (recurrent models reset their carried state). */
   startEpoch?: () => void;

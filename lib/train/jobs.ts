@@ -19,7 +19,15 @@ import { crossEntropy } from '../ops/crossentropy.js';
 import { Tensor, keep } from '../tensor.js';
 import { reporting } from './eval-progress.js';
 import type { AnyBatch, BatchKind, Evaluator, Job, JobConfig } from './family.js';
-import { evaluateLoss } from './trainer.js';
+import { evaluateLoss, type LossContext } from './trainer.js';
+
+/**
+ * Whether a step's loss may compute crossEntropy in place (the logits' gradient written over
+ * them, one (N, V) buffer fewer): only when the Trainer says it will not read the logits.
+ */
+function consumable(ctx?: LossContext): boolean {
+  return ctx !== undefined && !ctx.keepLogits;
+}
 
 /** A model that maps (B, T) ids to (B*T, V) logits (Transformer, Mamba). */
 export interface SequenceLM extends Module {
@@ -92,10 +100,10 @@ export function windowJob(
           for (let s = 0; s < stepsPerEpoch; s++) yield randomContextWindowsFrom(train, c.context, c.batch, c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
         },
     stepsPerEpoch,
-    loss: (b) => {
+    loss: (b, ctx) => {
       const { x, y } = windowTensors(b as WindowBatch, c.context);
       const logits = forward(x);
-      return { loss: crossEntropy(logits, y), tokens: (b as WindowBatch).size, logits, lossOnLabels: (labels) => crossEntropy(forward(windowTensors(b as WindowBatch, c.context).x), labels) };
+      return { loss: crossEntropy(logits, y, { inplace: consumable(ctx) }), tokens: (b as WindowBatch).size, logits, lossOnLabels: (labels) => crossEntropy(forward(windowTensors(b as WindowBatch, c.context).x), labels) };
     },
     evaluate,
     dispose: () => model.dispose(),
@@ -193,10 +201,10 @@ export function maskedJob(model: MaskedLM, c: JobConfig, train: TokenSource, eva
       }
     },
     stepsPerEpoch,
-    loss: (b) => {
+    loss: (b, ctx) => {
       const mb = b as MaskedSequenceBatch;
       const logits = model.forward(Tensor.fromArray(mb.inputs, [mb.batchSize, mb.seqLen], 'int32'));
-      const loss = crossEntropy(logits, Tensor.fromArray(mb.targets, [mb.batchSize * mb.seqLen], 'int32'));
+      const loss = crossEntropy(logits, Tensor.fromArray(mb.targets, [mb.batchSize * mb.seqLen], 'int32'), { inplace: consumable(ctx) });
       return { loss, tokens: mb.batchSize * mb.seqLen };
     },
     evaluate,
@@ -238,12 +246,12 @@ export function sequenceJob(
       for (let s = 0; s < stepsPerEpoch; s++) yield windows(c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
     },
     stepsPerEpoch,
-    loss: (b) => {
+    loss: (b, ctx) => {
       // sequenceLoss, exposing the logits and the loss on other labels (Sophia).
       const sb = b as SequenceBatch;
       const ids = (): Tensor => Tensor.fromArray(sb.inputs, [sb.batchSize, sb.seqLen], 'int32');
       const logits = model.forward(ids());
-      const loss = crossEntropy(logits, Tensor.fromArray(sb.targets, [sb.tokens], 'int32'), { reduction: 'mean' });
+      const loss = crossEntropy(logits, Tensor.fromArray(sb.targets, [sb.tokens], 'int32'), { reduction: 'mean', inplace: consumable(ctx) });
       return { loss, tokens: sb.tokens, logits, lossOnLabels: (labels) => crossEntropy(model.forward(ids()), labels) };
     },
     evaluate,

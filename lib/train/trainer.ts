@@ -37,6 +37,17 @@ import type { Schedule } from '../optim/schedule.js';
 import { SophiaG } from '../optim/sophia.js';
 import { Tensor, keep, tidy } from '../tensor.js';
 
+/** What the Trainer tells a loss function about the step it computes. */
+export interface LossContext {
+  /**
+   * The Trainer reads the result's `logits` after the loss (Sophia's Hessian steps), so they
+   * must stay intact. When false the loss may consume them: crossEntropy's `inplace` writes
+   * the gradient over the logits, one (N, V) buffer fewer. A loss called without a context
+   * keeps them.
+   */
+  keepLogits: boolean;
+}
+
 export interface LossResult {
   /** Scalar loss (mean over the batch's tokens) to back-propagate. */
   loss: Tensor;
@@ -180,7 +191,7 @@ export class Trainer<B> {
   constructor(
     readonly model: Module,
     readonly optimizer: Optimizer,
-    readonly lossFn: (batch: B) => LossResult,
+    readonly lossFn: (batch: B, ctx?: LossContext) => LossResult,
     opts: TrainerOptions = {},
   ) {
     this.schedule = opts.schedule;
@@ -272,7 +283,7 @@ export class Trainer<B> {
     try {
       for (const [j, batch] of batches.entries()) {
         const r = tidy(() => {
-          const out = this.lossFn(batch);
+          const out = this.lossFn(batch, { keepLogits: hessianNext && j === k - 1 });
           const value = out.loss.item();
           if (!Number.isFinite(value)) return { value, tokens: out.tokens };
           (k === 1 ? out.loss : mulScalar(out.loss, 1 / k)).backward();
