@@ -36,6 +36,8 @@ export { Adafactor } from './optim/adafactor.js';
 export type { AdafactorOptions } from './optim/adafactor.js';
 export { SophiaG } from './optim/sophia.js';
 export type { SophiaOptions } from './optim/sophia.js';
+export { NTASGD } from './optim/asgd.js';
+export type { NTASGDOptions } from './optim/asgd.js';
 export type { SGDOptions, AdamWOptions, OptimizerState } from './optim/optimizer.js';
 export { clipGradNorm } from './optim/clip.js';
 export * as schedules from './optim/schedule.js';
