@@ -372,13 +372,17 @@ export function disposeState(state: RecurrentState | null | undefined): void {
 }
 
 export interface RecurrentLossResult {
-  /** Mean cross-entropy over the window's B*T tokens. */
+  /** Mean cross-entropy over the window's B*T tokens (plus the AR/TAR penalty when asked and training). */
   loss: Tensor;
   tokens: number;
   /** The detached final state, to pass with the next window (yours to dispose). */
   state: RecurrentState;
   /** The cross-entropy alone (`loss` without the AR/TAR penalty; the same tensor without one). */
   nll: Tensor;
+  /** With a penalty: `nll`, the value a Trainer reports for the step (LossResult.report). */
+  report?: Tensor;
+  /** The batch's lrScale (random-length BPTT), passed on to the Trainer. */
+  lrScale?: number;
 }
 
 /**
@@ -409,7 +413,7 @@ export function recurrentLoss(
   // AR/TAR: training only (they regularise the fit; evaluation reports the plain NLL).
   const penalty = model.training ? activationPenalty(out, B, T, opts) : null;
   const loss = penalty ? add(nll, opts.reduction === 'sum' ? mul(penalty, B * T) : penalty) : nll;
-  return { loss, tokens: B * T, state: detachState(out.state), nll };
+  return { loss, tokens: B * T, state: detachState(out.state), nll, ...(penalty ? { report: nll } : {}), ...(batch.lrScale !== undefined ? { lrScale: batch.lrScale } : {}) };
 }
 
 /**

@@ -18,6 +18,7 @@
 //   sampled (seeded by `seed` and the step) from the step's last batch's `logits`, and the
 //   gradient of `lossOnLabels(labels)` feeds `updateHessian()`. Loss functions used with
 //   Sophia must return both.
+// - report (LossResult): the value shown for a batch when the loss adds a regulariser.
 // - lrScale (LossResult): a batch may scale the learning rate of its step (random-length
 //   BPTT passes T / seqLen); the schedule's rate is restored after the update.
 // - Resumable state: `state()` / `restoreState()` give the step, the epoch and the batches
@@ -59,6 +60,11 @@ export interface LossResult {
    * factors are averaged. Default 1.
    */
   lrScale?: number;
+  /**
+   * The value reported for this batch (step events, history) when it differs from the loss
+   * back-propagated: e.g. the cross-entropy alone when `loss` adds a regulariser. Default: loss.
+   */
+  report?: Tensor;
 }
 
 export interface StepEvent {
@@ -287,8 +293,9 @@ export class Trainer<B> {
           const scale = out.lrScale ?? 1;
           if (!(Number.isFinite(scale) && scale > 0)) throw new RangeError(`Trainer: a batch's lrScale must be > 0, got ${String(out.lrScale)}`);
           lrScaleSum += scale;
-          const value = out.loss.item();
-          if (!Number.isFinite(value)) return { value, tokens: out.tokens };
+          const lossValue = out.loss.item();
+          if (!Number.isFinite(lossValue)) return { value: lossValue, tokens: out.tokens };
+          const value = out.report ? out.report.item() : lossValue;
           (k === 1 ? out.loss : mulScalar(out.loss, 1 / k)).backward();
           if (hessianNext && j === k - 1) {
             if (!out.logits || !out.lossOnLabels) {

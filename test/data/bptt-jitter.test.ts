@@ -97,4 +97,17 @@ describe('Trainer: a batch lrScale scales the learning rate of its step', () => 
     expect(() => trainer.trainStep(null)).toThrow(/lrScale/);
     w.dispose();
   });
+
+  it('report: the value a step reports when the loss adds a regulariser', () => {
+    const w = Tensor.fromArray([2], [1]).requireGrad();
+    const trainer = new Trainer({ train: () => undefined } as never, new SGD([w], { lr: 0.1 }), () => ({
+      loss: mul(sum(w), 3),
+      report: sum(w),
+      tokens: 1,
+    }));
+    expect(trainer.trainStep(null).loss).toBeCloseTo(2, 6);
+    // The update follows the loss (gradient 3), not the reported value.
+    expect(w.toArray()[0]).toBeCloseTo(2 - 0.3, 6);
+    w.dispose();
+  });
 });
