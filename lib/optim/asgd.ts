@@ -92,9 +92,12 @@ export class NTASGD extends Optimizer {
   /**
    * Records a validation loss; starts averaging (and returns true) when it is above the
    * minimum of all but the last `nonmono` earlier losses (and more than `nonmono` were seen).
+   * NaN is ignored.
    */
   observe(validLoss: number): boolean {
-    if (typeof validLoss !== 'number' || Number.isNaN(validLoss)) throw new RangeError(`NTASGD.observe: bad validation loss ${String(validLoss)}`);
+    if (typeof validLoss !== 'number') throw new TypeError(`NTASGD.observe: the validation loss must be a number, got ${typeof validLoss}`);
+    // A NaN loss (a diverged evaluation) is not recorded and triggers nothing.
+    if (Number.isNaN(validLoss)) return false;
     const seen = this.validLosses;
     let trigger = false;
     if (this.averageStart === null && seen.length > this.nonmono) {
@@ -203,6 +206,8 @@ export class NTASGD extends Optimizer {
       if (!Number.isSafeInteger(v) || v! < min) throw new Error(`${where}: bad ${k} ${String(v)}`);
       return v!;
     };
+    const lr = s.lr;
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new Error(`${where}: bad lr ${String(lr)}`);
     const nonmono = int('nonmono', 1);
     if (nonmono !== this.nonmono) throw new Error(`${where}: the state has nonmono ${nonmono}, this optimizer ${this.nonmono}`);
     const averageStart = int('averageStart', -1);
@@ -229,7 +234,9 @@ export class NTASGD extends Optimizer {
     // Saved while swapped: the model's weights (loaded before) are the averages; put the iterates back.
     for (const [i, t] of iterate) this.params[i]!.storage.copyFrom(t.storage);
     this.stepCount = this.inner.stepCount;
-    this.lr = this.inner.lr;
+    // The wrapper's own rate (the inner one holds the last step's, which a batch lrScale may have scaled).
+    this.lr = lr;
+    this.inner.lr = lr;
     this.averageStart = averageStart < 0 ? null : averageStart;
     this.averagedSteps = averagedSteps;
     this.validLosses.length = 0;

@@ -31,7 +31,9 @@ describe('NTASGD', () => {
     expect(b.averaging).toBe(true);
     expect(b.observe(9)).toBe(false); // already averaging
     expect(() => new NTASGD(new SGD([w], { lr: 0.1 }), { nonmono: 0 })).toThrow(/nonmono/);
-    expect(() => b.observe(Number.NaN)).toThrow(/validation loss/);
+    expect(b.observe(Number.NaN)).toBe(false);
+    expect(b.validLosses).toEqual([5, 4, 3, 3.5, 4.5, 9]);
+    expect(() => b.observe('1' as unknown as number)).toThrow(/number/);
     w.dispose();
   });
 
