@@ -87,6 +87,17 @@ addDistFlags(program
   .option('--patience <n>', 'early stopping: stop after N evaluations without a better validation perplexity', int('--patience', 1))
   .option('--restore-best', 'with --patience: end with the weights of the best evaluation')
   .option('--skip-nonfinite', 'skip steps whose loss is NaN/Inf instead of stopping')
+  .option('--momentum <x>', '--optimizer sgd: momentum (default 0.9)', num('--momentum', 0))
+  .option('--ntasgd <n>', 'NT-ASGD: average the weights once validation has not improved for N evaluations (evaluations and checkpoints use the average)', int('--ntasgd', 1))
+  .option('--weight-drop <p>', 'rnn, lstm: DropConnect on the hidden-to-hidden weights', num('--weight-drop', 0))
+  .option('--dropout-input <p>', 'rnn, lstm: locked (variational) dropout of the embeddings', num('--dropout-input', 0))
+  .option('--dropout-hidden <p>', 'rnn, lstm: locked dropout between layers', num('--dropout-hidden', 0))
+  .option('--dropout-output <p>', 'rnn, lstm: locked dropout of the last layer output', num('--dropout-output', 0))
+  .option('--embedding-dropout <p>', 'rnn, lstm: drop whole words of the embedding matrix', num('--embedding-dropout', 0))
+  .option('--last-hidden <n>', 'rnn, lstm: width of the last layer (tied to the embeddings when equal to --embed)', int('--last-hidden', 1))
+  .option('--ar <x>', 'rnn, lstm: activation regularisation (alpha * mean squared output)', num('--ar', 0))
+  .option('--tar <x>', 'rnn, lstm: temporal activation regularisation (beta * mean squared h_t - h_{t-1})', num('--tar', 0))
+  .option('--bptt-jitter', 'rnn, lstm: random BPTT lengths around --context (lr scaled by length / context)')
   .addHelpText('after', () => `\n${modelDefaultsTable()}\nCtrl-C stops after the current step; with --out it saves a resumable checkpoint first.`)
   .action(async (o: TrainFlags, cmd: Command) => runTrain(o, Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli')));
 

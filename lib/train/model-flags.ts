@@ -11,15 +11,19 @@ const COMMON: readonly Option[] = ['model', 'corpus', 'tokenizer', 'bpeVocab', '
 /** Options of the gradient-trained (neural) models. */
 const TRAINING: readonly Option[] = [
   'epochs', 'steps', 'batch', 'optimizer', 'lr', 'weightDecay', 'schedule', 'warmup', 'clip', 'saveEvery',
-  'resume', 'accumulate', 'evalEvery', 'patience', 'restoreBest', 'skipNonfinite',
+  'resume', 'accumulate', 'evalEvery', 'patience', 'restoreBest', 'skipNonfinite', 'momentum', 'ntasgd',
+];
+/** The AWD-LSTM regularisation options of the recurrent families. */
+const RECURRENT_REGULARIZATION: readonly Option[] = [
+  'weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout', 'lastHidden', 'ar', 'tar', 'bpttJitter',
 ];
 /** The model-shape options of each family. */
 const SHAPE: Record<ModelKind, readonly Option[]> = {
   ngram: [],
   loglinear: ['buckets'],
   ffnn: ['embed', 'hidden', 'direct'],
-  rnn: ['embed', 'hidden', 'layers', 'dropout'],
-  lstm: ['embed', 'hidden', 'layers', 'dropout'],
+  rnn: ['embed', 'hidden', 'layers', 'dropout', ...RECURRENT_REGULARIZATION],
+  lstm: ['embed', 'hidden', 'layers', 'dropout', ...RECURRENT_REGULARIZATION],
   transformer: ['embed', 'layers', 'heads', 'dropout'],
   mlm: ['embed', 'layers', 'heads', 'dropout'],
   mamba: ['embed', 'layers'],
@@ -57,7 +61,9 @@ export function modelDefaultsTable(): string {
       if (c === 'clip') return d.clip === undefined ? 'none' : String(d.clip);
       return String(d[c]);
     };
-    const also = SHAPE[kind].filter((o) => !(cols as readonly string[]).includes(o)).map((o) => (o === 'buckets' ? '--buckets 2048' : flagName(o)));
+    const own = SHAPE[kind].filter((o) => !(cols as readonly string[]).includes(o) && !RECURRENT_REGULARIZATION.includes(o));
+    const also = own.map((o) => (o === 'buckets' ? '--buckets 2048' : flagName(o)));
+    if (SHAPE[kind].some((o) => RECURRENT_REGULARIZATION.includes(o))) also.push('AWD-LSTM regularisation (the rnn, lstm flags above; off by default)');
     rows.push([kind, ...cols.map(cell), also.join(' ')]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

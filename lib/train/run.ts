@@ -13,12 +13,13 @@ import {
 } from '../data/tokensource.js';
 import { checkCorpusSpec, openTrainingCorpus, type CorpusSpec, type TrainingCorpus } from '../data/training-corpus.js';
 import type { TokenizerKind } from '../data/tokenizers.js';
-import { bpttBatches, numBpttBatches, type BpttBatch } from '../data/bptt.js';
+import { bpttBatches, numBpttBatches, type BpttBatch, type BpttJitter } from '../data/bptt.js';
 import { contextWindows, type WindowBatch } from '../data/loaders.js';
 import { randomWindows, sequentialWindows, type SequenceBatch } from '../data/windows.js';
 import { FeedForwardLM, type FeedForwardConfig } from '../models/ffnn.js';
 import { KneserNeyLM } from '../models/ngram.js';
-import { RecurrentLM, detachState, disposeState, evaluateRecurrent, type RecurrentConfig, type RecurrentState } from '../models/rnn.js';
+import { RecurrentLM, activationPenalty, detachState, disposeState, evaluateRecurrent, type RecurrentConfig, type RecurrentState } from '../models/rnn.js';
+import { NTASGD } from '../optim/asgd.js';
 import { TransformerLM, type TransformerConfig } from '../models/transformer.js';
 import { LogLinearLM, type LogLinearConfig } from '../models/loglinear.js';
 import { MambaLM, type MambaConfig } from '../models/mamba.js';
@@ -27,6 +28,7 @@ import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.j
 import { inverseTime, warmupCosine, type Schedule } from '../optim/schedule.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
+import { add } from '../ops/elementwise.js';
 import { Tensor, keep } from '../tensor.js';
 import { CHECKPOINT_KINDS, openTraining, saveNgramTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
@@ -34,6 +36,7 @@ import { openInit, type InitSource } from './init.js';
 import { effectiveConfig, type ConfigValue } from './effective-config.js';
 import { reporting } from './eval-progress.js';
 import { MODEL_DEFAULTS } from './model-defaults.js';
+import { flagName } from './model-flags.js';
 import { RunHistory, type RunHistoryJSON } from './history.js';
 import type { DataParallel } from '../dist/ddp.js';
 import { Trainer, evaluateLoss, type EvalResult, type LossResult, type StepEvent } from './trainer.js';
@@ -104,6 +107,71 @@ export interface TrainRunOptions {
   restoreBest?: boolean;
   /** Skip the steps whose loss is NaN/Inf (default: stop there with an error). */
   skipNonfinite?: boolean;
+  /** --optimizer sgd: momentum (default 0.9; AWD-LSTM uses 0). */
+  momentum?: number;
+  /** NT-ASGD (lib/optim/asgd.ts): average the iterates once the validation loss has not improved for this many evaluations. */
+  ntasgd?: number;
+  /** rnn/lstm: DropConnect probability on the hidden-to-hidden matrices. */
+  weightDrop?: number;
+  /** rnn/lstm: locked (variational) dropout of the embeddings fed to the first layer. */
+  dropoutInput?: number;
+  /** rnn/lstm: locked dropout between layers. */
+  dropoutHidden?: number;
+  /** rnn/lstm: locked dropout of the last layer's output. */
+  dropoutOutput?: number;
+  /** rnn/lstm: probability of dropping a whole word of the embedding matrix per batch. */
+  embeddingDropout?: number;
+  /** rnn/lstm: width of the last layer (default --hidden); the output is tied to the embeddings when it equals --embed. */
+  lastHidden?: number;
+  /** rnn/lstm: activation regularisation coefficient (alpha * mean of the squared dropped output). */
+  ar?: number;
+  /** rnn/lstm: temporal activation regularisation (beta * mean of (h_t - h_{t-1})^2). */
+  tar?: number;
+  /** rnn/lstm: random BPTT lengths around --context (N(context, 5), p 0.95, else context / 2; lr scaled by T / context). */
+  bpttJitter?: boolean;
+}
+
+/** The rnn/lstm regularisation options (AWD-LSTM); each absent = off. */
+export interface RecurrentRegularization {
+  weightDrop?: number;
+  dropoutInput?: number;
+  dropoutHidden?: number;
+  dropoutOutput?: number;
+  embeddingDropout?: number;
+  lastHidden?: number;
+  ar?: number;
+  tar?: number;
+  bpttJitter?: boolean;
+}
+
+const RECURRENT_PROBABILITIES = ['weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout'] as const;
+
+/** The regularisation options given in `o` (null when none), validated with the flags' names. */
+function recurrentRegularization(o: TrainRunOptions): RecurrentRegularization | null {
+  const r: RecurrentRegularization = {};
+  for (const k of RECURRENT_PROBABILITIES) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new Error(`${flagName(k)} must be a probability in [0, 1), got ${String(v)}`);
+    if (v > 0) r[k] = v;
+  }
+  for (const k of ['ar', 'tar'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(Number.isFinite(v) && v >= 0)) throw new Error(`${flagName(k)} must be a number >= 0, got ${String(v)}`);
+    if (v > 0) r[k] = v;
+  }
+  if (o.lastHidden !== undefined) {
+    if (!Number.isSafeInteger(o.lastHidden) || o.lastHidden < 1) throw new Error(`--last-hidden must be a positive integer, got ${String(o.lastHidden)}`);
+    r.lastHidden = o.lastHidden;
+  }
+  if (o.bpttJitter) r.bpttJitter = true;
+  if (Object.keys(r).length === 0) return null;
+  if (o.model !== 'rnn' && o.model !== 'lstm') return null; // warned about by the CLI (model-flags.ts)
+  if ((o.dropout ?? 0) > 0 && (r.dropoutInput || r.dropoutHidden || r.dropoutOutput)) {
+    throw new Error('--dropout (a fresh mask per element) and --dropout-input/--dropout-hidden/--dropout-output (locked masks) are alternatives: give one kind');
+  }
+  return r;
 }
 
 /** What a run will do, sent once before its first step (for progress displays and ETAs). */
@@ -326,6 +394,12 @@ async function runTrainingOn(
   const heads = o.heads ?? d.heads;
   const dropout = o.dropout ?? 0;
   const clip = o.clip ?? d.clip;
+  const recurrent = recurrentRegularization(o);
+  if (recurrent?.lastHidden !== undefined && layers === 1 && recurrent.lastHidden !== hidden) {
+    throw new Error(`--last-hidden ${recurrent.lastHidden} needs --layers >= 2 (with one layer, give --hidden ${recurrent.lastHidden})`);
+  }
+  if (o.ntasgd !== undefined && (!Number.isSafeInteger(o.ntasgd) || o.ntasgd < 1)) throw new Error(`--ntasgd must be an integer >= 1 (evaluations), got ${String(o.ntasgd)}`);
+  if (o.momentum !== undefined && (o.optimizer ?? 'adamw') !== 'sgd') throw new Error('--momentum applies to --optimizer sgd only');
   checkCorpusSize(o.model, corpus.name, evalSplits(), context, batch);
   if (o.model === 'mlm' && !inMemory(ids.train)) {
     throw new Error(`--model mlm does not stream from token files yet: train it on a text corpus, not ${corpus.name}`);
@@ -342,6 +416,7 @@ async function runTrainingOn(
     seed,
     direct: o.direct ?? false,
     buckets: o.buckets ?? 2048,
+    ...(recurrent ? { recurrent } : {}),
   };
   const job = makeJob(o.model, jobConfig, ids.train, init?.config);
   if (init) {
@@ -353,11 +428,18 @@ async function runTrainingOn(
   const optimizerName = o.optimizer ?? 'adamw';
   const accumulate = o.accumulate ?? 1;
   const batchTokens = batch * (o.model === 'ffnn' || o.model === 'loglinear' ? 1 : context) * accumulate;
-  const optimizer = makeOptimizer(optimizerName, job.model.parameters(), o, d.lr, batchTokens);
+  const base = makeOptimizer(optimizerName, job.model.parameters(), o, d.lr, batchTokens);
+  // NT-ASGD: evaluations and checkpoints see the averaged weights (withAveraged).
+  const averaged = o.ntasgd !== undefined ? new NTASGD(base, { nonmono: o.ntasgd }) : null;
+  const optimizer = averaged ?? base;
+  const withAveraged = <T>(fn: () => T): T => (averaged ? averaged.withAveraged(fn) : fn());
+  // The kind recorded in checkpoints (a resume must build the same optimizer).
+  const optimizerKind = averaged ? `${optimizerName}+ntasgd` : optimizerName;
   const lr = optimizer.lr;
   ev.info?.(
-    `model ${o.model}: ${describe(o.model, { context, embed, hidden, layers, heads, direct: o.direct ?? false, dropout })}; ` +
-      `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr} (${o.schedule ?? 'constant'}${o.warmup ? `, warmup ${o.warmup}` : ''})${clip ? `, clip ${clip}` : ''}`,
+    `model ${o.model}: ${describe(o.model, { context, embed, hidden, layers, heads, direct: o.direct ?? false, dropout })}${describeRegularization(recurrent)}; ` +
+      `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr} (${o.schedule ?? 'constant'}${o.warmup ? `, warmup ${o.warmup}` : ''})${clip ? `, clip ${clip}` : ''}` +
+      (averaged ? `, NT-ASGD (nonmono ${averaged.nonmono})` : ''),
   );
 
   let opened: OpenedTraining | null = null;
@@ -375,7 +457,7 @@ async function runTrainingOn(
     });
     // Resumable checkpoints: the model's files plus the whole training state (checkpointing.ts).
     const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }, carry?: Record<string, Tensor> | null): void =>
-      saveTrained(dir, {
+      withAveraged(() => saveTrained(dir, {
         kind: o.model,
         config: job.config,
         job: jobConfig,
@@ -389,18 +471,18 @@ async function runTrainingOn(
           options: recordedOptions(o),
           trainer: trainer.state(),
           optimizer,
-          optimizerKind: optimizerName,
+          optimizerKind,
           rng: job.model.rngState(),
           carry: carry !== undefined ? carry : (job.carry?.() ?? null),
           best: trainer.bestWeights,
           history: history.toJSON(),
         },
-      });
+      }));
     let pendingCarry: Map<string, Tensor> | null = null;
     let history = new RunHistory();
     if (o.resume !== undefined) {
       opened = openTraining(o.resume);
-      pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind: optimizerName, trainer });
+      pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind, trainer });
       history = RunHistory.fromJSON(opened.training.history);
       history.resume(trainer.step);
       ev.info?.(`resumed ${o.resume} at step ${trainer.step} (epoch ${trainer.epoch + 1}, batch ${trainer.batchInEpoch})`);
@@ -426,7 +508,7 @@ async function runTrainingOn(
       job.model.eval();
       const progress = ev.evalProgress && ((done: number, n: number) => ev.evalProgress!({ split: name, step: trainer.step, done, total: n }));
       progress?.(0, split.length);
-      const r = evaluateInChunks(job.evaluate, split, undefined, progress);
+      const r = withAveraged(() => evaluateInChunks(job.evaluate, split, undefined, progress));
       job.model.train();
       return r;
     };
@@ -476,6 +558,9 @@ async function runTrainingOn(
         ev.step?.({ ...e, total });
       },
       onEval: (e) => {
+        if (averaged?.observe(e.loss)) {
+          ev.info?.(`NT-ASGD: validation loss ${e.loss.toFixed(4)} is above the best before the last ${averaged.nonmono} evaluations: averaging the weights from step ${e.step}`);
+        }
         lastValid = e;
         history.eval(e.step, e.ppl);
         ev.eval?.({ ...e, split: 'valid' });
@@ -558,6 +643,7 @@ async function runTrainingOn(
     opened?.dispose();
     job.dispose();
     optimizer.dispose();
+    if (averaged) base.dispose();
   }
 }
 
@@ -612,6 +698,13 @@ function describe(
   }
 }
 
+/** The regularisation part of the model line ('' when none). */
+function describeRegularization(r: RecurrentRegularization | null): string {
+  if (!r) return '';
+  const parts = Object.entries(r).map(([k, v]) => (v === true ? k : `${k} ${String(v)}`));
+  return ` (${parts.join(', ')})`;
+}
+
 /** How a job was set up: the model's sizes plus the batching (saved in checkpoints for evaluation). */
 export interface JobConfig {
   V: number;
@@ -625,6 +718,8 @@ export interface JobConfig {
   seed: number;
   direct: boolean;
   buckets: number;
+  /** rnn/lstm: the AWD-LSTM regularisation options given (absent: none). */
+  recurrent?: RecurrentRegularization;
 }
 
 /** The kinds of trained model that have a constructor config (everything but ngram). */
@@ -639,7 +734,13 @@ export function modelConfigFor(kind: NeuralKind, c: JobConfig): ModelConfig {
     case 'ffnn':
       return { vocabSize: c.V, context: c.context, embed: c.embed, hidden: c.hidden, direct: c.direct, seed: c.seed };
     case 'rnn':
-    case 'lstm':
+    case 'lstm': {
+      // Only the options given, so that older checkpoints' configs compare equal on resume.
+      const r = c.recurrent ?? {};
+      const extra: Partial<RecurrentConfig> = {};
+      for (const k of ['weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout', 'lastHidden'] as const) {
+        if (r[k] !== undefined) extra[k] = r[k];
+      }
       return {
         vocabSize: c.V,
         cell: kind,
@@ -648,8 +749,10 @@ export function modelConfigFor(kind: NeuralKind, c: JobConfig): ModelConfig {
         layers: c.layers,
         dropout: c.dropout,
         seed: c.seed,
-        tieWeights: c.embed === c.hidden,
+        tieWeights: c.embed === (r.lastHidden ?? c.hidden),
+        ...extra,
       };
+    }
     case 'loglinear':
       return { vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed };
     case 'mamba':
@@ -750,11 +853,16 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
     // The state the last batch started from (kept for Sophia's lossOnLabels).
     let input: RecurrentState | null = null;
     const mem = inMemory(train);
+    const reg = c.recurrent ?? {};
+    // Random BPTT lengths: drawn from (seed, epoch), so a resumed epoch has the same windows.
+    const jitter = (epoch: number): BpttJitter | null => (reg.bpttJitter ? { seed: c.seed, epoch } : null);
+    const penalty = { ar: reg.ar ?? 0, tar: reg.tar ?? 0 };
     return {
       model,
       // In memory: the array loader; a token file: the same streams, read window by window.
-      batches: () => (mem ? bpttBatches(mem, c.batch, c.context) : bpttBatchesFrom(train, c.batch, c.context)),
-      stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context) : numBpttBatchesFrom(train, c.batch, c.context),
+      batches: (epoch) => (mem ? bpttBatches(mem, c.batch, c.context, jitter(epoch)) : bpttBatchesFrom(train, c.batch, c.context, jitter(epoch))),
+      // With random lengths: the windows of the first epoch (others differ by a few).
+      stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context, jitter(0)) : numBpttBatchesFrom(train, c.batch, c.context, jitter(0)),
       startEpoch: () => {
         disposeState(state);
         disposeState(input);
@@ -770,10 +878,15 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
         const from = input;
         const ids = (): Tensor => Tensor.fromArray(inputs, [B, T], 'int32');
         const out = model.forward(ids(), from);
-        const loss = crossEntropy(out.logits, Tensor.fromArray(targets, [B * T], 'int32'));
+        const nll = crossEntropy(out.logits, Tensor.fromArray(targets, [B * T], 'int32'));
+        // AR/TAR: added to the loss back-propagated; the step reports the cross-entropy.
+        const pen = activationPenalty(out, B, T, penalty);
+        const loss = pen ? add(nll, pen) : nll;
         state = detachState(out.state);
         return {
           loss,
+          ...(pen ? { report: nll } : {}),
+          ...((b as BpttBatch).lrScale !== undefined ? { lrScale: (b as BpttBatch).lrScale } : {}),
           tokens: B * T,
           logits: out.logits,
           lossOnLabels: (labels) => crossEntropy(model.forward(ids(), from).logits, labels),
