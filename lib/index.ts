@@ -64,7 +64,7 @@ export { glooModule, glooLoadInfo, type GlooModule, type NativeGlooGroup, type N
 // Checkpoints written by runTraining({ out }) (`lmkit train --out`), loaded back with their vocabulary.
 export { loadTrained, loadAnyTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
 export type { LoadedTrained, LoadedNgram, NgramTrainedMeta, NgramCheckpointMeta, TrainedMeta } from './train/checkpointing.js';
-export type { NeuralKind, NeuralModel, ModelConfig, JobConfig } from './train/run.js';
+export type { NeuralKind, NeuralModel, ModelConfig, JobConfig, RecurrentRegularization } from './train/run.js';
 export type { LossResult, StepEvent, EvalResult, FitOptions, FitResult, StepResult, TrainerState } from './train/trainer.js';
 
 // Data.
