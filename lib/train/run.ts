@@ -400,6 +400,8 @@ async function runTrainingOn(
   }
   if (o.ntasgd !== undefined && (!Number.isSafeInteger(o.ntasgd) || o.ntasgd < 1)) throw new Error(`--ntasgd must be an integer >= 1 (evaluations), got ${String(o.ntasgd)}`);
   if (o.momentum !== undefined && (o.optimizer ?? 'adamw') !== 'sgd') throw new Error('--momentum applies to --optimizer sgd only');
+  // The best-weights snapshot would hold the raw iterates of an evaluation made with the averages.
+  if (o.ntasgd !== undefined && o.restoreBest) throw new Error('--restore-best does not combine with --ntasgd yet (the evaluations are of the averaged weights)');
   checkCorpusSize(o.model, corpus.name, evalSplits(), context, batch);
   if (o.model === 'mlm' && !inMemory(ids.train)) {
     throw new Error(`--model mlm does not stream from token files yet: train it on a text corpus, not ${corpus.name}`);

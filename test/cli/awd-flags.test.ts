@@ -11,6 +11,7 @@ describe('lmkit train: AWD-LSTM flags', () => {
     expectOneLineError(lmkit('train', '--model', 'lstm', ...quick, '--dropout', '0.3', '--dropout-output', '0.2'), /--dropout .* are alternatives/);
     expectOneLineError(lmkit('train', '--model', 'rnn', ...quick, '--last-hidden', '8'), /--last-hidden 8 needs --layers >= 2/);
     expectOneLineError(lmkit('train', '--model', 'lstm', ...quick, '--momentum', '0.5'), /--momentum applies to --optimizer sgd only/);
+    expectOneLineError(lmkit('train', '--model', 'lstm', ...quick, '--ntasgd', '2', '--patience', '2', '--restore-best'), /--restore-best does not combine with --ntasgd/);
     const r = lmkit('train', '--model', 'lstm', ...quick, '--ntasgd', '0');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--ntasgd must be an integer >= 1/);
