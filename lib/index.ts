@@ -37,6 +37,8 @@ export { Adafactor } from './optim/adafactor.js';
 export type { AdafactorOptions } from './optim/adafactor.js';
 export { SophiaG } from './optim/sophia.js';
 export type { SophiaOptions } from './optim/sophia.js';
+export { NTASGD } from './optim/asgd.js';
+export type { NTASGDOptions } from './optim/asgd.js';
 export type { SGDOptions, AdamWOptions, OptimizerState } from './optim/optimizer.js';
 export { clipGradNorm } from './optim/clip.js';
 export * as schedules from './optim/schedule.js';
@@ -64,6 +66,7 @@ export { glooModule, glooLoadInfo, type GlooModule, type NativeGlooGroup, type N
 export { loadTrained, loadAnyTrained, CHECKPOINT_KINDS } from './train/checkpointing.js';
 export type { LoadedTrained, LoadedNgram, NgramTrainedMeta, NgramCheckpointMeta, TrainedMeta } from './train/checkpointing.js';
 export type { NeuralKind, NeuralModel, ModelConfig, JobConfig } from './train/run.js';
+export type { RecurrentRegularization } from './train/family.js';
 // Model families: one descriptor per family (lib/train/families/), the registry that maps names to
 // them, and the shared training jobs per kind of batch (docs/adding-a-model-family.md).
 export { FAMILIES, familyOf, families, isModelKind, registerFamily } from './train/registry.js';

@@ -4,6 +4,30 @@
 // read left to right in windows of `seqLen` steps. Row b of every window continues row b
 // of the previous window, so the hidden state at the end of one window is the right
 // initial state for the next (carry it, detached).
+//
+// Random lengths (AWD-LSTM, Merity et al. 2017, section 4.1), with `jitter`: each window's
+// length is drawn as round(N(base, sd)), base = seqLen with probability pFull (0.95) else
+// seqLen / 2, at least minLen (5); the streams advance by the drawn length, so every token
+// is still read once per epoch, and each batch carries lrScale = T / seqLen (the learning
+// rate of that step is scaled by it, so that short windows do not weigh as much as long
+// ones). The draws come from a generator seeded by (seed, epoch): the same epoch gives the
+// same windows (resumed runs skip the consumed ones).
+
+import { makeRng } from '../tensor.js';
+
+/** Random BPTT lengths (see the top of the file). */
+export interface BpttJitter {
+  /** Seed of the length draws (with `epoch`). */
+  seed: number;
+  /** The epoch: a different sequence of lengths per epoch. Default 0. */
+  epoch?: number;
+  /** Standard deviation of the drawn length. Default 5. */
+  sd?: number;
+  /** Probability of drawing around seqLen (else around seqLen / 2). Default 0.95. */
+  pFull?: number;
+  /** Shortest window drawn. Default 5 (or seqLen when smaller). */
+  minLen?: number;
+}
 
 export interface BpttBatch {
   /** (batchSize, T) input tokens, row-major. */
@@ -13,6 +37,46 @@ export interface BpttBatch {
   /** Steps in this window (seqLen, or fewer for the last window). */
   T: number;
   batchSize: number;
+  /** T / seqLen when the lengths are random (the step's learning-rate factor); absent otherwise. */
+  lrScale?: number;
+}
+
+function checkJitter(j: BpttJitter): void {
+  if (!Number.isSafeInteger(j.seed)) throw new RangeError(`bpttBatches: jitter.seed must be an integer, got ${String(j.seed)}`);
+  if (j.epoch !== undefined && (!Number.isSafeInteger(j.epoch) || j.epoch < 0)) {
+    throw new RangeError(`bpttBatches: jitter.epoch must be an integer >= 0, got ${String(j.epoch)}`);
+  }
+  if (j.sd !== undefined && !(Number.isFinite(j.sd) && j.sd >= 0)) throw new RangeError(`bpttBatches: jitter.sd must be >= 0, got ${String(j.sd)}`);
+  if (j.pFull !== undefined && !(j.pFull >= 0 && j.pFull <= 1)) throw new RangeError(`bpttBatches: jitter.pFull must be in [0, 1], got ${String(j.pFull)}`);
+  if (j.minLen !== undefined && (!Number.isInteger(j.minLen) || j.minLen < 1)) {
+    throw new RangeError(`bpttBatches: jitter.minLen must be a positive integer, got ${String(j.minLen)}`);
+  }
+}
+
+/**
+ * The windows [start, T] over streams of L tokens: fixed seqLen steps, or random lengths
+ * with `jitter` (the stream position advances by each drawn length; the last window is cut
+ * at the stream's end).
+ */
+export function* bpttWindows(L: number, seqLen: number, jitter?: BpttJitter | null): Generator<[number, number]> {
+  if (!jitter) {
+    for (let i = 0; i + 1 < L; i += seqLen) yield [i, Math.min(seqLen, L - 1 - i)];
+    return;
+  }
+  checkJitter(jitter);
+  const sd = jitter.sd ?? 5;
+  const pFull = jitter.pFull ?? 0.95;
+  const minLen = Math.min(jitter.minLen ?? 5, seqLen);
+  const rng = makeRng((jitter.seed * 1_000_003 + (jitter.epoch ?? 0) * 7_919 + 17) % 4294967296);
+  // Box-Muller normal draws from the seeded uniform generator.
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  for (let i = 0; i + 1 < L; ) {
+    const base = rng() < pFull ? seqLen : seqLen / 2;
+    const drawn = Math.max(minLen, Math.round(base + sd * normal()));
+    const T = Math.min(drawn, L - 1 - i);
+    yield [i, T];
+    i += T;
+  }
 }
 
 function checkArgs(ids: Int32Array, batchSize: number, seqLen: number): number {
@@ -26,21 +90,31 @@ function checkArgs(ids: Int32Array, batchSize: number, seqLen: number): number {
   return Math.floor(ids.length / batchSize);
 }
 
-/** Number of windows `bpttBatches` yields. */
-export function numBpttBatches(ids: Int32Array, batchSize: number, seqLen: number): number {
+/** Number of windows `bpttBatches` yields (with `jitter`: for that seed and epoch). */
+export function numBpttBatches(ids: Int32Array, batchSize: number, seqLen: number, jitter?: BpttJitter | null): number {
   const L = checkArgs(ids, batchSize, seqLen);
-  return L < 2 ? 0 : Math.ceil((L - 1) / seqLen);
+  return countWindows(L, seqLen, jitter);
+}
+
+/** Number of windows over streams of L tokens. */
+export function countWindows(L: number, seqLen: number, jitter?: BpttJitter | null): number {
+  if (L < 2) return 0;
+  if (!jitter) return Math.ceil((L - 1) / seqLen);
+  let n = 0;
+  for (const _ of bpttWindows(L, seqLen, jitter)) n++;
+  return n;
 }
 
 /**
  * Consecutive (batchSize, T) windows over `batchSize` parallel streams of ids. Each stream
  * has floor(ids.length / batchSize) tokens; its last token is only ever a target. Yields
- * nothing when a stream has fewer than 2 tokens.
+ * nothing when a stream has fewer than 2 tokens. With `jitter`, random window lengths
+ * around seqLen (see the top of the file), each batch with its lrScale.
  */
-export function* bpttBatches(ids: Int32Array, batchSize: number, seqLen: number): Generator<BpttBatch> {
+export function* bpttBatches(ids: Int32Array, batchSize: number, seqLen: number, jitter?: BpttJitter | null): Generator<BpttBatch> {
   const L = checkArgs(ids, batchSize, seqLen);
-  for (let i = 0; i + 1 < L; i += seqLen) {
-    const T = Math.min(seqLen, L - 1 - i);
+  if (jitter) checkJitter(jitter);
+  for (const [i, T] of bpttWindows(L, seqLen, jitter)) {
     const inputs = new Int32Array(batchSize * T);
     const targets = new Int32Array(batchSize * T);
     for (let b = 0; b < batchSize; b++) {
@@ -48,6 +122,6 @@ export function* bpttBatches(ids: Int32Array, batchSize: number, seqLen: number)
       inputs.set(ids.subarray(start, start + T), b * T);
       targets.set(ids.subarray(start + 1, start + 1 + T), b * T);
     }
-    yield { inputs, targets, T, batchSize };
+    yield jitter ? { inputs, targets, T, batchSize, lrScale: T / seqLen } : { inputs, targets, T, batchSize };
   }
 }

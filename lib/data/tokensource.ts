@@ -8,7 +8,7 @@
 // array-based loaders (bit-identical results on Brown); these are for sources that are not
 // in memory.
 import { makeRng } from '../tensor.js';
-import type { BpttBatch } from './bptt.js';
+import { bpttWindows, countWindows, type BpttBatch, type BpttJitter } from './bptt.js';
 import type { WindowBatch } from './loaders.js';
 import type { SequenceBatch } from './windows.js';
 
@@ -116,9 +116,8 @@ export function randomContextWindowsFrom(src: TokenSource, context: number, batc
 }
 
 /** Number of windows `bpttBatchesFrom` yields (as numBpttBatches in ./bptt.ts). */
-export function numBpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: number): number {
-  const L = Math.floor(src.length / batchSize);
-  return L < 2 ? 0 : Math.ceil((L - 1) / seqLen);
+export function numBpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: number, jitter?: BpttJitter | null): number {
+  return countWindows(Math.floor(src.length / batchSize), seqLen, jitter);
 }
 
 /**
@@ -126,10 +125,9 @@ export function numBpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: 
  * side by side, read seqLen + 1 tokens per stream per window (the same batches as the
  * array version, without holding the stream).
  */
-export function* bpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: number): Generator<BpttBatch> {
+export function* bpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: number, jitter?: BpttJitter | null): Generator<BpttBatch> {
   const L = Math.floor(src.length / batchSize);
-  for (let i = 0; i + 1 < L; i += seqLen) {
-    const T = Math.min(seqLen, L - 1 - i);
+  for (const [i, T] of bpttWindows(L, seqLen, jitter)) {
     const inputs = new Int32Array(batchSize * T);
     const targets = new Int32Array(batchSize * T);
     for (let b = 0; b < batchSize; b++) {
@@ -137,7 +135,7 @@ export function* bpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: nu
       inputs.set(w.subarray(0, T), b * T);
       targets.set(w.subarray(1, T + 1), b * T);
     }
-    yield { inputs, targets, T, batchSize };
+    yield jitter ? { inputs, targets, T, batchSize, lrScale: T / seqLen } : { inputs, targets, T, batchSize };
   }
 }
 

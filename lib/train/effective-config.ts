@@ -1,6 +1,7 @@
 // The effective configuration of a training run: every setting the run used, defaults
 // included (the learning rate and schedule, batch, context, the model's sizes, clipping, the
 // optimizer's settings, the tokenizer and vocabulary), for the report's configuration table.
+import { NTASGD } from '../optim/asgd.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { appliesTo } from './model-flags.js';
 import type { ConfigValue, ModelKind, TrainRunOptions } from './options.js';
@@ -10,6 +11,12 @@ export type { ConfigValue } from './options.js';
 /** The optimizer's own hyperparameters (those it has among momentum, betas, eps, weight decay, ...). */
 export function optimizerSettings(opt: Optimizer): Record<string, ConfigValue> {
   const out: Record<string, ConfigValue> = {};
+  // NT-ASGD: the wrapped optimizer's settings, plus its own trigger.
+  if (opt instanceof NTASGD) {
+    Object.assign(out, optimizerSettings(opt.inner));
+    out.ntasgdNonmono = opt.nonmono;
+    return out;
+  }
   const o = opt as unknown as Record<string, unknown>;
   for (const k of ['momentum', 'nesterov', 'beta1', 'beta2', 'eps', 'weightDecay', 'rho', 'hessianInterval', 'relativeStep', 'clipThreshold', 'decayRate']) {
     const v = o[k];
@@ -84,6 +91,10 @@ export function effectiveConfig(x: EffectiveInput): Record<string, ConfigValue> 
   for (const [k, v] of Object.entries(optimizerSettings(n.optimizerObject))) c[`optimizer.${k}`] = v;
   const sizes: Record<string, ConfigValue> = { embed: n.embed, hidden: n.hidden, layers: n.layers, heads: n.heads, dropout: n.dropout, direct: n.direct, buckets: n.buckets };
   for (const [k, v] of Object.entries(sizes)) if (appliesTo(x.model, k as keyof TrainRunOptions)) c[k] = v;
+  for (const k of ['weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout', 'lastHidden', 'ar', 'tar', 'bpttJitter'] as const) {
+    const v = o[k];
+    if (v !== undefined && appliesTo(x.model, k)) c[k] = v;
+  }
   if (o.patience !== undefined) c.patience = o.patience;
   if (o.restoreBest) c.restoreBest = true;
   if (o.saveEvery !== undefined) c.saveEvery = o.saveEvery;

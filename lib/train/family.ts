@@ -33,6 +33,8 @@ export interface JobConfig {
   seed: number;
   direct: boolean;
   buckets: number;
+  /** rnn/lstm: the AWD-LSTM regularisation options given (absent: none). */
+  recurrent?: RecurrentRegularization;
 }
 
 /** Perplexity over an id array; `onProgress(tokens)` as it goes (optional). */
@@ -67,7 +69,37 @@ export type AnyBatch = { inputs: Int32Array; targets: Int32Array };
 export type BatchKind = 'windows' | 'streams' | 'masked' | 'sequences';
 
 /** The model-shape options of `lmkit train` a family may use (TrainRunOptions keys). */
-export type ShapeOption = 'embed' | 'hidden' | 'layers' | 'heads' | 'dropout' | 'direct' | 'buckets';
+export type ShapeOption =
+  | 'embed'
+  | 'hidden'
+  | 'layers'
+  | 'heads'
+  | 'dropout'
+  | 'direct'
+  | 'buckets'
+  // The recurrent families' AWD-LSTM regularisation (families/rnn.ts).
+  | 'weightDrop'
+  | 'dropoutInput'
+  | 'dropoutHidden'
+  | 'dropoutOutput'
+  | 'embeddingDropout'
+  | 'lastHidden'
+  | 'ar'
+  | 'tar'
+  | 'bpttJitter';
+
+/** The rnn/lstm regularisation options (AWD-LSTM) a run gave; each absent = off. */
+export interface RecurrentRegularization {
+  weightDrop?: number;
+  dropoutInput?: number;
+  dropoutHidden?: number;
+  dropoutOutput?: number;
+  embeddingDropout?: number;
+  lastHidden?: number;
+  ar?: number;
+  tar?: number;
+  bpttJitter?: boolean;
+}
 
 /** A neural family's default sizes, batch, learning rate and clipping (`lmkit train --help` shows them). */
 export interface Defaults {
@@ -133,6 +165,11 @@ export interface NeuralPart<M extends Module = Module, C = unknown> {
   evaluator(model: M, c: JobConfig): Evaluator;
   /** Throws when the family cannot train on this training split (e.g. not in memory). */
   checkTrain?(train: TokenSource, corpus: string): void;
+  /**
+   * The family's own part of the job config from the run's values of the options it `uses`
+   * (given: the options set; c: the rest of the job config), validated with the flags' names.
+   */
+  jobOptions?(given: Readonly<Partial<Record<ShapeOption, number | boolean>>>, c: Readonly<JobConfig>): Partial<JobConfig>;
   /** The input word-embedding table (V, C) for `lmkit embed` (absent: the family has none). */
   embedding?(model: M): Tensor;
   /** --init support. */

@@ -8,14 +8,15 @@
 //              consecutive windows to evaluate
 // Moved from run.ts (jobFor / evaluatorFor / windowJob / sequenceJob) with the registry (issue 17).
 import { bpttBatchesFrom, inMemory, numBpttBatchesFrom, randomContextWindowsFrom, randomWindowsFrom, type TokenSource } from '../data/tokensource.js';
-import { bpttBatches, numBpttBatches, type BpttBatch } from '../data/bptt.js';
+import { bpttBatches, numBpttBatches, type BpttBatch, type BpttJitter } from '../data/bptt.js';
 import { contextWindows, type WindowBatch } from '../data/loaders.js';
 import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.js';
 import { randomWindows, sequentialWindows, type SequenceBatch } from '../data/windows.js';
 import { evaluateMasked, type MaskedLM } from '../models/mlm.js';
-import { detachState, disposeState, evaluateRecurrent, type RecurrentLM, type RecurrentState } from '../models/rnn.js';
+import { activationPenalty, detachState, disposeState, evaluateRecurrent, type RecurrentLM, type RecurrentState } from '../models/rnn.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
+import { add } from '../ops/elementwise.js';
 import { Tensor, keep } from '../tensor.js';
 import { reporting } from './eval-progress.js';
 import type { AnyBatch, BatchKind, Evaluator, Job, JobConfig } from './family.js';
@@ -125,18 +126,23 @@ export function streamJob(model: RecurrentLM, c: JobConfig, train: TokenSource, 
   // The state the last batch started from (kept for Sophia's lossOnLabels).
   let input: RecurrentState | null = null;
   const mem = inMemory(train);
+  const reg = c.recurrent ?? {};
+  // Random BPTT lengths: drawn from (seed, epoch), so a resumed epoch has the same windows.
+  const jitter = (epoch: number): BpttJitter | null => (reg.bpttJitter ? { seed: c.seed, epoch } : null);
+  const penalty = { ar: reg.ar ?? 0, tar: reg.tar ?? 0 };
   return {
     model,
     // In memory: the array loader; a token file: the same streams, read window by window.
-    batches: () => (mem ? bpttBatches(mem, c.batch, c.context) : bpttBatchesFrom(train, c.batch, c.context)),
-    stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context) : numBpttBatchesFrom(train, c.batch, c.context),
+    batches: (epoch) => (mem ? bpttBatches(mem, c.batch, c.context, jitter(epoch)) : bpttBatchesFrom(train, c.batch, c.context, jitter(epoch))),
+    // With random lengths: the windows of the first epoch (others differ by a few).
+    stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context, jitter(0)) : numBpttBatchesFrom(train, c.batch, c.context, jitter(0)),
     startEpoch: () => {
       disposeState(state);
       disposeState(input);
       state = null;
       input = null;
     },
-    loss: (b) => {
+    loss: (b, ctx) => {
       // recurrentLoss, keeping the batch's input state until the next batch (Sophia's
       // lossOnLabels re-runs the forward from it).
       const { batchSize: B, T, inputs, targets } = b as BpttBatch;
@@ -145,10 +151,15 @@ export function streamJob(model: RecurrentLM, c: JobConfig, train: TokenSource, 
       const from = input;
       const ids = (): Tensor => Tensor.fromArray(inputs, [B, T], 'int32');
       const out = model.forward(ids(), from);
-      const loss = crossEntropy(out.logits, Tensor.fromArray(targets, [B * T], 'int32'));
+      const nll = crossEntropy(out.logits, Tensor.fromArray(targets, [B * T], 'int32'), { inplace: consumable(ctx) });
+      // AR/TAR: added to the loss back-propagated; the step reports the cross-entropy.
+      const pen = activationPenalty(out, B, T, penalty);
+      const loss = pen ? add(nll, pen) : nll;
       state = detachState(out.state);
       return {
         loss,
+        ...(pen ? { report: nll } : {}),
+        ...((b as BpttBatch).lrScale !== undefined ? { lrScale: (b as BpttBatch).lrScale } : {}),
         tokens: B * T,
         logits: out.logits,
         lossOnLabels: (labels) => crossEntropy(model.forward(ids(), from).logits, labels),

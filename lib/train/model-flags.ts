@@ -12,7 +12,11 @@ const COMMON: readonly Option[] = ['model', 'corpus', 'tokenizer', 'bpeVocab', '
 /** Options of the gradient-trained (neural) models. */
 const TRAINING: readonly Option[] = [
   'epochs', 'steps', 'batch', 'optimizer', 'lr', 'weightDecay', 'schedule', 'warmup', 'clip', 'saveEvery',
-  'resume', 'accumulate', 'evalEvery', 'patience', 'restoreBest', 'skipNonfinite',
+  'resume', 'accumulate', 'evalEvery', 'patience', 'restoreBest', 'skipNonfinite', 'momentum', 'ntasgd',
+];
+/** The AWD-LSTM regularisation options of the recurrent families. */
+const RECURRENT_REGULARIZATION: readonly Option[] = [
+  'weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout', 'lastHidden', 'ar', 'tar', 'bpttJitter',
 ];
 
 /** The model-shape options of a family: the shared ones it uses, then its own. */
@@ -55,6 +59,7 @@ export function modelDefaultsTable(): string {
       return String(d[c]);
     };
     const also = (f.flags ?? []).map((x) => (typeof x.default === 'number' ? `${flagName(x.option)} ${x.default}` : flagName(x.option)));
+    if (f.uses.some((o) => RECURRENT_REGULARIZATION.includes(o))) also.push('AWD-LSTM regularisation (the rnn, lstm flags above; off by default)');
     rows.push([kind, ...cols.map(cell), also.join(' ')]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -77,6 +77,28 @@ export interface TrainRunOptions {
   restoreBest?: boolean;
   /** Skip the steps whose loss is NaN/Inf (default: stop there with an error). */
   skipNonfinite?: boolean;
+  /** --optimizer sgd: momentum (default 0.9; AWD-LSTM uses 0). */
+  momentum?: number;
+  /** NT-ASGD (lib/optim/asgd.ts): average the iterates once the validation loss has not improved for this many evaluations. */
+  ntasgd?: number;
+  /** rnn/lstm: DropConnect probability on the hidden-to-hidden matrices. */
+  weightDrop?: number;
+  /** rnn/lstm: locked (variational) dropout of the embeddings fed to the first layer. */
+  dropoutInput?: number;
+  /** rnn/lstm: locked dropout between layers. */
+  dropoutHidden?: number;
+  /** rnn/lstm: locked dropout of the last layer's output. */
+  dropoutOutput?: number;
+  /** rnn/lstm: probability of dropping a whole word of the embedding matrix per batch. */
+  embeddingDropout?: number;
+  /** rnn/lstm: width of the last layer (default --hidden); the output is tied to the embeddings when it equals --embed. */
+  lastHidden?: number;
+  /** rnn/lstm: activation regularisation coefficient (alpha * mean of the squared dropped output). */
+  ar?: number;
+  /** rnn/lstm: temporal activation regularisation (beta * mean of (h_t - h_{t-1})^2). */
+  tar?: number;
+  /** rnn/lstm: random BPTT lengths around --context (N(context, 5), p 0.95, else context / 2; lr scaled by T / context). */
+  bpttJitter?: boolean;
 }
 
 /** What a run will do, sent once before its first step (for progress displays and ETAs). */

@@ -1,6 +1,6 @@
 // runTraining's optimizer choice and resumable runs (`lmkit train --save-every N --out DIR`,
 // `lmkit train --resume DIR`), kept out of run.ts:
-// - makeOptimizer: 'sgd' (momentum 0.9, lr 0.5), 'adamw' (the model's default lr), 'adam'
+// - makeOptimizer: 'sgd' (momentum 0.9 unless --momentum, lr 0.5), 'adamw' (the model's default lr), 'adam'
 //   (AdamW without weight decay: Adam with weightDecay 0 unless --weight-decay, then L2),
 //   'adafactor' (lr 1e-2) and 'sophia' (SophiaG with the defaults of ANCHORS.md and
 //   optim/sophia.ts: betas (0.965, 0.99), rho 0.04, weight decay 0.1, Hessian every 10
@@ -35,13 +35,13 @@ export type TrainRunInput = TrainRunOptions | (Partial<TrainRunOptions> & { resu
 export function makeOptimizer(
   kind: OptimizerKind,
   params: Tensor[],
-  o: Pick<TrainRunOptions, 'lr' | 'weightDecay'>,
+  o: Pick<TrainRunOptions, 'lr' | 'weightDecay' | 'momentum'>,
   defaultLr: number,
   batchTokens: number,
 ): Optimizer {
   switch (kind) {
     case 'sgd':
-      return new SGD(params, { lr: o.lr ?? 0.5, momentum: 0.9, weightDecay: o.weightDecay ?? 0 });
+      return new SGD(params, { lr: o.lr ?? 0.5, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 0 });
     case 'adafactor':
       return new Adafactor(params, { lr: o.lr ?? 1e-2, weightDecay: o.weightDecay ?? 0 });
     case 'adam':

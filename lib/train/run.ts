@@ -4,12 +4,13 @@
 import { RangeTokenSource, evaluateInChunks, inMemory, type TokenSource } from '../data/tokensource.js';
 import { checkCorpusSpec, openTrainingCorpus, type TrainingCorpus } from '../data/training-corpus.js';
 import { inverseTime, warmupCosine, type Schedule } from '../optim/schedule.js';
+import { NTASGD } from '../optim/asgd.js';
 import type { Tensor } from '../tensor.js';
 import { CHECKPOINT_KINDS, openTraining, saveCountsTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
 import { openInit, type InitSource } from './init.js';
 import { effectiveConfig } from './effective-config.js';
-import type { AnyBatch, BatchKind, Job, JobConfig } from './family.js';
+import type { AnyBatch, BatchKind, Job, JobConfig, ShapeOption } from './family.js';
 import { exampleTokens, splitNeed } from './jobs.js';
 import { familyOf, isModelKind, optionDefault, type AnyFamily, type AnyNeuralFamily, type ModelConfig, type NeuralModel } from './registry.js';
 import { SCHEDULE_KINDS, type ScheduleKind, type TrainRunEvents, type TrainRunOptions, type TrainRunResult } from './options.js';
@@ -177,7 +178,7 @@ async function runTrainingOn(
   const clip = o.clip ?? d.clip;
   checkCorpusSize(family.neural.batches, corpus.name, evalSplits(), context, batch);
   family.neural.checkTrain?.(ids.train, corpus.name);
-  const jobConfig: JobConfig = {
+  const shared: JobConfig = {
     V,
     batch,
     context,
@@ -190,6 +191,15 @@ async function runTrainingOn(
     direct: o.direct ?? optionDefault('direct', false),
     buckets: o.buckets ?? optionDefault('buckets', 0),
   };
+  // The family's own options (rnn/lstm: the AWD-LSTM regularisation), validated by it.
+  const given: Partial<Record<ShapeOption, number | boolean>> = {};
+  for (const k of family.uses) if (o[k] !== undefined) given[k] = o[k];
+  const jobConfig: JobConfig = { ...shared, ...family.neural.jobOptions?.(given, shared) };
+  if (o.ntasgd !== undefined && (!Number.isSafeInteger(o.ntasgd) || o.ntasgd < 1)) throw new Error(`--ntasgd must be an integer >= 1 (evaluations), got ${String(o.ntasgd)}`);
+  if (o.ntasgd !== undefined && o.restoreBest) {
+    throw new Error('--restore-best does not combine with --ntasgd (the best snapshot would hold the raw iterates of an averaged evaluation)');
+  }
+  if (o.momentum !== undefined && (o.optimizer ?? 'adamw') !== 'sgd') throw new Error('--momentum applies to --optimizer sgd only');
   const job = makeJob(family, jobConfig, ids.train, init?.config);
   if (init) {
     init.load(job.model);
@@ -200,11 +210,18 @@ async function runTrainingOn(
   const optimizerName = o.optimizer ?? 'adamw';
   const accumulate = o.accumulate ?? 1;
   const batchTokens = batch * exampleTokens(family.neural.batches, context) * accumulate;
-  const optimizer = makeOptimizer(optimizerName, job.model.parameters(), o, d.lr, batchTokens);
+  const base = makeOptimizer(optimizerName, job.model.parameters(), o, d.lr, batchTokens);
+  // NT-ASGD: evaluations and checkpoints see the averaged weights (withAveraged).
+  const averaged = o.ntasgd !== undefined ? new NTASGD(base, { nonmono: o.ntasgd }) : null;
+  const optimizer = averaged ?? base;
+  const withAveraged = <T>(fn: () => T): T => (averaged ? averaged.withAveraged(fn) : fn());
+  // The kind recorded in checkpoints (a resume must build the same optimizer).
+  const optimizerKind = averaged ? `${optimizerName}+ntasgd` : optimizerName;
   const lr = optimizer.lr;
   ev.info?.(
     `model ${o.model}: ${family.describe(jobConfig)}; ` +
-      `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr} (${o.schedule ?? 'constant'}${o.warmup ? `, warmup ${o.warmup}` : ''})${clip ? `, clip ${clip}` : ''}`,
+      `${job.model.numParameters()} parameters; ${optimizerName} lr ${lr} (${o.schedule ?? 'constant'}${o.warmup ? `, warmup ${o.warmup}` : ''})${clip ? `, clip ${clip}` : ''}` +
+      (averaged ? `, NT-ASGD (nonmono ${averaged.nonmono})` : ''),
   );
 
   let opened: OpenedTraining | null = null;
@@ -222,7 +239,7 @@ async function runTrainingOn(
     });
     // Resumable checkpoints: the model's files plus the whole training state (checkpointing.ts).
     const saveTo = (dir: string, result?: { validPpl: number; testPpl: number | null }, carry?: Record<string, Tensor> | null): void =>
-      saveTrained(dir, {
+      withAveraged(() => saveTrained(dir, {
         kind: o.model,
         config: job.config,
         job: jobConfig,
@@ -236,18 +253,18 @@ async function runTrainingOn(
           options: recordedOptions(o),
           trainer: trainer.state(),
           optimizer,
-          optimizerKind: optimizerName,
+          optimizerKind,
           rng: job.model.rngState(),
           carry: carry !== undefined ? carry : (job.carry?.() ?? null),
           best: trainer.bestWeights,
           history: history.toJSON(),
         },
-      });
+      }));
     let pendingCarry: Map<string, Tensor> | null = null;
     let history = new RunHistory();
     if (o.resume !== undefined) {
       opened = openTraining(o.resume);
-      pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind: optimizerName, trainer });
+      pendingCarry = restoreRun(opened, { model: job.model, config: job.config, optimizer, optimizerKind, trainer });
       history = RunHistory.fromJSON(opened.training.history);
       history.resume(trainer.step);
       ev.info?.(`resumed ${o.resume} at step ${trainer.step} (epoch ${trainer.epoch + 1}, batch ${trainer.batchInEpoch})`);
@@ -273,7 +290,7 @@ async function runTrainingOn(
       job.model.eval();
       const progress = ev.evalProgress && ((done: number, n: number) => ev.evalProgress!({ split: name, step: trainer.step, done, total: n }));
       progress?.(0, split.length);
-      const r = evaluateInChunks(job.evaluate, split, undefined, progress);
+      const r = withAveraged(() => evaluateInChunks(job.evaluate, split, undefined, progress));
       job.model.train();
       return r;
     };
@@ -323,6 +340,9 @@ async function runTrainingOn(
         ev.step?.({ ...e, total });
       },
       onEval: (e) => {
+        if (averaged?.observe(e.loss)) {
+          ev.info?.(`NT-ASGD: validation loss ${e.loss.toFixed(4)} is above the best before the last ${averaged.nonmono} evaluations: averaging the weights from step ${e.step}`);
+        }
         lastValid = e;
         history.eval(e.step, e.ppl);
         ev.eval?.({ ...e, split: 'valid' });
@@ -405,6 +425,7 @@ async function runTrainingOn(
     opened?.dispose();
     job.dispose();
     optimizer.dispose();
+    if (averaged) base.dispose();
   }
 }
 

@@ -18,6 +18,9 @@
 //   sampled (seeded by `seed` and the step) from the step's last batch's `logits`, and the
 //   gradient of `lossOnLabels(labels)` feeds `updateHessian()`. Loss functions used with
 //   Sophia must return both.
+// - report (LossResult): the value shown for a batch when the loss adds a regulariser.
+// - lrScale (LossResult): a batch may scale the learning rate of its step (random-length
+//   BPTT passes T / seqLen); the schedule's rate is restored after the update.
 // - Resumable state: `state()` / `restoreState()` give the step, the epoch and the batches
 //   consumed in it, and the early-stopping bookkeeping (the best weights are `bestWeights`);
 //   fit() continues from there (it skips the consumed batches of the epoch: batch order
@@ -62,6 +65,17 @@ export interface LossResult {
    * step and before the next batch's loss.
    */
   lossOnLabels?: (labels: Tensor) => Tensor;
+  /**
+   * Scales the learning rate of the step this batch is part of (random-length BPTT: T /
+   * seqLen). The scaled rate applies to that step only; with `accumulate` the batches'
+   * factors are averaged. Default 1.
+   */
+  lrScale?: number;
+  /**
+   * The value reported for this batch (step events, history) when it differs from the loss
+   * back-propagated: e.g. the cross-entropy alone when `loss` adds a regulariser. Default: loss.
+   */
+  report?: Tensor;
 }
 
 export interface StepEvent {
@@ -168,6 +182,8 @@ interface Pass {
   bad: number | null;
   hessian: { labels: Tensor; lossOn: (labels: Tensor) => Tensor } | null;
   hessianNext: boolean;
+  /** Sum of the batches' lrScale (1 each when not given). */
+  lrScaleSum: number;
 }
 
 export class Trainer<B> {
@@ -280,12 +296,17 @@ export class Trainer<B> {
     let tokens = 0;
     let bad: number | null = null;
     let hessian: { labels: Tensor; lossOn: (labels: Tensor) => Tensor } | null = null;
+    let lrScaleSum = 0;
     try {
       for (const [j, batch] of batches.entries()) {
         const r = tidy(() => {
           const out = this.lossFn(batch, { keepLogits: hessianNext && j === k - 1 });
-          const value = out.loss.item();
-          if (!Number.isFinite(value)) return { value, tokens: out.tokens };
+          const scale = out.lrScale ?? 1;
+          if (!(Number.isFinite(scale) && scale > 0)) throw new RangeError(`Trainer: a batch's lrScale must be > 0, got ${String(out.lrScale)}`);
+          lrScaleSum += scale;
+          const lossValue = out.loss.item();
+          if (!Number.isFinite(lossValue)) return { value: lossValue, tokens: out.tokens };
+          const value = out.report ? out.report.item() : lossValue;
           (k === 1 ? out.loss : mulScalar(out.loss, 1 / k)).backward();
           if (hessianNext && j === k - 1) {
             if (!out.logits || !out.lossOnLabels) {
@@ -307,7 +328,7 @@ export class Trainer<B> {
       (hessian as { labels: Tensor } | null)?.labels.dispose();
       throw e;
     }
-    return { sum, tokens, bad, hessian, hessianNext };
+    return { sum, tokens, bad, hessian, hessianNext, lrScaleSum };
   }
 
   private applyStep(pass: Pass, k: number): StepResult {
@@ -326,7 +347,18 @@ export class Trainer<B> {
       if (this.clipNorm !== undefined) clipGradNorm(this.optimizer.params, this.clipNorm);
       if (this.schedule) this.optimizer.lr = this.schedule(this.step);
       if (sophia) sophia.batchTokens = tokens;
-      this.optimizer.step();
+      const lrScale = pass.lrScaleSum / k;
+      if (lrScale !== 1) {
+        const base = this.optimizer.lr;
+        this.optimizer.lr = base * lrScale;
+        try {
+          this.optimizer.step();
+        } finally {
+          this.optimizer.lr = base;
+        }
+      } else {
+        this.optimizer.step();
+      }
       this.optimizer.zeroGrad();
       const h = hessian as { labels: Tensor; lossOn: (labels: Tensor) => Tensor } | null;
       if (sophia && h && sophia.hessianDue()) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { loadTrained } from '../../lib/train/checkpointing.js';
+import { loadTrained, openTraining } from '../../lib/train/checkpointing.js';
 import { runTraining, type TrainRunOptions } from '../../lib/train/run.js';
 import type { TrainRunInput } from '../../lib/train/run-state.js';
 
@@ -44,6 +44,14 @@ const cases: [string, TrainRunOptions, number][] = [
     3,
   ],
   ['ffnn with Sophia (Hessian at step 10)', { ...small, model: 'ffnn', batch: 32, embed: 16, hidden: 16, optimizer: 'sophia', lr: 1e-3 } as TrainRunOptions, 6],
+  [
+    'lstm with every AWD-LSTM option and NT-ASGD (averaging from step 3: saved with the averaged weights swapped in)',
+    {
+      ...small, model: 'lstm', batch: 4, context: 8, embed: 16, hidden: 24, lastHidden: 16, layers: 2, optimizer: 'sgd', momentum: 0, lr: 20, clip: 0.25,
+      ntasgd: 1, evalEvery: 1, weightDrop: 0.5, dropoutInput: 0.4, dropoutHidden: 0.25, dropoutOutput: 0.4, embeddingDropout: 0.1, ar: 2, tar: 1, bpttJitter: true,
+    } as TrainRunOptions,
+    5,
+  ],
   ['rnn with SGD momentum, patience', { ...small, model: 'rnn', batch: 4, context: 6, embed: 16, hidden: 16, optimizer: 'sgd', lr: 0.1, evalEvery: 2, patience: 50 } as TrainRunOptions, 4],
 ];
 
@@ -66,6 +74,25 @@ describe('resume', () => {
       loaded.model.dispose();
     });
   }
+
+  it('NT-ASGD: the AWD-LSTM case above starts averaging before its save; the checkpoint holds the averages as its weights', async () => {
+    const opts = cases.find(([n]) => n.startsWith('lstm with every AWD-LSTM'))![1];
+    const info: string[] = [];
+    const dir = tmp();
+    await runTraining({ ...opts, steps: 5, out: dir }, { info: (m) => info.push(m) });
+    expect(info.some((m) => /NT-ASGD: .* from step 3/.test(m))).toBe(true);
+    const opened = openTraining(dir);
+    try {
+      expect(opened.training.optimizer.kind).toBe('sgd+ntasgd');
+      expect(opened.training.optimizer.scalars.averagedSteps).toBe(2);
+      // The model's weights are the averages; the raw SGD iterates are kept for --resume.
+      const w = opened.model.get('embedding')!.toArray(); // parameter 0
+      expect(Array.from(opened.optimizer.get('avg.0')?.toArray() ?? [])).toEqual(Array.from(w));
+      expect(Array.from(opened.optimizer.get('iterate.0')!.toArray())).not.toEqual(Array.from(w));
+    } finally {
+      opened.dispose();
+    }
+  });
 
   it('early-stopping counters survive a resume (lr 0: no evaluation improves; patience 3 stops at step 4 either way)', async () => {
     const o = { ...small, model: 'ffnn', batch: 16, embed: 8, hidden: 8, lr: 0, evalEvery: 1, patience: 3 } as TrainRunOptions;
