@@ -3,7 +3,9 @@
 // contiguous streams of equal length (the remainder is dropped), laid side by side, and
 // read left to right in windows of `seqLen` steps. Row b of every window continues row b
 // of the previous window, so the hidden state at the end of one window is the right
-// initial state for the next (carry it, detached).
+// initial state for the next (carry it, detached). With a DataShard (./shard.ts) the streams
+// are still the global batch's, and each batch holds only the shard's streams (rows).
+import { shardRows, type DataShard } from './shard.js';
 
 export interface BpttBatch {
   /** (batchSize, T) input tokens, row-major. */
@@ -37,17 +39,19 @@ export function numBpttBatches(ids: Int32Array, batchSize: number, seqLen: numbe
  * has floor(ids.length / batchSize) tokens; its last token is only ever a target. Yields
  * nothing when a stream has fewer than 2 tokens.
  */
-export function* bpttBatches(ids: Int32Array, batchSize: number, seqLen: number): Generator<BpttBatch> {
+export function* bpttBatches(ids: Int32Array, batchSize: number, seqLen: number, shard?: DataShard): Generator<BpttBatch> {
   const L = checkArgs(ids, batchSize, seqLen);
+  const [lo, hi] = shardRows(batchSize, shard, 'bpttBatches');
+  const rows = hi - lo;
   for (let i = 0; i + 1 < L; i += seqLen) {
     const T = Math.min(seqLen, L - 1 - i);
-    const inputs = new Int32Array(batchSize * T);
-    const targets = new Int32Array(batchSize * T);
-    for (let b = 0; b < batchSize; b++) {
+    const inputs = new Int32Array(rows * T);
+    const targets = new Int32Array(rows * T);
+    for (let b = lo; b < hi; b++) {
       const start = b * L + i;
-      inputs.set(ids.subarray(start, start + T), b * T);
-      targets.set(ids.subarray(start + 1, start + 1 + T), b * T);
+      inputs.set(ids.subarray(start, start + T), (b - lo) * T);
+      targets.set(ids.subarray(start + 1, start + 1 + T), (b - lo) * T);
     }
-    yield { inputs, targets, T, batchSize };
+    yield { inputs, targets, T, batchSize: rows };
   }
 }

@@ -43,17 +43,6 @@ export interface DataParallelOptions {
   bucketBytes?: number;
 }
 
-/** A batch as the loaders make them: row-major inputs and targets of `rows` rows. */
-interface RowBatch {
-  inputs: Int32Array;
-  targets: Int32Array;
-  size?: number;
-  batchSize?: number;
-  tokens?: number;
-  T?: number;
-  seqLen?: number;
-}
-
 /** Models whose batches split by rows into an exact share per rank. */
 export const DATA_PARALLEL_MODELS = ['loglinear', 'ffnn', 'rnn', 'lstm', 'transformer', 'mamba'] as const;
 
@@ -115,30 +104,9 @@ export class DataParallel {
     return [Math.floor((this.rank * rows) / W), Math.floor(((this.rank + 1) * rows) / W)];
   }
 
-  /** The rows of `b` this rank trains on (a batch of the same kind). */
-  shardBatch<B>(batch: B): B {
-    const b = batch as unknown as RowBatch;
-    const rows = b.batchSize ?? b.size;
-    if (rows === undefined) throw new Error('data-parallel: this model family has no row-wise batches');
-    if (rows < this.worldSize) {
-      throw new Error(`data-parallel: a batch of ${rows} rows cannot be shared by ${this.worldSize} ranks (use a larger --batch)`);
-    }
-    const [lo, hi] = this.share(rows);
-    const inRow = b.inputs.length / rows;
-    const outRow = b.targets.length / rows;
-    const out: RowBatch = { ...b, inputs: b.inputs.slice(lo * inRow, hi * inRow), targets: b.targets.slice(lo * outRow, hi * outRow) };
-    if (b.size !== undefined) out.size = hi - lo;
-    if (b.batchSize !== undefined) out.batchSize = hi - lo;
-    if (b.tokens !== undefined) out.tokens = (hi - lo) * outRow;
-    return out as unknown as B;
-  }
-
-  /** `batches` with every batch cut to this rank's share. */
-  shardBatches<B>(batches: (epoch: number) => Iterable<B>): (epoch: number) => Iterable<B> {
-    const self = this;
-    return function* (epoch: number) {
-      for (const b of batches(epoch)) yield self.shardBatch(b);
-    };
+  /** This rank's shard of every training batch, for the batch makers of lib/data (lib/data/shard.ts). */
+  get dataShard(): { rank: number; world: number } {
+    return { rank: this.rank, world: this.worldSize };
   }
 
   /**

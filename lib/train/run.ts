@@ -24,6 +24,7 @@ import { LogLinearLM, type LogLinearConfig } from '../models/loglinear.js';
 import { MambaLM, type MambaConfig } from '../models/mamba.js';
 import { MaskedLM, evaluateMasked, type MaskedLMConfig } from '../models/mlm.js';
 import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.js';
+import type { DataShard } from '../data/shard.js';
 import { inverseTime, warmupCosine, type Schedule } from '../optim/schedule.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/crossentropy.js';
@@ -343,12 +344,11 @@ async function runTrainingOn(
     direct: o.direct ?? false,
     buckets: o.buckets ?? 2048,
   };
-  const job = makeJob(o.model, jobConfig, ids.train, init?.config);
+  const job = makeJob(o.model, jobConfig, ids.train, init?.config, dist?.dataShard);
   if (init) {
     init.load(job.model);
     ev.info?.(`--init: weights from ${init.dir}`);
   }
-  if (dist) job.batches = dist.shardBatches(job.batches);
 
   const optimizerName = o.optimizer ?? 'adamw';
   const accumulate = o.accumulate ?? 1;
@@ -731,17 +731,18 @@ function evaluatorFor(kind: NeuralKind, model: Module, c: JobConfig): Evaluator 
 // The union of the three batch kinds; each job only ever sees its own.
 type AnyBatch = { inputs: Int32Array; targets: Int32Array };
 
-function makeJob(kind: NeuralKind, c: JobConfig, train: TokenSource, given?: ModelConfig): Job<AnyBatch> & { config: ModelConfig } {
+// `shard` (data-parallel): the batches hold this rank's rows of the global batch of c.batch rows.
+function makeJob(kind: NeuralKind, c: JobConfig, train: TokenSource, given?: ModelConfig, shard?: DataShard): Job<AnyBatch> & { config: ModelConfig } {
   const config = given ?? modelConfigFor(kind, c);
-  const job = jobFor(kind, buildModel(kind, config), c, train);
+  const job = jobFor(kind, buildModel(kind, config), c, train, shard);
   return { ...job, config };
 }
 
-function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: TokenSource): Job<AnyBatch> {
+function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: TokenSource, shard?: DataShard): Job<AnyBatch> {
   const evaluate = evaluatorFor(kind, built, c);
   if (kind === 'ffnn' || kind === 'loglinear') {
     const model = built as FeedForwardLM | LogLinearLM;
-    return windowJob(model, (x) => model.forward(x), c, train, evaluate);
+    return windowJob(model, (x) => model.forward(x), c, train, evaluate, shard);
   }
   if (kind === 'rnn' || kind === 'lstm') {
     const model = built as RecurrentLM;
@@ -753,7 +754,7 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
     return {
       model,
       // In memory: the array loader; a token file: the same streams, read window by window.
-      batches: () => (mem ? bpttBatches(mem, c.batch, c.context) : bpttBatchesFrom(train, c.batch, c.context)),
+      batches: () => (mem ? bpttBatches(mem, c.batch, c.context, shard) : bpttBatchesFrom(train, c.batch, c.context, shard)),
       stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context) : numBpttBatchesFrom(train, c.batch, c.context),
       startEpoch: () => {
         disposeState(state);
@@ -814,7 +815,7 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
       model,
       batches: function* (epoch) {
         for (let s = 0; s < stepsPerEpoch; s++) {
-          yield randomMaskedWindows(mlmIds, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, { vocabSize: c.V });
+          yield randomMaskedWindows(mlmIds, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, { vocabSize: c.V }, shard);
         }
       },
       stepsPerEpoch,
@@ -828,7 +829,7 @@ function jobFor(kind: NeuralKind, built: NeuralModel, c: JobConfig, train: Token
       dispose: () => model.dispose(),
     };
   }
-  return sequenceJob(built as TransformerLM | MambaLM, c, train, evaluate);
+  return sequenceJob(built as TransformerLM | MambaLM, c, train, evaluate, shard);
 }
 
 function windowTensors(b: WindowBatch, context: number): { x: Tensor; y: Tensor } {
@@ -848,15 +849,16 @@ function windowJob(
   c: JobConfig,
   train: TokenSource,
   evaluate: Evaluator,
+  shard?: DataShard,
 ): Job<AnyBatch> {
   const mem = inMemory(train);
   const stepsPerEpoch = Math.ceil((train.length - c.context) / c.batch);
   return {
     model,
     batches: mem
-      ? (epoch) => contextWindows(mem, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch })
+      ? (epoch) => contextWindows(mem, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch, shard })
       : function* (epoch) {
-          for (let s = 0; s < stepsPerEpoch; s++) yield randomContextWindowsFrom(train, c.context, c.batch, c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
+          for (let s = 0; s < stepsPerEpoch; s++) yield randomContextWindowsFrom(train, c.context, c.batch, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, shard);
         },
     stepsPerEpoch,
     loss: (b) => {
@@ -883,12 +885,13 @@ function sequenceJob(
   c: JobConfig,
   train: TokenSource,
   evaluate: Evaluator,
+  shard?: DataShard,
 ): Job<AnyBatch> {
   const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
   // In memory: slices of the array; a token file: one read of T + 1 tokens per window.
   const mem = inMemory(train);
   const windows = (seed: number): SequenceBatch =>
-    mem ? randomWindows(mem, c.batch, c.context, seed) : randomWindowsFrom(train, c.batch, c.context, seed);
+    mem ? randomWindows(mem, c.batch, c.context, seed, shard) : randomWindowsFrom(train, c.batch, c.context, seed, shard);
   return {
     model,
     batches: function* (epoch) {
