@@ -5,6 +5,9 @@
 // gradients by calling the native backward kernels. `backward(loss)` walks the recorded
 // graph from the loss in reverse topological order, accumulates gradients of leaf tensors
 // (`requiresGrad`) into `.grad`, frees the intermediate gradients, and releases the graph.
+// `withGradReadyHook(hook, fn)` calls `hook(leaf)` during the backward passes that `fn` runs, as
+// soon as a leaf's gradient is final (its last consumer on the tape has run: leaves' consumers
+// are counted before the walk), e.g. to start a data-parallel all-reduce while backward goes on.
 import { Tensor, keep, formatShape } from './tensor.js';
 
 export type BackwardFn = (gradOutputs: Tensor[]) => (Tensor | null | undefined)[];
@@ -17,6 +20,24 @@ export interface GradNode {
 }
 
 let gradEnabled = true;
+/** The hook of withGradReadyHook, or null. */
+let gradReadyHook: ((leaf: Tensor) => void) | null = null;
+
+/**
+ * Runs `fn`; during each backward pass it runs, `hook(leaf)` is called once per leaf
+ * (`requiresGrad`) of the graph as soon as no op left on the tape contributes to its gradient
+ * (its `.grad` then holds this pass's whole contribution). Leaves outside the graph are not
+ * reported. Backward passes nested inside an op's backward do not report.
+ */
+export function withGradReadyHook<T>(hook: (leaf: Tensor) => void, fn: () => T): T {
+  const prev = gradReadyHook;
+  gradReadyHook = hook;
+  try {
+    return fn();
+  } finally {
+    gradReadyHook = prev;
+  }
+}
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -116,6 +137,10 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
   });
   const prev = gradEnabled;
   gradEnabled = false;
+  const hook = gradReadyHook;
+  gradReadyHook = null;
+  // With a hook: the consumers (node inputs) each leaf has left on the tape.
+  const consumers = hook ? new Map<Tensor, number>() : null;
   // Gradients of non-leaf tensors waiting for their node, keyed by tensor.
   const pending = new Map<Tensor, Tensor>();
   const accumulateLeaf = (leaf: Tensor, g: Tensor): void => {
@@ -146,7 +171,12 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
       const grad = grads?.[i];
       add(root, grad === undefined ? Tensor.ones(root.shape, 'float32', root.device) : grad.clone());
     });
-    for (const node of topoOrder(roots)) {
+    const order = topoOrder(roots);
+    if (consumers) {
+      for (const node of order) for (const inp of node.inputs) if (inp._node === null && inp.requiresGrad) consumers.set(inp, (consumers.get(inp) ?? 0) + 1);
+      for (const root of roots) if (root._node === null && root.requiresGrad && !consumers.has(root)) hook!(root);
+    }
+    for (const node of order) {
       if (node.backward === null) {
         throw new Error(`backward: the graph through '${node.name}' was already used; call backward once per forward`);
       }
@@ -167,6 +197,16 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
         }
         add(inp, g);
       });
+      if (consumers) {
+        for (const inp of node.inputs) {
+          const left = consumers.get(inp);
+          if (left === undefined) continue;
+          if (left === 1) {
+            consumers.delete(inp);
+            hook!(inp);
+          } else consumers.set(inp, left - 1);
+        }
+      }
       // Release the graph as we go: saved tensors become collectable.
       node.backward = null;
       node.inputs = [];
@@ -176,6 +216,7 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | undefined)[]): v
   } finally {
     for (const g of pending.values()) g.dispose();
     gradEnabled = prev;
+    gradReadyHook = hook;
   }
 }
 

@@ -17,6 +17,8 @@ export interface NativeGlooGroup {
   broadcast(buf: Float32Array, root: number): Promise<void>;
   barrier(): Promise<void>;
   close(): void;
+  /** Collectives issued, started in a worker thread (inside Gloo's call), finished: read at once. */
+  stats(): { issued: number; started: number; finished: number };
 }
 
 export interface NcclInfo {

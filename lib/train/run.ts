@@ -207,7 +207,7 @@ export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {},
   const o = resolveRunOptions(dist ? dist.globalInput(input, (m) => MODEL_DEFAULTS[m as NeuralKind]?.batch) : input);
   if (dist) {
     dist.checkRun(o);
-    if (!dist.isMain) ev = {};
+    if (!dist.isMain) ev = { shouldStop: ev.shouldStop }; // every rank may ask to stop (Ctrl-C)
   }
   if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
   checkCorpusSpec(o.corpus);
@@ -482,14 +482,14 @@ async function runTrainingOn(
       },
       saveEvery: o.saveEvery,
       onSave: () => save(o.out!),
-      // Ctrl-C stops a single process; a data-parallel job is stopped by its launcher (every rank).
-      shouldStop: dist ? undefined : ev.shouldStop,
+      // Ctrl-C: data-parallel ranks agree in each step's all-reduce to stop after the same step.
+      shouldStop: dist ? dist.stopWhen(ev.shouldStop) : ev.shouldStop,
     });
     if (result.interrupted) {
       let checkpoint: string | null = null;
       if (o.out !== undefined) {
-        saveTo(o.out);
-        checkpoint = o.out;
+        await save(o.out);
+        if (!dist || dist.isMain) checkpoint = o.out;
         ev.info?.(`checkpoint of step ${result.steps} saved to ${o.out}`);
       }
       return {

@@ -2,13 +2,16 @@
 // addon never needs (it links Debian's libgloo; NCCL is dlopened). Everything that blocks
 // (rendezvous, collectives) runs in an AsyncWorker off the main thread and returns a Promise:
 // rank 0's main thread serves the rendezvous store, so blocking it would deadlock the mesh.
-// The TypeScript side (lib/dist/collectives.ts) issues one operation of a group at a time, so
-// every rank runs them in the same order.
+// A group's collectives run one at a time in the order they were issued (each takes a ticket on
+// the main thread when called, and its worker waits for its turn), so JS may issue several at
+// once (gradient buckets during backward) and every rank still runs them in program order.
 //
 //   connect({host, port, rank, size, prefix, timeoutMs, hostname, iface}) -> Promise<Group>
 //   Group.allreduce(Float32Array) -> Promise<void>       sum over ranks, in place
 //   Group.broadcast(Float32Array, root) -> Promise<void>
 //   Group.barrier() -> Promise<void>;  Group.close()
+//   Group.stats() -> {issued, started, finished}   collectives so far (started: a worker thread
+//                                                   entered Gloo's call; read synchronously)
 //   ncclInfo() -> {loaded, path, version, error};  ncclUniqueId() -> Buffer (128 bytes)
 //   ncclInit(id, rank, size, device) -> Promise<NcclComm>
 //   NcclComm.allreduce(devicePtr: bigint, count, stream: bigint) -> Promise<void>  (float32 sum)
@@ -22,7 +25,10 @@
 #include <gloo/transport/tcp/device.h>
 #include <napi.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <exception>
@@ -49,7 +55,12 @@ std::string what(const std::exception& e) {
 
 struct GroupState {
   std::shared_ptr<gloo::rendezvous::Context> ctx;
-  std::mutex mu;  // one collective at a time (the JS side also serialises them)
+  std::mutex mu;  // one collective at a time, in ticket order
+  std::condition_variable turn;
+  uint64_t serving = 0;              // the ticket whose turn it is (under mu)
+  std::atomic<uint64_t> issued{0};   // tickets handed out (main thread)
+  std::atomic<uint64_t> started{0};  // collectives that entered Gloo
+  std::atomic<uint64_t> finished{0};
   uint32_t tag = 0;
   std::chrono::milliseconds timeout{0};
 };
@@ -61,6 +72,7 @@ class Group : public Napi::ObjectWrap<Group> {
     Napi::Function f = DefineClass(env, "GlooGroup",
                                    {InstanceMethod("allreduce", &Group::Allreduce), InstanceMethod("broadcast", &Group::Broadcast),
                                     InstanceMethod("barrier", &Group::Barrier), InstanceMethod("close", &Group::Close),
+                                    InstanceMethod("stats", &Group::Stats),
                                     InstanceAccessor("rank", &Group::Rank, nullptr), InstanceAccessor("size", &Group::Size, nullptr)});
     ctor = Napi::Persistent(f);
     ctor.SuppressDestruct();
@@ -79,6 +91,14 @@ class Group : public Napi::ObjectWrap<Group> {
   Napi::Value Allreduce(const Napi::CallbackInfo& info);
   Napi::Value Broadcast(const Napi::CallbackInfo& info);
   Napi::Value Barrier(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    const GroupState* s = state.get();
+    o.Set("issued", Napi::Number::New(info.Env(), s ? static_cast<double>(s->issued.load()) : 0.0));
+    o.Set("started", Napi::Number::New(info.Env(), s ? static_cast<double>(s->started.load()) : 0.0));
+    o.Set("finished", Napi::Number::New(info.Env(), s ? static_cast<double>(s->finished.load()) : 0.0));
+    return o;
+  }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (state) {
       std::lock_guard<std::mutex> lock(state->mu);
@@ -95,6 +115,7 @@ class CollectiveWorker : public Napi::AsyncWorker {
   enum Kind { kAllreduce, kBroadcast, kBarrier };
   CollectiveWorker(Napi::Env env, std::shared_ptr<GroupState> s, Kind kind, Napi::Float32Array buf, int root)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), s_(std::move(s)), kind_(kind), root_(root) {
+    ticket_ = s_->issued.fetch_add(1);
     if (!buf.IsEmpty()) {
       ref_ = Napi::Persistent(buf.As<Napi::Object>());
       data_ = buf.Data();
@@ -104,7 +125,19 @@ class CollectiveWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      std::lock_guard<std::mutex> lock(s_->mu);
+      std::unique_lock<std::mutex> lock(s_->mu);
+      s_->turn.wait(lock, [this] { return s_->serving == ticket_; });
+      // The next ticket's turn when this one ends, however it ends (declared after the lock:
+      // runs first, under it).
+      struct Next {
+        GroupState* s;
+        ~Next() {
+          s->serving++;
+          s->finished.fetch_add(1);
+          s->turn.notify_all();
+        }
+      } next{s_.get()};
+      s_->started.fetch_add(1);
       if (!s_->ctx) throw std::runtime_error("the group is closed");
       const uint32_t tag = s_->tag++;
       if (kind_ == kAllreduce) {
@@ -144,6 +177,7 @@ class CollectiveWorker : public Napi::AsyncWorker {
   Napi::ObjectReference ref_;
   float* data_ = nullptr;
   size_t n_ = 0;
+  uint64_t ticket_ = 0;
 };
 
 Napi::Float32Array f32Arg(const Napi::CallbackInfo& info, const char* fn) {
