@@ -37,8 +37,10 @@ export interface DataParallelRunOptions {
   batch?: number;
   resume?: string;
 }
+import { native } from '../native/index.js';
 import { Tensor, keep } from '../tensor.js';
 import type { ProcessGroup } from './group.js';
+import { NcclGroup, ncclModule } from './nccl.js';
 
 export interface DataParallelOptions {
   /** Gradient bucket size in bytes (default LMKIT_DIST_BUCKET_MB or 25 MiB). */
@@ -107,6 +109,44 @@ export class DataParallel {
     const parameters = Object.fromEntries(model.namedParameters().map(([n, t]) => [n, t.shape]));
     await this.checkSame({ ...description, parameters });
     await this.broadcastTensors(model.parameters());
+    await this.chooseBackend(model.parameters());
+  }
+
+  /** 'nccl' when the gradients are all-reduced by NCCL on the GPU, else 'gloo' (host memory). */
+  get backend(): 'gloo' | 'nccl' {
+    return this.nccl ? 'nccl' : 'gloo';
+  }
+  private nccl: NcclGroup | null = null;
+  private ncclStream = 0n;
+  /** The step's loss, tokens and stop flag, all-reduced through Gloo beside NCCL's buckets. */
+  private readonly scalars = new Float32Array(3);
+
+  /**
+   * LMKIT_DIST_BACKEND: 'auto' (default: NCCL for parameters on a real GPU, Gloo otherwise, the
+   * emulated CUDA backend included), 'gloo' (CUDA gradients staged through host memory) or
+   * 'nccl' (the loader's failure is an error, as is a model that is not on a GPU).
+   */
+  private async chooseBackend(params: readonly Tensor[]): Promise<void> {
+    const want = process.env.LMKIT_DIST_BACKEND || 'auto';
+    if (want !== 'auto' && want !== 'gloo' && want !== 'nccl') throw new Error(`LMKIT_DIST_BACKEND must be auto, gloo or nccl, not '${want}'`);
+    const emulated = native.emulation !== undefined;
+    const onGpu = params.length > 0 && params.every((p) => p.device === 'cuda') && !emulated;
+    if (want === 'gloo' || (want === 'auto' && !onGpu)) return;
+    ncclModule(); // one line when NCCL cannot load
+    if (!onGpu) {
+      throw new Error(
+        `LMKIT_DIST_BACKEND=nccl needs the model on a GPU (--device cuda with the CUDA addon); it is on ${emulated ? 'the emulated CUDA backend (whose gradients go through Gloo)' : 'the CPU'}`,
+      );
+    }
+    const cs = native.cudaStream!();
+    this.nccl = await NcclGroup.init(this.group, cs.device);
+    this.ncclStream = cs.stream;
+  }
+
+  /** Frees the NCCL communicator (when there is one). */
+  close(): void {
+    this.nccl?.destroy();
+    this.nccl = null;
   }
 
   /** This rank's rows [lo, hi) of a global batch of `rows` rows. */
@@ -219,11 +259,15 @@ export class DataParallel {
       const { plan } = st;
       this.overlapStats.steps++;
       this.overlapStats.buckets += plan.buckets.length;
-      const tail = this.bucketBuffers[plan.buckets.length - 1]!;
+      const tail = this.nccl ? this.scalars : this.bucketBuffers[plan.buckets.length - 1]!;
       const n = tail.length;
       this.stopAgreed = tail[n - 1]! > 0;
       const global = { loss: tail[n - 3]! / tail[n - 2]!, tokens: tail[n - 2]! };
-      if (Number.isFinite(global.loss)) {
+      if (Number.isFinite(global.loss) && this.nccl) {
+        // NCCL reduced the gradients in place.
+        const inv = 1 / global.tokens;
+        for (const p of plan.params) p.grad!.storage.scale(inv);
+      } else if (Number.isFinite(global.loss)) {
         const inv = 1 / global.tokens;
         plan.buckets.forEach((b, bi) => {
           const buf = this.bucketBuffers[bi]!;
@@ -311,6 +355,10 @@ export class DataParallel {
       const bi = st.launched++;
       const bucket = plan.buckets[bi]!;
       const last = bi === plan.buckets.length - 1;
+      if (this.nccl) {
+        this.launchNccl(st, bucket, last);
+        continue;
+      }
       const buf = this.bucketBuffer(bi, bucket.elements + (last ? 3 : 0));
       for (const i of bucket.items) {
         const p = plan.params[i]!;
@@ -380,6 +428,26 @@ export class DataParallel {
       out.set(name, Tensor.fromArray(data, [hi - lo, ...t.shape.slice(1)]));
     }
     return out;
+  }
+
+  /** launchReady's NCCL path: the bucket's gradients summed in place on the GPU, the scalars through Gloo. */
+  private launchNccl(st: OverlapStep, bucket: Bucket, last: boolean): void {
+    const ptrs: bigint[] = [];
+    const counts: number[] = [];
+    for (const i of bucket.items) {
+      const p = st.plan.params[i]!;
+      if (!p.grad) p.grad = keep(Tensor.zeros(p.shape, 'float32', p.device));
+      if (st.weight !== 1) p.grad.storage.scale(st.weight);
+      ptrs.push(p.grad.storage.devicePointer!());
+      counts.push(p.size);
+    }
+    st.inflight.push(this.nccl!.allreduceMany(ptrs, counts, this.ncclStream));
+    if (last) {
+      this.scalars[0] = Number.isFinite(st.loss) ? st.loss * st.tokens : st.loss;
+      this.scalars[1] = st.tokens;
+      this.scalars[2] = this.stopAsked?.() ? 1 : 0;
+      st.inflight.push(this.group.allreduceSum(this.scalars));
+    }
   }
 
   private readonly bucketBuffers: Float32Array[] = [];

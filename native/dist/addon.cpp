@@ -16,6 +16,9 @@
 //   ncclInit(id, rank, size, device) -> Promise<NcclComm>
 //   NcclComm.allreduce(devicePtr: bigint, count, stream: bigint) -> Promise<void>  (float32 sum)
 //   NcclComm.broadcast(devicePtr, count, root, stream) -> Promise<void>; NcclComm.destroy()
+//   NcclComm.allreduceMany(ptrs: BigUint64Array, counts: Float64Array, stream) -> Promise<void>
+//     (float32 sums in place, one NCCL group: a gradient bucket without flattening)
+//   A communicator's operations run in issue order (tickets, as for Gloo groups).
 #include <gloo/allreduce.h>
 #include <gloo/barrier.h>
 #include <gloo/broadcast.h>
@@ -35,6 +38,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nccl_dl.h"
 #include "store_client.h"
@@ -334,6 +339,19 @@ Napi::Value NcclUniqueId(const Napi::CallbackInfo& info) {
 struct NcclState {
   nccl::Comm comm = nullptr;
   std::mutex mu;
+  std::condition_variable turn;
+  uint64_t serving = 0;
+  std::atomic<uint64_t> issued{0};
+  // Runs `f` when this ticket's turn comes (under mu), then hands the turn on.
+  template <typename F>
+  std::string inTurn(uint64_t ticket, F&& f) {
+    std::unique_lock<std::mutex> lock(mu);
+    turn.wait(lock, [&] { return serving == ticket; });
+    std::string err = f();
+    serving++;
+    turn.notify_all();
+    return err;
+  }
   ~NcclState() {
     if (comm != nullptr && nccl::api() != nullptr) nccl::api()->commDestroy(comm);
   }
@@ -345,7 +363,7 @@ class NcclComm : public Napi::ObjectWrap<NcclComm> {
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NcclComm",
                                    {InstanceMethod("allreduce", &NcclComm::Allreduce), InstanceMethod("broadcast", &NcclComm::Broadcast),
-                                    InstanceMethod("destroy", &NcclComm::Destroy)});
+                                    InstanceMethod("allreduceMany", &NcclComm::AllreduceMany), InstanceMethod("destroy", &NcclComm::Destroy)});
     ctor = Napi::Persistent(f);
     ctor.SuppressDestruct();
     exports.Set("NcclComm", f);
@@ -357,6 +375,7 @@ class NcclComm : public Napi::ObjectWrap<NcclComm> {
   Napi::Value Allreduce(const Napi::CallbackInfo& info) { return Op(info, false); }
   Napi::Value Broadcast(const Napi::CallbackInfo& info) { return Op(info, true); }
   Napi::Value Op(const Napi::CallbackInfo& info, bool bcast);
+  Napi::Value AllreduceMany(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     state.reset();
     return info.Env().Undefined();
@@ -408,16 +427,66 @@ Napi::Value NcclComm::Op(const Napi::CallbackInfo& info, bool bcast) {
   nccl::Stream stream = reinterpret_cast<nccl::Stream>(static_cast<uintptr_t>(bigintArg(info, streamArg, "the stream")));
   auto s = state;
   const size_t n = static_cast<size_t>(count);
+  const uint64_t ticket = s->issued.fetch_add(1);
   auto* w = new NcclWorker(
       env,
-      [a, s, ptr, n, root, stream, bcast]() -> std::string {
-        std::lock_guard<std::mutex> lock(s->mu);
-        const nccl::Result r = bcast ? a->broadcast(ptr, ptr, n, nccl::kFloat32, root, s->comm, stream)
-                                     : a->allReduce(ptr, ptr, n, nccl::kFloat32, nccl::kSum, s->comm, stream);
-        if (r != 0) return ncclError(a, r);
-        const int cr = a->streamSynchronize(stream);
-        if (cr != 0) return "nccl: cudaStreamSynchronize failed (CUDA error " + std::to_string(cr) + ")";
-        return "";
+      [a, s, ptr, n, root, stream, bcast, ticket]() -> std::string {
+        return s->inTurn(ticket, [&]() -> std::string {
+          const nccl::Result r = bcast ? a->broadcast(ptr, ptr, n, nccl::kFloat32, root, s->comm, stream)
+                                       : a->allReduce(ptr, ptr, n, nccl::kFloat32, nccl::kSum, s->comm, stream);
+          if (r != 0) return ncclError(a, r);
+          const int cr = a->streamSynchronize(stream);
+          if (cr != 0) return "nccl: cudaStreamSynchronize failed (CUDA error " + std::to_string(cr) + ")";
+          return "";
+        });
+      },
+      nullptr);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value NcclComm::AllreduceMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const nccl::Api* a = needNccl(env);
+  if (!state) throw Napi::Error::New(env, "nccl: the communicator was destroyed");
+  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+      !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(env, "nccl allreduceMany(ptrs: BigUint64Array, counts: Float64Array, stream: bigint)");
+  }
+  Napi::TypedArrayOf<uint64_t> ptrs = info[0].As<Napi::TypedArrayOf<uint64_t>>();
+  Napi::Float64Array counts = info[1].As<Napi::Float64Array>();
+  if (ptrs.ElementLength() != counts.ElementLength()) throw Napi::RangeError::New(env, "nccl allreduceMany: as many counts as pointers");
+  std::vector<std::pair<void*, size_t>> items;
+  for (size_t i = 0; i < ptrs.ElementLength(); i++) {
+    const double c = counts[i];
+    if (!(c >= 0) || c != static_cast<double>(static_cast<int64_t>(c))) throw Napi::RangeError::New(env, "nccl allreduceMany: counts must be integers >= 0");
+    items.emplace_back(reinterpret_cast<void*>(static_cast<uintptr_t>(ptrs[i])), static_cast<size_t>(c));
+  }
+  nccl::Stream stream = reinterpret_cast<nccl::Stream>(static_cast<uintptr_t>(bigintArg(info, 2, "the stream")));
+  auto s = state;
+  const uint64_t ticket = s->issued.fetch_add(1);
+  auto* w = new NcclWorker(
+      env,
+      [a, s, items, stream, ticket]() -> std::string {
+        return s->inTurn(ticket, [&]() -> std::string {
+          nccl::Result r = a->groupStart();
+          if (r != 0) return ncclError(a, r);
+          std::string err;
+          for (const auto& [ptr, n] : items) {
+            r = a->allReduce(ptr, ptr, n, nccl::kFloat32, nccl::kSum, s->comm, stream);
+            if (r != 0) {
+              err = ncclError(a, r);
+              break;
+            }
+          }
+          r = a->groupEnd();
+          if (err.empty() && r != 0) err = ncclError(a, r);
+          if (!err.empty()) return err;
+          const int cr = a->streamSynchronize(stream);
+          if (cr != 0) return "nccl: cudaStreamSynchronize failed (CUDA error " + std::to_string(cr) + ")";
+          return std::string();
+        });
       },
       nullptr);
   Napi::Promise p = w->promise();
