@@ -1,18 +1,22 @@
 // Data-parallel training semantics (PyTorch DDP's) over a ProcessGroup:
-// - the run works on the *global* batch (--batch x world size); every global batch is cut by
-//   rows into one contiguous share per rank (rank r: rows [r*n/W, (r+1)*n/W)), so W ranks of
-//   batch B see exactly the rows that one process of batch W*B sees;
+// - the run works on the *global* batch (--batch x world size); rank r owns the rows
+//   [r*n/W, (r+1)*n/W) of every global batch and the batch makers of lib/data build (and read
+//   from token files) only those (`dataShard`, lib/data/shard.ts), so W ranks of batch B see
+//   exactly the rows that one process of batch W*B sees;
 // - before training every rank publishes its options, model config and parameter shapes; a
 //   mismatch with rank 0 is an error naming the first difference; then rank 0's parameters are
 //   broadcast (identical initial weights whatever each rank's initialisation did);
-// - after backward the gradients are all-reduced in buckets (bucketBytes, default 25 MiB like
-//   DDP) as a token-weighted mean: each rank scales its gradient by its tokens, the sum is
-//   divided by the global tokens (with equal shares: the plain mean); the step's loss and tokens
-//   travel in the last bucket. Bucket i+1 is copied out while bucket i is on the wire. The
-//   all-reduce starts after backward has finished: lmkit's autograd runs backward as one
-//   synchronous pass with no per-parameter ready hooks, so it is not overlapped with backward;
+// - the gradients are all-reduced in buckets (reverse parameter order; the first at most 1 MiB,
+//   then bucketBytes, default 25 MiB like DDP) as a token-weighted mean: each rank scales its
+//   gradient by its tokens, the sum is divided by the global tokens; the step's loss, tokens and
+//   stop flag travel in the last bucket. With overlap (default) each bucket's all-reduce starts
+//   during backward, from lib/autograd.ts's withGradReadyHook, as soon as it and every bucket
+//   before it are final; lmkit_gloo.node runs them in issue order in worker threads;
+// - CUDA parameters on a real GPU are all-reduced in place by NCCL (./nccl.ts), others by Gloo
+//   in host memory (LMKIT_DIST_BACKEND);
 // - clipping then sees identical gradients on every rank (the global norm), and every rank
 //   steps the same optimizer on them;
+// - a stop asked on any rank (stopWhen: Ctrl-C) is agreed in the step's all-reduce;
 // - evaluation runs on rank 0 only; the result is broadcast (as float64 bits) so that early
 //   stopping decides alike on every rank; only rank 0 writes checkpoints, logs and the report;
 // - the recurrent state carried between BPTT windows is per stream: at a save it is gathered

@@ -408,7 +408,7 @@ async function runTrainingOn(
     if (dist) {
       await dist.start(job.model, { options: recordedOptions(o), config: job.config, step: trainer.step });
       if (pendingCarry) pendingCarry = dist.takeRows(pendingCarry);
-      ev.info?.(`data-parallel: ${dist.worldSize} ranks, global batch ${batch} (${dist.share(batch)[1] - dist.share(batch)[0]} on rank 0)`);
+      ev.info?.(`data-parallel: ${dist.worldSize} ranks, global batch ${batch} (${dist.share(batch)[1] - dist.share(batch)[0]} on rank 0), gradients all-reduced by ${dist.backend}`);
     }
     // With dist: rank 0 evaluates, the others receive its result; all ranks take part in a save.
     const evalSplit = (split: TokenSource, name: 'valid' | 'test'): EvalResult | Promise<EvalResult> =>

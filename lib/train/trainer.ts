@@ -28,6 +28,8 @@
 //   clipping with the step's local mean loss and tokens; it all-reduces the gradients in place
 //   and returns the global loss and tokens (a non-finite global loss skips or stops the step on
 //   every rank alike). fit() then runs the async path; `evaluate` and `onSave` may be async.
+//   A reducer with `beginBackward` gets the step's last backward hooked (withGradReadyHook), so
+//   that it can start reducing each gradient as soon as it is final.
 import { noGrad, withGradReadyHook } from '../autograd.js';
 import type { Module } from '../nn/module.js';
 import { mulScalar } from '../ops/elementwise.js';
