@@ -237,7 +237,7 @@ export class DataParallel {
       const prof = process.env.LMKIT_DIST_PROFILE ? performance.now() : 0;
       let st = this.stepState;
       this.stepState = null;
-      const native = this.group.collectiveStats();
+      const counts = this.group.collectiveStats();
       let started = 0;
       let finished = 0;
       if (st !== null) {
@@ -245,8 +245,8 @@ export class DataParallel {
           throw new Error('data-parallel: the step reduced is not the one whose backward was hooked');
         }
         // Read as backward returns: what the native threads did meanwhile.
-        started = Math.max(0, Math.min(st.launched, native.started - st.native.started));
-        finished = Math.max(0, Math.min(st.launched, native.finished - st.native.finished));
+        started = Math.max(0, Math.min(st.launched, counts.started - st.native.started));
+        finished = Math.max(0, Math.min(st.launched, counts.finished - st.native.finished));
         this.overlapStats.issuedInBackward += st.launched;
         this.overlapStats.startedInBackward += started;
         this.overlapStats.finishedInBackward += finished;
