@@ -196,7 +196,8 @@ interface Job<B> {
  * With `dist` (lib/dist: one rank of a data-parallel job; use `trainDistributed`) the run's
  * batch is the global batch (`input.batch` per rank x world size; a resumed run keeps the
  * checkpoint's global batch), every rank trains on its share of each batch, and only rank 0
- * reports events and writes checkpoints (see lib/dist/ddp.ts).
+ * reports events and writes checkpoints (see lib/dist/ddp.ts); every rank's `shouldStop` is
+ * polled, and one rank asking stops all of them after the same step.
  *
  * @example
  * const r = await runTraining({ model: 'lstm', corpus: { text }, steps: 100, out: 'runs/lstm' },
