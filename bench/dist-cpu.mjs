@@ -6,8 +6,9 @@
 //    PyTorch's torch.distributed Gloo backend when python3-torch is installed. Interleaved
 //    repetitions, medians.
 // 2. step time of 2 ranks vs 1 for Bengio's MLP1 and the 2x256 LSTM at the same global batch,
-//    1 native thread per process: 1 x B, 1 x B/2 (one rank's compute alone) and 2 x B/2; the
-//    overhead of data parallelism is (2 x B/2) - (1 x B/2).
+//    1 native thread per process: 1 x B, 1 x B/2 (one rank's compute alone) and 2 x B/2, the
+//    latter with the gradient all-reduce after backward (LMKIT_DIST_OVERLAP=0) and overlapped
+//    with it (the default); the overhead of data parallelism is (2 x B/2) - (1 x B/2).
 // 3. the ring all-reduce cost model for N machines on 10 and 100 Gb/s links, for those
 //    gradients (see docs/distributed.md).
 // Writes bench/results/dist-cpu.json and the tables between the DIST-RESULTS markers of
@@ -116,32 +117,47 @@ const stepCases = {
   mlp1: { label: 'MLP1 (n=5, m=60, h=50, direct), global B=256', input: { model: 'ffnn', context: 4, embed: 60, hidden: 50, direct: true }, batch: 256, steps: quick ? 8 : 23, warmup: 3 },
   lstm: { label: 'LSTM 2x256 (tied), global B=32, BPTT 35', input: { model: 'lstm', layers: 2, embed: 256, hidden: 256, context: 35 }, batch: 32, steps: quick ? 4 : 10, warmup: 2 },
 };
-async function stepRun(c, world, batch) {
+async function stepRun(c, world, batch, env = {}) {
   const input = JSON.stringify({ ...c.input, corpus: 'brown', batch, steps: c.steps, evalTokens: 100, test: false, seed: 1 });
   const port = await freePort();
   const out = await job(world, process.execPath, () => [join(root, 'bench/dist/step-worker.mjs'), input, String(c.warmup)], (r) =>
-    world === 1 ? { LMKIT_NUM_THREADS: '1' } : { LMKIT_NUM_THREADS: '1', RANK: String(r), WORLD_SIZE: String(world), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) },
+    world === 1 ? { LMKIT_NUM_THREADS: '1' } : { LMKIT_NUM_THREADS: '1', RANK: String(r), WORLD_SIZE: String(world), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), ...env },
   );
   return lines(out)[0];
 }
 const steps = {};
 for (const [name, c] of Object.entries(stepCases)) {
-  const t = { full: [], half: [], two: [] };
+  const t = { full: [], half: [], two: [], after: [] };
   let parameters = 0;
   for (let rep = 0; rep < reps; rep++) {
     const a = await stepRun(c, 1, c.batch);
     const b = await stepRun(c, 1, c.batch / 2);
-    const d = await stepRun(c, 2, c.batch / 2);
+    const e = await stepRun(c, 2, c.batch / 2, { LMKIT_DIST_OVERLAP: '0' });
+    const d = await stepRun(c, 2, c.batch / 2, { LMKIT_DIST_OVERLAP: '1' });
     parameters = a.parameters;
     t.full.push(median(a.stepMs));
     t.half.push(median(b.stepMs));
+    t.after.push(median(e.stepMs));
     t.two.push(median(d.stepMs));
     process.stderr.write(`step time rep ${rep + 1}/${reps}: ${name} done\n`);
   }
   const full = median(t.full);
   const half = median(t.half);
   const two = median(t.two);
-  steps[name] = { label: c.label, parameters, gradientBytes: 4 * parameters, oneFullMs: full, oneHalfMs: half, twoHalfMs: two, overheadMs: two - half, speedup: full / two };
+  const after = median(t.after);
+  steps[name] = {
+    label: c.label,
+    parameters,
+    gradientBytes: 4 * parameters,
+    oneFullMs: full,
+    oneHalfMs: half,
+    twoHalfNoOverlapMs: after,
+    twoHalfMs: two,
+    overheadNoOverlapMs: after - half,
+    overheadMs: two - half,
+    speedupNoOverlap: full / after,
+    speedup: full / two,
+  };
 }
 
 // ---- 3. ring all-reduce cost model -----------------------------------------------------
@@ -184,9 +200,9 @@ for (const r of allreduce) {
   md += `| ${kb(r.bytes)} | ${f(r.gloo.seconds * 1000, 3)} | ${f(r.lmkit.seconds * 1000, 3)} | ${torchVersion ? `${f(r.pytorch.seconds * 1000, 3)} | ` : ''}${f(r.gloo.GBps)} | ${f(r.lmkit.GBps)} | ${torchVersion ? `${f(r.pytorch.GBps)} | ` : ''}${f(r.lmkitOverGloo)}${torchVersion ? ` | ${f(r.lmkitOverPytorch)}` : ''} |\n`;
 }
 md += `\nStep time (median ms per optimizer step, 1 native thread per process, same global batch):\n\n`;
-md += `| model | parameters (gradient MB) | 1 process x B | 1 process x B/2 | 2 ranks x B/2 | overhead (2 x B/2 - 1 x B/2) | speed-up 2 ranks vs 1 |\n|---|---|---|---|---|---|---|\n`;
+md += `| model | parameters (gradient MB) | 1 process x B | 1 process x B/2 | 2 ranks x B/2, all-reduce after backward | 2 ranks x B/2, overlapped | overhead after backward | overhead overlapped | speed-up 2 ranks vs 1 (after / overlapped) |\n|---|---|---|---|---|---|---|---|---|\n`;
 for (const s of Object.values(steps)) {
-  md += `| ${s.label} | ${s.parameters} (${f(s.gradientBytes / 2 ** 20, 1)}) | ${f(s.oneFullMs, 1)} | ${f(s.oneHalfMs, 1)} | ${f(s.twoHalfMs, 1)} | ${f(s.overheadMs, 1)} | ${f(s.speedup)}x |\n`;
+  md += `| ${s.label} | ${s.parameters} (${f(s.gradientBytes / 2 ** 20, 1)}) | ${f(s.oneFullMs, 1)} | ${f(s.oneHalfMs, 1)} | ${f(s.twoHalfNoOverlapMs, 1)} | ${f(s.twoHalfMs, 1)} | ${f(s.overheadNoOverlapMs, 1)} | ${f(s.overheadMs, 1)} | ${f(s.speedupNoOverlap)}x / ${f(s.speedup)}x |\n`;
 }
 md += `\nRing all-reduce model, N machines (one rank each), alpha = ${ALPHA * 1e6} us per message; compute = the 1-process step above / N; efficiency = compute / (compute + all-reduce), no overlap:\n\n`;
 md += `| model | N | compute (ms) | all-reduce 10 Gb/s (ms) | efficiency 10 Gb/s | all-reduce 100 Gb/s (ms) | efficiency 100 Gb/s |\n|---|---|---|---|---|---|---|\n`;

@@ -67,7 +67,7 @@ export const cbow: NeuralFamily<'cbow', CbowLM, CbowConfig> = {
     config: (c) => ({ vocabSize: c.V, context: c.context, embed: c.embed, seed: c.seed }),
     build: (config) => new CbowLM(config),
     evaluator: (model, c) => windowEvaluator(model, c),
-    job: (model, c, train) => windowJob(model, (x) => model.forward(x), c, train, windowEvaluator(model, c)),
+    job: (model, c, train, shard) => windowJob(model, (x) => model.forward(x), c, train, windowEvaluator(model, c), shard),
     embedding: (model) => model.embedding.weight, // lmkit embed --neighbors
   },
 };

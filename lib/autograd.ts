@@ -10,6 +10,10 @@
 // `GradTensor` (lib/tensor.ts's Tensor is the one there is), so tensor.ts can import the engine
 // for `Tensor.backward()` without an import circle. `record` and the rest infer the tensor
 // type from their arguments; tensor.ts exports `GradNode` and `BackwardFn` over `Tensor`.
+//
+// `withGradReadyHook(hook, fn)` calls `hook(leaf)` during the backward passes that `fn` runs, as
+// soon as a leaf's gradient is final (its last consumer on the tape has run: leaves' consumers
+// are counted before the walk), e.g. to start a data-parallel all-reduce while backward goes on.
 
 /** The storage operation the engine needs: in-place `this += other`. */
 export interface GradStorage {
@@ -51,6 +55,25 @@ function formatShape(shape: readonly number[]): string {
 }
 
 let gradEnabled = true;
+/** The hook of withGradReadyHook, or null. */
+// Stored over `unknown`: a backward pass reports leaves of its own tensor type, the type the hook was given.
+let gradReadyHook: ((leaf: unknown) => void) | null = null;
+
+/**
+ * Runs `fn`; during each backward pass it runs, `hook(leaf)` is called once per leaf
+ * (`requiresGrad`) of the graph as soon as no op left on the tape contributes to its gradient
+ * (its `.grad` then holds this pass's whole contribution). Leaves outside the graph are not
+ * reported. Backward passes nested inside an op's backward do not report.
+ */
+export function withGradReadyHook<L, R>(hook: (leaf: L) => void, fn: () => R): R {
+  const prev = gradReadyHook;
+  gradReadyHook = hook as (leaf: unknown) => void;
+  try {
+    return fn();
+  } finally {
+    gradReadyHook = prev;
+  }
+}
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -150,6 +173,10 @@ export function backwardMany<T extends GradTensor<T>>(roots: T[], grads?: (T | u
   });
   const prev = gradEnabled;
   gradEnabled = false;
+  const hook = gradReadyHook;
+  gradReadyHook = null;
+  // With a hook: the consumers (node inputs) each leaf has left on the tape.
+  const consumers = hook ? new Map<T, number>() : null;
   // Gradients of non-leaf tensors waiting for their node, keyed by tensor.
   const pending = new Map<T, T>();
   const accumulateLeaf = (leaf: T, g: T): void => {
@@ -180,7 +207,12 @@ export function backwardMany<T extends GradTensor<T>>(roots: T[], grads?: (T | u
       const grad = grads?.[i];
       add(root, grad === undefined ? root.onesLike() : grad.clone());
     });
-    for (const node of topoOrder(roots)) {
+    const order = topoOrder(roots);
+    if (consumers) {
+      for (const node of order) for (const inp of node.inputs) if (inp._node === null && inp.requiresGrad) consumers.set(inp, (consumers.get(inp) ?? 0) + 1);
+      for (const root of roots) if (root._node === null && root.requiresGrad && !consumers.has(root)) hook!(root);
+    }
+    for (const node of order) {
       if (node.backward === null) {
         throw new Error(`backward: the graph through '${node.name}' was already used; call backward once per forward`);
       }
@@ -201,6 +233,16 @@ export function backwardMany<T extends GradTensor<T>>(roots: T[], grads?: (T | u
         }
         add(inp, g);
       });
+      if (consumers) {
+        for (const inp of node.inputs) {
+          const left = consumers.get(inp);
+          if (left === undefined) continue;
+          if (left === 1) {
+            consumers.delete(inp);
+            hook!(inp);
+          } else consumers.set(inp, left - 1);
+        }
+      }
       // Release the graph as we go: saved tensors become collectable.
       node.backward = null;
       node.inputs = [];
@@ -210,6 +252,7 @@ export function backwardMany<T extends GradTensor<T>>(roots: T[], grads?: (T | u
   } finally {
     for (const g of pending.values()) g.dispose();
     gradEnabled = prev;
+    gradReadyHook = hook;
   }
 }
 

@@ -3,6 +3,7 @@ export { Tensor, tidy, keep, memory, emptyCache, makeRng, shapeSize, formatShape
 export { getDefaultDevice, setDefaultDevice, deviceOf } from './tensor.js';
 export type { DType, Device, Shape, NestedArray } from './tensor.js';
 export { backward, backwardMany, noGrad, isGradEnabled, needsGrad, record, zeroGrad } from './autograd.js';
+export { withGradReadyHook } from './tensor.js';
 export type { BackwardFn, GradNode } from './tensor.js';
 export type { GradTensor, GradStorage } from './autograd.js';
 export { native, nativeLoadInfo } from './native/index.js';
@@ -56,7 +57,8 @@ export type { TrainRunInput } from './train/run-state.js';
 export type { TrainerOptions, GradientReducer } from './train/trainer.js';
 // Data-parallel training (docs/distributed.md): one rank of a job, its launcher, its parts.
 export { trainDistributed, type DistributedRunOptions, type DistributedRunResult } from './train/distributed.js';
-export { launch, type LaunchOptions } from './dist/launch.js';
+export { launch, INTERRUPTED_EXIT, type LaunchOptions } from './dist/launch.js';
+export { NcclGroup, ncclModule, pytorchNcclDirs } from './dist/nccl.js';
 export { worldFromEnv, type WorldInfo, type EnvLike } from './dist/env.js';
 export { ProcessGroup, type ProcessGroupOptions } from './dist/group.js';
 export { DataParallel, type DataParallelOptions, type DataParallelRunOptions, type RankEvalResult, type ReduceGradients } from './dist/ddp.js';
@@ -101,6 +103,7 @@ export { contextWindows } from './data/loaders.js';
 export type { WindowBatch } from './data/loaders.js';
 export * from './data/windows.js';
 export * from './data/bptt.js';
+export { shardRows, type DataShard } from './data/shard.js';
 
 // Checkpoints.
 export * from './io/safetensors.js';

@@ -9,7 +9,7 @@
 // `toArray()`/`item()` copy back to the host. New tensors go to the device given to the
 // constructor, else to the default device (`setDefaultDevice`, initially 'cpu'); ops put their
 // outputs on their inputs' device, and refuse inputs on different devices.
-import { backward as runBackward, record, type AnyBackwardFn, type AnyGradNode } from './autograd.js';
+import { backward as runBackward, record, withGradReadyHook as withHookOn, type AnyBackwardFn, type AnyGradNode } from './autograd.js';
 import { native, type DType, type NativeStorage } from './native/index.js';
 
 export type { DType } from './native/index.js';
@@ -22,6 +22,14 @@ export type NestedArray = number | readonly NestedArray[];
 export type GradNode = AnyGradNode<Tensor>;
 /** An op's backward: its outputs' gradients to its inputs' gradients (null: none needed). */
 export type BackwardFn = AnyBackwardFn<Tensor>;
+
+/**
+ * Runs `fn`; during each backward pass it runs, `hook(leaf)` is called once per leaf tensor
+ * (`requiresGrad`) of the graph as soon as its gradient is final (lib/autograd.ts).
+ */
+export function withGradReadyHook<R>(hook: (leaf: Tensor) => void, fn: () => R): R {
+  return withHookOn(hook, fn);
+}
 
 interface SharedStorage {
   storage: NativeStorage;

@@ -4,6 +4,9 @@
 // line (`given`): the rest come from the checkpoint, and a given model/training flag that
 // differs from it is an error. Ctrl-C (SIGINT) stops after the current step; with --out a
 // resumable checkpoint of that step is saved first, and the last line says how to resume.
+// Data-parallel (lib/dist): a SIGINT to any rank (or to the launcher, which forwards it) stops
+// every rank after the same step (they agree in that step's all-reduce); rank 0 saves, and
+// every process exits with 130.
 import { native, nativeLoadInfo } from '../native/index.js';
 import { setDefaultDevice } from '../tensor.js';
 import { flagName, inapplicableOptions } from '../train/model-flags.js';
@@ -11,6 +14,7 @@ import { checkpointKind } from '../train/checkpointing.js';
 import type { TrainRunOptions } from '../train/options.js';
 import { isModelKind } from '../train/registry.js';
 import { trainDistributed } from '../train/distributed.js';
+import { CHILD_MARK, INTERRUPTED_EXIT } from '../dist/launch.js';
 import { distributedRole, type DistFlags } from './dist-flags.js';
 import type { TrainRunInput } from '../train/run-state.js';
 import { TrainProgress } from './progress.js';
@@ -96,16 +100,24 @@ export async function runTrain(flags: TrainFlags, given?: readonly string[]): Pr
     say(`device: cuda (${nativeLoadInfo.reason})`);
   }
   const logEvery = f.logEvery ?? 50;
-  // Ctrl-C: stop after the current step (a second one exits at once).
+  // Ctrl-C: stop after the current step (a second one exits at once). A rank under the launcher
+  // gets Ctrl-C twice (from the terminal and forwarded by the launcher): a second one within a
+  // second of the first is the same Ctrl-C.
   let interrupt = false;
+  let interruptAt = 0;
+  const launched = process.env[CHILD_MARK] === '1';
   const onSigint = (): void => {
+    if (interrupt && launched && Date.now() - interruptAt < 1000) return;
     if (interrupt) {
       process.stderr.write('\nlmkit: interrupted again: exiting without waiting for the checkpoint\n');
-      process.exit(130);
+      process.exit(INTERRUPTED_EXIT);
     }
     interrupt = true;
+    interruptAt = Date.now();
     progress.endLine();
-    process.stderr.write(`\nlmkit: interrupted: stopping after this step${f.out !== undefined ? ' and saving a checkpoint' : ''} (Ctrl-C again to exit now)\n`);
+    const who = role.main ? '' : `rank ${process.env.RANK ?? '?'}: `;
+    const what = role.main || !launched ? `stopping after this step${f.out !== undefined ? ' and saving a checkpoint' : ''} (Ctrl-C again to exit now)` : 'stopping with the others';
+    process.stderr.write(`\nlmkit: ${who}interrupted: ${what}\n`);
   };
   process.on('SIGINT', onSigint);
   let result;
@@ -157,7 +169,7 @@ export async function runTrain(flags: TrainFlags, given?: readonly string[]): Pr
         ? `interrupted at step ${result.steps}: checkpoint ${result.checkpoint}; resume with: ${resume}`
         : `interrupted at step ${result.steps}: no checkpoint written (train with --out DIR to save one on Ctrl-C and resume it)`,
     );
-    process.exitCode = 130;
+    process.exitCode = INTERRUPTED_EXIT;
     return;
   }
   // --out: the curves and an HTML report beside the checkpoint.

@@ -3,7 +3,8 @@
 // contiguous streams of equal length (the remainder is dropped), laid side by side, and
 // read left to right in windows of `seqLen` steps. Row b of every window continues row b
 // of the previous window, so the hidden state at the end of one window is the right
-// initial state for the next (carry it, detached).
+// initial state for the next (carry it, detached). With a DataShard (./shard.ts) the streams
+// are still the global batch's, and each batch holds only the shard's streams (rows).
 //
 // Random lengths (AWD-LSTM, Merity et al. 2017, section 4.1), with `jitter`: each window's
 // length is drawn as round(N(base, sd)), base = seqLen with probability pFull (0.95) else
@@ -14,6 +15,7 @@
 // same windows (resumed runs skip the consumed ones).
 
 import { makeRng } from '../tensor.js';
+import { shardRows, type DataShard } from './shard.js';
 
 /** Random BPTT lengths (see the top of the file). */
 export interface BpttJitter {
@@ -111,17 +113,25 @@ export function countWindows(L: number, seqLen: number, jitter?: BpttJitter | nu
  * nothing when a stream has fewer than 2 tokens. With `jitter`, random window lengths
  * around seqLen (see the top of the file), each batch with its lrScale.
  */
-export function* bpttBatches(ids: Int32Array, batchSize: number, seqLen: number, jitter?: BpttJitter | null): Generator<BpttBatch> {
+export function* bpttBatches(
+  ids: Int32Array,
+  batchSize: number,
+  seqLen: number,
+  jitter?: BpttJitter | null,
+  shard?: DataShard,
+): Generator<BpttBatch> {
   const L = checkArgs(ids, batchSize, seqLen);
   if (jitter) checkJitter(jitter);
+  const [lo, hi] = shardRows(batchSize, shard, 'bpttBatches');
+  const rows = hi - lo;
   for (const [i, T] of bpttWindows(L, seqLen, jitter)) {
-    const inputs = new Int32Array(batchSize * T);
-    const targets = new Int32Array(batchSize * T);
-    for (let b = 0; b < batchSize; b++) {
+    const inputs = new Int32Array(rows * T);
+    const targets = new Int32Array(rows * T);
+    for (let b = lo; b < hi; b++) {
       const start = b * L + i;
-      inputs.set(ids.subarray(start, start + T), b * T);
-      targets.set(ids.subarray(start + 1, start + 1 + T), b * T);
+      inputs.set(ids.subarray(start, start + T), (b - lo) * T);
+      targets.set(ids.subarray(start + 1, start + 1 + T), (b - lo) * T);
     }
-    yield jitter ? { inputs, targets, T, batchSize, lrScale: T / seqLen } : { inputs, targets, T, batchSize };
+    yield jitter ? { inputs, targets, T, batchSize: rows, lrScale: T / seqLen } : { inputs, targets, T, batchSize: rows };
   }
 }

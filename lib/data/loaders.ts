@@ -1,5 +1,6 @@
 // Batch loaders over token-id streams.
 import { makeRng } from '../tensor.js';
+import { shardRows, type DataShard } from './shard.js';
 
 export interface WindowBatch {
   /** (B, context) previous tokens, row-major. */
@@ -18,7 +19,7 @@ export function* contextWindows(
   ids: Int32Array,
   context: number,
   batchSize: number,
-  opts: { shuffle?: boolean; seed?: number } = {},
+  opts: { shuffle?: boolean; seed?: number; shard?: DataShard } = {},
 ): Generator<WindowBatch> {
   const n = ids.length - context;
   if (n <= 0) return;
@@ -34,11 +35,12 @@ export function* contextWindows(
     }
   }
   for (let start = 0; start < n; start += batchSize) {
-    const B = Math.min(batchSize, n - start);
+    const [lo, hi] = shardRows(Math.min(batchSize, n - start), opts.shard, 'contextWindows');
+    const B = hi - lo;
     const inputs = new Int32Array(B * context);
     const targets = new Int32Array(B);
     for (let b = 0; b < B; b++) {
-      const t = order[start + b]!;
+      const t = order[start + lo + b]!;
       inputs.set(ids.subarray(t - context, t), b * context);
       targets[b] = ids[t]!;
     }

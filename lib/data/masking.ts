@@ -6,6 +6,7 @@
 // ignoreIndex (-100, crossEntropy's default) elsewhere. Everything is drawn from one seeded RNG
 // (makeRng) in position order: same ids and seed, same masks.
 import { makeRng, Tensor } from '../tensor.js';
+import { shardRows, type DataShard } from './shard.js';
 
 export interface MaskOptions {
   /** Real token ids are in [0, vocabSize). */
@@ -46,6 +47,15 @@ function checkFrac(who: string, name: string, v: unknown): number {
 
 /** Masks ids (any shape, e.g. (B,T) row-major; an int32 Tensor or an Int32Array) for the MLM objective. */
 export function maskBatch(ids: Int32Array | Tensor, opts: MaskOptions): MaskedBatch {
+  return maskFrom(ids, opts, 0);
+}
+
+/**
+ * maskBatch of `ids` as if `skip` positions preceded them: the RNG's draws for those positions
+ * are replayed first (how many draws a position takes does not depend on its token), so the
+ * masks are those of the longer batch's tail (a data shard's rows).
+ */
+function maskFrom(ids: Int32Array | Tensor, opts: MaskOptions, skip: number): MaskedBatch {
   const who = 'maskBatch';
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${who}: options are required`);
   const V = opts.vocabSize;
@@ -76,6 +86,11 @@ export function maskBatch(ids: Int32Array | Tensor, opts: MaskOptions): MaskedBa
   const inputs = new Int32Array(n);
   const targets = new Int32Array(n).fill(ignoreIndex);
   const rng = makeRng(seed);
+  for (let i = 0; i < skip; i++) {
+    if (rng() >= prob) continue;
+    const u = rng();
+    if (!(u < maskFrac) && u < maskFrac + randomFrac) rng();
+  }
   let selected = 0;
   for (let i = 0; i < n; i++) {
     const t = src[i]!;
@@ -98,18 +113,27 @@ export interface MaskedSequenceBatch extends MaskedBatch {
 
 /**
  * B random windows of T tokens of a stream (start positions uniform in [0, ids.length - T],
- * seeded), masked with maskBatch (mask seed derived from `seed`).
+ * seeded), masked with maskBatch (mask seed derived from `seed`). With `shard` (./shard.ts) only
+ * the shard's rows are built, with the windows and masks they have in the whole batch.
  */
-export function randomMaskedWindows(ids: Int32Array, batchSize: number, T: number, seed: number, opts: Omit<MaskOptions, 'seed'>): MaskedSequenceBatch {
+export function randomMaskedWindows(
+  ids: Int32Array,
+  batchSize: number,
+  T: number,
+  seed: number,
+  opts: Omit<MaskOptions, 'seed'>,
+  shard?: DataShard,
+): MaskedSequenceBatch {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`randomMaskedWindows: batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isInteger(T) || T < 1) throw new RangeError(`randomMaskedWindows: T must be a positive integer, got ${T}`);
   if (ids.length < T) throw new RangeError(`randomMaskedWindows: a window of T = ${T} needs at least ${T} tokens, the stream has ${ids.length}`);
+  const [lo, hi] = shardRows(batchSize, shard, 'randomMaskedWindows');
   const rng = makeRng(seed);
-  const raw = new Int32Array(batchSize * T);
+  const raw = new Int32Array((hi - lo) * T);
   for (let b = 0; b < batchSize; b++) {
     const s = Math.floor(rng() * (ids.length - T + 1));
-    raw.set(ids.subarray(s, s + T), b * T);
+    if (b >= lo && b < hi) raw.set(ids.subarray(s, s + T), (b - lo) * T);
   }
-  const m = maskBatch(raw, { ...opts, seed: Math.floor(rng() * 2 ** 31) });
-  return { ...m, batchSize, seqLen: T };
+  const m = maskFrom(raw, { ...opts, seed: Math.floor(rng() * 2 ** 31) }, lo * T);
+  return { ...m, batchSize: hi - lo, seqLen: T };
 }

@@ -87,6 +87,8 @@ export class TokenFile implements TokenSource {
   readonly tokenizerJSON: TokenizerJSON;
   /** Byte offset of the first token. */
   readonly dataOffset: number;
+  /** Token bytes read by `read` so far (a data-parallel rank reads its shard: tested). */
+  bytesRead = 0;
   private fd: number | null;
   private readonly width: number;
   private readonly vocabSize: number;
@@ -173,6 +175,7 @@ export class TokenFile implements TokenSource {
     const bytes = new Uint8Array(n * this.width);
     const got = readFully(this.fd, bytes, this.dataOffset + offset * this.width);
     if (got !== bytes.length) throw new Error(`token file ${this.path}: short read at token ${offset} (the file changed while open?)`);
+    this.bytesRead += got;
     const out = this.width === 2 ? Int32Array.from(new Uint16Array(bytes.buffer)) : new Int32Array(bytes.buffer);
     const V = this.vocabSize;
     for (let i = 0; i < n; i++) {

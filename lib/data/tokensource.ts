@@ -9,6 +9,7 @@
 // in memory.
 import { makeRng } from '../tensor.js';
 import { bpttWindows, countWindows, type BpttBatch, type BpttJitter } from './bptt.js';
+import { shardRows, type DataShard } from './shard.js';
 import type { WindowBatch } from './loaders.js';
 import type { SequenceBatch } from './windows.js';
 
@@ -77,42 +78,49 @@ export function readAll(src: TokenSource): Int32Array {
 
 /**
  * Like `randomWindows` (./windows.ts) over a source: `batchSize` windows of T (+1 target)
- * tokens at seeded random starts in [0, length - T - 1]; one read of T + 1 tokens each.
+ * tokens at seeded random starts in [0, length - T - 1]; one read of T + 1 tokens each. With
+ * `shard` (./shard.ts) every start is drawn, but only the shard's rows are read.
  */
-export function randomWindowsFrom(src: TokenSource, batchSize: number, T: number, seed: number): SequenceBatch {
+export function randomWindowsFrom(src: TokenSource, batchSize: number, T: number, seed: number, shard?: DataShard): SequenceBatch {
   if (src.length < T + 1) throw new RangeError(`randomWindowsFrom: a window of T = ${T} needs at least ${T + 1} tokens, the stream has ${src.length}`);
+  const [lo, hi] = shardRows(batchSize, shard, 'randomWindowsFrom');
   const rng = makeRng(seed);
   const starts = src.length - T;
-  const inputs = new Int32Array(batchSize * T);
-  const targets = new Int32Array(batchSize * T);
-  for (let b = 0; b < batchSize; b++) {
+  const rows = hi - lo;
+  const inputs = new Int32Array(rows * T);
+  const targets = new Int32Array(rows * T);
+  for (let b = 0; b < hi; b++) {
     const s = Math.floor(rng() * starts);
+    if (b < lo) continue;
     const w = src.read(s, T + 1);
-    inputs.set(w.subarray(0, T), b * T);
-    targets.set(w.subarray(1, T + 1), b * T);
+    inputs.set(w.subarray(0, T), (b - lo) * T);
+    targets.set(w.subarray(1, T + 1), (b - lo) * T);
   }
-  return { inputs, targets, batchSize, seqLen: T, tokens: batchSize * T };
+  return { inputs, targets, batchSize: rows, seqLen: T, tokens: rows * T };
 }
 
 /**
  * Context windows for fixed-context models over a source: `batchSize` positions t drawn
  * uniformly (seeded) from [context, length), predicting ids[t] from the `context` before
  * it. Sampling with replacement: a shuffled order of every position would need memory
- * proportional to the corpus.
+ * proportional to the corpus. With `shard` (./shard.ts) every position is drawn, but only the
+ * shard's rows are read.
  */
-export function randomContextWindowsFrom(src: TokenSource, context: number, batchSize: number, seed: number): WindowBatch {
+export function randomContextWindowsFrom(src: TokenSource, context: number, batchSize: number, seed: number, shard?: DataShard): WindowBatch {
   const n = src.length - context;
   if (n <= 0) throw new RangeError(`randomContextWindowsFrom: a context of ${context} needs more than ${context} tokens, the stream has ${src.length}`);
+  const [lo, hi] = shardRows(batchSize, shard, 'randomContextWindowsFrom');
   const rng = makeRng(seed);
-  const inputs = new Int32Array(batchSize * context);
-  const targets = new Int32Array(batchSize);
-  for (let b = 0; b < batchSize; b++) {
+  const inputs = new Int32Array((hi - lo) * context);
+  const targets = new Int32Array(hi - lo);
+  for (let b = 0; b < hi; b++) {
     const t = context + Math.floor(rng() * n);
+    if (b < lo) continue;
     const w = src.read(t - context, context + 1);
-    inputs.set(w.subarray(0, context), b * context);
-    targets[b] = w[context]!;
+    inputs.set(w.subarray(0, context), (b - lo) * context);
+    targets[b - lo] = w[context]!;
   }
-  return { inputs, targets, size: batchSize };
+  return { inputs, targets, size: hi - lo };
 }
 
 /** Number of windows `bpttBatchesFrom` yields (as numBpttBatches in ./bptt.ts). */
@@ -123,19 +131,28 @@ export function numBpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: 
 /**
  * The batches of `bpttBatches` (./bptt.ts) over a source: `batchSize` contiguous streams
  * side by side, read seqLen + 1 tokens per stream per window (the same batches as the
- * array version, without holding the stream).
+ * array version, without holding the stream). With `shard` (./shard.ts) the streams are the
+ * global batch's and only the shard's streams are read.
  */
-export function* bpttBatchesFrom(src: TokenSource, batchSize: number, seqLen: number, jitter?: BpttJitter | null): Generator<BpttBatch> {
+export function* bpttBatchesFrom(
+  src: TokenSource,
+  batchSize: number,
+  seqLen: number,
+  jitter?: BpttJitter | null,
+  shard?: DataShard,
+): Generator<BpttBatch> {
   const L = Math.floor(src.length / batchSize);
+  const [lo, hi] = shardRows(batchSize, shard, 'bpttBatchesFrom');
+  const rows = hi - lo;
   for (const [i, T] of bpttWindows(L, seqLen, jitter)) {
-    const inputs = new Int32Array(batchSize * T);
-    const targets = new Int32Array(batchSize * T);
-    for (let b = 0; b < batchSize; b++) {
+    const inputs = new Int32Array(rows * T);
+    const targets = new Int32Array(rows * T);
+    for (let b = lo; b < hi; b++) {
       const w = src.read(b * L + i, T + 1);
-      inputs.set(w.subarray(0, T), b * T);
-      targets.set(w.subarray(1, T + 1), b * T);
+      inputs.set(w.subarray(0, T), (b - lo) * T);
+      targets.set(w.subarray(1, T + 1), (b - lo) * T);
     }
-    yield jitter ? { inputs, targets, T, batchSize, lrScale: T / seqLen } : { inputs, targets, T, batchSize };
+    yield jitter ? { inputs, targets, T, batchSize: rows, lrScale: T / seqLen } : { inputs, targets, T, batchSize: rows };
   }
 }
 

@@ -2,6 +2,7 @@
 // ids[s .. s+T] of the token stream; the inputs are its first T tokens and the targets the
 // same span shifted by one (targets[t] = ids[s+t+1]).
 import { makeRng } from '../tensor.js';
+import { shardRows, type DataShard } from './shard.js';
 
 export interface SequenceBatch {
   /** (B, T) input tokens, row-major. */
@@ -18,24 +19,28 @@ export interface SequenceBatch {
 
 /**
  * One batch of `batchSize` windows of length T at start positions drawn uniformly (with a
- * seeded RNG) from [0, ids.length - T - 1]. Same seed, same batch.
+ * seeded RNG) from [0, ids.length - T - 1]. Same seed, same batch. With `shard`, every start is
+ * drawn but only the shard's rows are built (./shard.ts).
  */
-export function randomWindows(ids: Int32Array, batchSize: number, T: number, seed: number): SequenceBatch {
+export function randomWindows(ids: Int32Array, batchSize: number, T: number, seed: number, shard?: DataShard): SequenceBatch {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`randomWindows: batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isInteger(T) || T < 1) throw new RangeError(`randomWindows: T must be a positive integer, got ${T}`);
   if (ids.length < T + 1) {
     throw new RangeError(`randomWindows: a window of T = ${T} needs at least ${T + 1} tokens, the stream has ${ids.length}`);
   }
+  const [lo, hi] = shardRows(batchSize, shard, 'randomWindows');
   const rng = makeRng(seed);
   const starts = ids.length - T; // valid starts: 0 .. ids.length - T - 1
-  const inputs = new Int32Array(batchSize * T);
-  const targets = new Int32Array(batchSize * T);
-  for (let b = 0; b < batchSize; b++) {
+  const rows = hi - lo;
+  const inputs = new Int32Array(rows * T);
+  const targets = new Int32Array(rows * T);
+  for (let b = 0; b < hi; b++) {
     const s = Math.floor(rng() * starts);
-    inputs.set(ids.subarray(s, s + T), b * T);
-    targets.set(ids.subarray(s + 1, s + T + 1), b * T);
+    if (b < lo) continue;
+    inputs.set(ids.subarray(s, s + T), (b - lo) * T);
+    targets.set(ids.subarray(s + 1, s + T + 1), (b - lo) * T);
   }
-  return { inputs, targets, batchSize, seqLen: T, tokens: batchSize * T };
+  return { inputs, targets, batchSize: rows, seqLen: T, tokens: rows * T };
 }
 
 /**

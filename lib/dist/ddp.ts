@@ -1,18 +1,22 @@
 // Data-parallel training semantics (PyTorch DDP's) over a ProcessGroup:
-// - the run works on the *global* batch (--batch x world size); every global batch is cut by
-//   rows into one contiguous share per rank (rank r: rows [r*n/W, (r+1)*n/W)), so W ranks of
-//   batch B see exactly the rows that one process of batch W*B sees;
+// - the run works on the *global* batch (--batch x world size); rank r owns the rows
+//   [r*n/W, (r+1)*n/W) of every global batch and the batch makers of lib/data build (and read
+//   from token files) only those (`dataShard`, lib/data/shard.ts), so W ranks of batch B see
+//   exactly the rows that one process of batch W*B sees;
 // - before training every rank publishes its options, model config and parameter shapes; a
 //   mismatch with rank 0 is an error naming the first difference; then rank 0's parameters are
 //   broadcast (identical initial weights whatever each rank's initialisation did);
-// - after backward the gradients are all-reduced in buckets (bucketBytes, default 25 MiB like
-//   DDP) as a token-weighted mean: each rank scales its gradient by its tokens, the sum is
-//   divided by the global tokens (with equal shares: the plain mean); the step's loss and tokens
-//   travel in the last bucket. Bucket i+1 is copied out while bucket i is on the wire. The
-//   all-reduce starts after backward has finished: lmkit's autograd runs backward as one
-//   synchronous pass with no per-parameter ready hooks, so it is not overlapped with backward;
+// - the gradients are all-reduced in buckets (reverse parameter order; the first at most 1 MiB,
+//   then bucketBytes, default 25 MiB like DDP) as a token-weighted mean: each rank scales its
+//   gradient by its tokens, the sum is divided by the global tokens; the step's loss, tokens and
+//   stop flag travel in the last bucket. With overlap (default) each bucket's all-reduce starts
+//   during backward, from lib/autograd.ts's withGradReadyHook, as soon as it and every bucket
+//   before it are final; lmkit_gloo.node runs them in issue order in worker threads;
+// - CUDA parameters on a real GPU are all-reduced in place by NCCL (./nccl.ts), others by Gloo
+//   in host memory (LMKIT_DIST_BACKEND);
 // - clipping then sees identical gradients on every rank (the global norm), and every rank
 //   steps the same optimizer on them;
+// - a stop asked on any rank (stopWhen: Ctrl-C) is agreed in the step's all-reduce;
 // - evaluation runs on rank 0 only; the result is broadcast (as float64 bits) so that early
 //   stopping decides alike on every rank; only rank 0 writes checkpoints, logs and the report;
 // - the recurrent state carried between BPTT windows is per stream: at a save it is gathered
@@ -26,8 +30,10 @@ export interface RankEvalResult {
   ppl: number;
   tokens: number;
 }
-/** The Trainer's reduceGradients hook (TrainerOptions.reduceGradients). */
-export type ReduceGradients = (params: readonly Tensor[], local: { loss: number; tokens: number }) => Promise<{ loss: number; tokens: number }>;
+/** The Trainer's reduceGradients hook (TrainerOptions.reduceGradients; see GradientReducer there). */
+export type ReduceGradients = ((params: readonly Tensor[], local: { loss: number; tokens: number }) => Promise<{ loss: number; tokens: number }>) & {
+  beginBackward?: (params: readonly Tensor[], local: { loss: number; tokens: number }) => (leaf: Tensor) => void;
+};
 /** The run options data parallelism looks at (a part of TrainRunOptions). */
 export interface DataParallelRunOptions {
   model?: string;
@@ -35,23 +41,18 @@ export interface DataParallelRunOptions {
   batch?: number;
   resume?: string;
 }
+import { native } from '../native/index.js';
 import { Tensor, keep } from '../tensor.js';
 import type { ProcessGroup } from './group.js';
+import { NcclGroup, ncclModule } from './nccl.js';
 
 export interface DataParallelOptions {
   /** Gradient bucket size in bytes (default LMKIT_DIST_BUCKET_MB or 25 MiB). */
   bucketBytes?: number;
-}
-
-/** A batch as the loaders make them: row-major inputs and targets of `rows` rows. */
-interface RowBatch {
-  inputs: Int32Array;
-  targets: Int32Array;
-  size?: number;
-  batchSize?: number;
-  tokens?: number;
-  T?: number;
-  seqLen?: number;
+  /** The first bucket's size (the first ready in backward; default min(1 MiB, bucketBytes), DDP's). */
+  firstBucketBytes?: number;
+  /** Start each bucket's all-reduce during backward, as soon as it is ready (default true; LMKIT_DIST_OVERLAP=0: after backward). */
+  overlap?: boolean;
 }
 
 /** Models whose batches split by rows into an exact share per rank. */
@@ -59,14 +60,19 @@ export const DATA_PARALLEL_MODELS = ['loglinear', 'ffnn', 'rnn', 'lstm', 'transf
 
 export class DataParallel {
   readonly bucketBytes: number;
+  readonly firstBucketBytes: number;
+  readonly overlap: boolean;
 
   constructor(
     readonly group: ProcessGroup,
     opts: DataParallelOptions = {},
   ) {
     const mb = process.env.LMKIT_DIST_BUCKET_MB;
-    this.bucketBytes = opts.bucketBytes ?? (mb ? Math.max(1, Number(mb)) * 2 ** 20 : 25 * 2 ** 20);
-    if (!(this.bucketBytes >= 4)) throw new RangeError(`bucketBytes must be >= 4, got ${this.bucketBytes}`);
+    this.bucketBytes = opts.bucketBytes ?? (mb ? Math.floor(Number(mb) * 2 ** 20) : 25 * 2 ** 20);
+    if (!(this.bucketBytes >= 4)) throw new RangeError(`bucketBytes must be >= 4, got ${this.bucketBytes}${opts.bucketBytes === undefined ? ` (LMKIT_DIST_BUCKET_MB=${mb})` : ''}`);
+    this.firstBucketBytes = opts.firstBucketBytes ?? Math.min(2 ** 20, this.bucketBytes);
+    if (!(this.firstBucketBytes >= 4)) throw new RangeError(`firstBucketBytes must be >= 4, got ${this.firstBucketBytes}`);
+    this.overlap = opts.overlap ?? process.env.LMKIT_DIST_OVERLAP !== '0';
   }
 
   get rank(): number {
@@ -107,6 +113,44 @@ export class DataParallel {
     const parameters = Object.fromEntries(model.namedParameters().map(([n, t]) => [n, t.shape]));
     await this.checkSame({ ...description, parameters });
     await this.broadcastTensors(model.parameters());
+    await this.chooseBackend(model.parameters());
+  }
+
+  /** 'nccl' when the gradients are all-reduced by NCCL on the GPU, else 'gloo' (host memory). */
+  get backend(): 'gloo' | 'nccl' {
+    return this.nccl ? 'nccl' : 'gloo';
+  }
+  private nccl: NcclGroup | null = null;
+  private ncclStream = 0n;
+  /** The step's loss, tokens and stop flag, all-reduced through Gloo beside NCCL's buckets. */
+  private readonly scalars = new Float32Array(3);
+
+  /**
+   * LMKIT_DIST_BACKEND: 'auto' (default: NCCL for parameters on a real GPU, Gloo otherwise, the
+   * emulated CUDA backend included), 'gloo' (CUDA gradients staged through host memory) or
+   * 'nccl' (the loader's failure is an error, as is a model that is not on a GPU).
+   */
+  private async chooseBackend(params: readonly Tensor[]): Promise<void> {
+    const want = process.env.LMKIT_DIST_BACKEND || 'auto';
+    if (want !== 'auto' && want !== 'gloo' && want !== 'nccl') throw new Error(`LMKIT_DIST_BACKEND must be auto, gloo or nccl, not '${want}'`);
+    const emulated = native.emulation !== undefined;
+    const onGpu = params.length > 0 && params.every((p) => p.device === 'cuda') && !emulated;
+    if (want === 'gloo' || (want === 'auto' && !onGpu)) return;
+    ncclModule(); // one line when NCCL cannot load
+    if (!onGpu) {
+      throw new Error(
+        `LMKIT_DIST_BACKEND=nccl needs the model on a GPU (--device cuda with the CUDA addon); it is on ${emulated ? 'the emulated CUDA backend (whose gradients go through Gloo)' : 'the CPU'}`,
+      );
+    }
+    const cs = native.cudaStream!();
+    this.nccl = await NcclGroup.init(this.group, cs.device);
+    this.ncclStream = cs.stream;
+  }
+
+  /** Frees the NCCL communicator (when there is one). */
+  close(): void {
+    this.nccl?.destroy();
+    this.nccl = null;
   }
 
   /** This rank's rows [lo, hi) of a global batch of `rows` rows. */
@@ -115,30 +159,9 @@ export class DataParallel {
     return [Math.floor((this.rank * rows) / W), Math.floor(((this.rank + 1) * rows) / W)];
   }
 
-  /** The rows of `b` this rank trains on (a batch of the same kind). */
-  shardBatch<B>(batch: B): B {
-    const b = batch as unknown as RowBatch;
-    const rows = b.batchSize ?? b.size;
-    if (rows === undefined) throw new Error('data-parallel: this model family has no row-wise batches');
-    if (rows < this.worldSize) {
-      throw new Error(`data-parallel: a batch of ${rows} rows cannot be shared by ${this.worldSize} ranks (use a larger --batch)`);
-    }
-    const [lo, hi] = this.share(rows);
-    const inRow = b.inputs.length / rows;
-    const outRow = b.targets.length / rows;
-    const out: RowBatch = { ...b, inputs: b.inputs.slice(lo * inRow, hi * inRow), targets: b.targets.slice(lo * outRow, hi * outRow) };
-    if (b.size !== undefined) out.size = hi - lo;
-    if (b.batchSize !== undefined) out.batchSize = hi - lo;
-    if (b.tokens !== undefined) out.tokens = (hi - lo) * outRow;
-    return out as unknown as B;
-  }
-
-  /** `batches` with every batch cut to this rank's share. */
-  shardBatches<B>(batches: (epoch: number) => Iterable<B>): (epoch: number) => Iterable<B> {
-    const self = this;
-    return function* (epoch: number) {
-      for (const b of batches(epoch)) yield self.shardBatch(b);
-    };
+  /** This rank's shard of every training batch, for the batch makers of lib/data (lib/data/shard.ts). */
+  get dataShard(): { rank: number; world: number } {
+    return { rank: this.rank, world: this.worldSize };
   }
 
   /**
@@ -176,7 +199,7 @@ export class DataParallel {
 
   /** Copies rank 0's values of `tensors` into every rank's (float32 tensors). */
   async broadcastTensors(tensors: readonly Tensor[]): Promise<void> {
-    for (const bucket of this.buckets(tensors.map((t) => t.size))) {
+    for (const bucket of this.buckets(tensors.map((_, i) => i), tensors.map((t) => t.size))) {
       const buf = new Float32Array(bucket.elements);
       if (this.isMain) for (const i of bucket.items) buf.set(tensors[i]!.storage.read() as Float32Array, bucket.offsets.get(i)!);
       await this.group.broadcast(buf, 0);
@@ -189,64 +212,178 @@ export class DataParallel {
     }
   }
 
-  /** The gradient reducer for the Trainer (see the file's header). */
+  /** Counters of the overlap of the gradient all-reduce with backward (LMKIT_DIST_PROFILE prints them per step). */
+  readonly overlapStats = {
+    /** Steps whose gradients were reduced. */
+    steps: 0,
+    /** Buckets whose all-reduce was issued from the autograd hook, before backward returned. */
+    issuedInBackward: 0,
+    /** Of those, the ones the native worker thread had started (entered Gloo) before backward returned. */
+    startedInBackward: 0,
+    /** ... and the ones it had finished before backward returned. */
+    finishedInBackward: 0,
+    /** Buckets in all. */
+    buckets: 0,
+  };
+
+  /**
+   * The gradient reducer for the Trainer (see the file's header). With overlap (the default;
+   * `overlap: false` or LMKIT_DIST_OVERLAP=0 turn it off) its `beginBackward` returns the
+   * autograd hook that starts each bucket's all-reduce as soon as the bucket's gradients are
+   * final, in bucket order; the reducer itself then starts the rest and waits for all.
+   */
   reducer(): ReduceGradients {
-    return async (params, local) => {
+    const reduce = async (params: readonly Tensor[], local: { loss: number; tokens: number }): Promise<{ loss: number; tokens: number }> => {
       const prof = process.env.LMKIT_DIST_PROFILE ? performance.now() : 0;
-      let commMs = 0;
-      const unique = [...new Set(params)];
-      const sizes = unique.map((p) => p.size);
-      const buckets = this.buckets(sizes);
-      const weight = Number.isFinite(local.loss) ? local.tokens : 0;
-      let inflight: Promise<void> | null = null;
-      let prev: { buf: Float32Array; items: number[]; offsets: Map<number, number> } | null = null;
-      let global = { loss: Number.NaN, tokens: 0 };
-      const finish = async (b: { buf: Float32Array }, last: boolean): Promise<void> => {
-        const c0 = prof ? performance.now() : 0;
-        await inflight;
-        if (prof) commMs += performance.now() - c0;
-        if (last) global = { loss: b.buf[b.buf.length - 2]! / b.buf[b.buf.length - 1]!, tokens: b.buf[b.buf.length - 1]! };
-      };
-      const scaleBack: { buf: Float32Array; items: number[]; offsets: Map<number, number> }[] = [];
-      for (const [bi, bucket] of buckets.entries()) {
-        const last = bi === buckets.length - 1;
-        const buf = this.bucketBuffer(bi, bucket.elements + (last ? 2 : 0));
-        for (const i of bucket.items) {
-          const p = unique[i]!;
-          const o = bucket.offsets.get(i)!;
-          const g = p.grad;
-          if (!g) {
-            buf.fill(0, o, o + p.size);
-            continue;
+      let st = this.stepState;
+      this.stepState = null;
+      const counts = this.group.collectiveStats();
+      let started = 0;
+      let finished = 0;
+      if (st !== null) {
+        if (st.plan.params !== this.planFor(params).params || st.tokens !== local.tokens) {
+          throw new Error('data-parallel: the step reduced is not the one whose backward was hooked');
+        }
+        // Read as backward returns: what the native threads did meanwhile.
+        started = Math.max(0, Math.min(st.launched, counts.started - st.native.started));
+        finished = Math.max(0, Math.min(st.launched, counts.finished - st.native.finished));
+        this.overlapStats.issuedInBackward += st.launched;
+        this.overlapStats.startedInBackward += started;
+        this.overlapStats.finishedInBackward += finished;
+      } else {
+        st = this.newStep(this.planFor(params), local);
+      }
+      const inBackward = st.launched;
+      // What the hook did not report (parameters without a gradient this step) is final now.
+      st.remaining.fill(0);
+      this.launchReady(st);
+      const c0 = prof ? performance.now() : 0;
+      await Promise.all(st.inflight);
+      const commMs = prof ? performance.now() - c0 : 0;
+      const { plan } = st;
+      this.overlapStats.steps++;
+      this.overlapStats.buckets += plan.buckets.length;
+      const tail = this.nccl ? this.scalars : this.bucketBuffers[plan.buckets.length - 1]!;
+      const n = tail.length;
+      this.stopAgreed = tail[n - 1]! > 0;
+      const global = { loss: tail[n - 3]! / tail[n - 2]!, tokens: tail[n - 2]! };
+      if (Number.isFinite(global.loss) && this.nccl) {
+        // NCCL reduced the gradients in place.
+        const inv = 1 / global.tokens;
+        for (const p of plan.params) p.grad!.storage.scale(inv);
+      } else if (Number.isFinite(global.loss)) {
+        const inv = 1 / global.tokens;
+        plan.buckets.forEach((b, bi) => {
+          const buf = this.bucketBuffers[bi]!;
+          for (const i of b.items) {
+            const p = plan.params[i]!;
+            const o = b.offsets.get(i)!;
+            if (!p.grad) p.grad = keep(Tensor.zeros(p.shape));
+            p.grad.storage.write(buf.subarray(o, o + p.size));
+            p.grad.storage.scale(inv);
           }
-          // Token weighting in place (native); the gradient is rewritten after the reduce anyway.
-          if (weight !== 1) g.storage.scale(weight);
-          g.storage.readInto(buf, o);
-        }
-        if (last) {
-          buf[buf.length - 2] = Number.isFinite(local.loss) ? local.loss * local.tokens : local.loss;
-          buf[buf.length - 1] = local.tokens;
-        }
-        if (prev) await finish(prev, false);
-        inflight = this.group.allreduceSum(buf);
-        prev = { buf, items: bucket.items, offsets: bucket.offsets };
-        scaleBack.push(prev);
+        });
       }
-      if (prev) await finish(prev, true);
-      if (!Number.isFinite(global.loss)) return global;
-      const inv = 1 / global.tokens;
-      for (const b of scaleBack) {
-        for (const i of b.items) {
-          const p = unique[i]!;
-          const o = b.offsets.get(i)!;
-          if (!p.grad) p.grad = keep(Tensor.zeros(p.shape));
-          p.grad.storage.write(b.buf.subarray(o, o + p.size));
-          p.grad.storage.scale(inv);
-        }
+      if (prof) {
+        process.stderr.write(
+          `rank ${this.rank}: gradient all-reduce ${(performance.now() - prof).toFixed(1)} ms after backward (waiting on the wire ${commMs.toFixed(1)} ms), ` +
+            `${plan.buckets.length} buckets, ${inBackward} issued during backward, ${started} started and ${finished} finished in Gloo before backward returned\n`,
+        );
       }
-      if (prof) process.stderr.write(`rank ${this.rank}: gradient all-reduce ${(performance.now() - prof).toFixed(1)} ms (waiting on the wire ${commMs.toFixed(1)} ms), ${buckets.length} buckets\n`);
       return global;
     };
+    if (!this.overlap) return reduce;
+    return Object.assign(reduce, {
+      beginBackward: (params: readonly Tensor[], local: { loss: number; tokens: number }): ((leaf: Tensor) => void) => {
+        const plan = this.planFor(params);
+        const st = this.newStep(plan, local);
+        this.stepState = st;
+        return (leaf: Tensor) => {
+          const i = plan.index.get(leaf);
+          if (i === undefined) return;
+          const b = plan.bucketOf[i]!;
+          if (--st.remaining[b]! === 0 && b === st.launched) this.launchReady(st);
+        };
+      },
+    });
+  }
+
+  /** Whether the ranks agreed, in the last step's all-reduce, to stop (one of them asked: see stopWhen). */
+  private stopAgreed = false;
+  private stopAsked: (() => boolean) | undefined;
+
+  /**
+   * The Trainer's shouldStop for a data-parallel run: `local` (e.g. this rank's Ctrl-C flag) is
+   * read as every step's gradients are packed and combined with the other ranks' in the step's
+   * all-reduce, so that every rank stops after the same step when any rank asked.
+   */
+  stopWhen(local: (() => boolean) | undefined): () => boolean {
+    this.stopAsked = local;
+    return () => this.stopAgreed;
+  }
+
+  private stepState: OverlapStep | null = null;
+  private plan: BucketPlan | null = null;
+
+  /** The bucket plan of `params` (kept while the parameter list is the same). */
+  private planFor(params: readonly Tensor[]): BucketPlan {
+    const p = this.plan;
+    const unique = [...new Set(params)];
+    if (p && p.params.length === unique.length && p.params.every((t, i) => t === unique[i])) return p;
+    // Reverse registration order, as DDP: the last parameters' gradients are final first.
+    const order = unique.map((_, i) => unique.length - 1 - i);
+    const buckets = this.buckets(order, unique.map((t) => t.size));
+    const bucketOf: number[] = [];
+    buckets.forEach((b, bi) => b.items.forEach((i) => (bucketOf[i] = bi)));
+    this.plan = { params: unique, index: new Map(unique.map((t, i) => [t, i])), buckets, bucketOf };
+    return this.plan;
+  }
+
+  private newStep(plan: BucketPlan, local: { loss: number; tokens: number }): OverlapStep {
+    return {
+      plan,
+      weight: Number.isFinite(local.loss) ? local.tokens : 0,
+      loss: local.loss,
+      tokens: local.tokens,
+      remaining: plan.buckets.map((b) => b.items.length),
+      launched: 0,
+      inflight: [],
+      native: this.group.collectiveStats(),
+    };
+  }
+
+  /** Packs and starts the all-reduce of every bucket, in order, whose gradients are all final. */
+  private launchReady(st: OverlapStep): void {
+    const { plan } = st;
+    while (st.launched < plan.buckets.length && st.remaining[st.launched] === 0) {
+      const bi = st.launched++;
+      const bucket = plan.buckets[bi]!;
+      const last = bi === plan.buckets.length - 1;
+      if (this.nccl) {
+        this.launchNccl(st, bucket, last);
+        continue;
+      }
+      const buf = this.bucketBuffer(bi, bucket.elements + (last ? 3 : 0));
+      for (const i of bucket.items) {
+        const p = plan.params[i]!;
+        const o = bucket.offsets.get(i)!;
+        const g = p.grad;
+        if (!g) {
+          buf.fill(0, o, o + p.size);
+          continue;
+        }
+        // Token weighting in place (native); the gradient is rewritten after the reduce anyway.
+        if (st.weight !== 1) g.storage.scale(st.weight);
+        g.storage.readInto(buf, o);
+      }
+      if (last) {
+        // The step's loss and tokens, and whether this rank asks to stop, travel with the last bucket.
+        buf[buf.length - 3] = Number.isFinite(st.loss) ? st.loss * st.tokens : st.loss;
+        buf[buf.length - 2] = st.tokens;
+        buf[buf.length - 1] = this.stopAsked?.() ? 1 : 0;
+      }
+      st.inflight.push(this.group.allreduceSum(buf));
+    }
   }
 
   /** Rank 0 evaluates; every rank gets its result (bit-exact: float64 bytes are broadcast). */
@@ -297,6 +434,26 @@ export class DataParallel {
     return out;
   }
 
+  /** launchReady's NCCL path: the bucket's gradients summed in place on the GPU, the scalars through Gloo. */
+  private launchNccl(st: OverlapStep, bucket: Bucket, last: boolean): void {
+    const ptrs: bigint[] = [];
+    const counts: number[] = [];
+    for (const i of bucket.items) {
+      const p = st.plan.params[i]!;
+      if (!p.grad) p.grad = keep(Tensor.zeros(p.shape, 'float32', p.device));
+      if (st.weight !== 1) p.grad.storage.scale(st.weight);
+      ptrs.push(p.grad.storage.devicePointer!());
+      counts.push(p.size);
+    }
+    st.inflight.push(this.nccl!.allreduceMany(ptrs, counts, this.ncclStream));
+    if (last) {
+      this.scalars[0] = Number.isFinite(st.loss) ? st.loss * st.tokens : st.loss;
+      this.scalars[1] = st.tokens;
+      this.scalars[2] = this.stopAsked?.() ? 1 : 0;
+      st.inflight.push(this.group.allreduceSum(this.scalars));
+    }
+  }
+
   private readonly bucketBuffers: Float32Array[] = [];
   /** Bucket `i`'s buffer of `n` floats, kept from step to step (no allocation, no page faults). */
   private bucketBuffer(i: number, n: number): Float32Array {
@@ -305,23 +462,57 @@ export class DataParallel {
     return b;
   }
 
-  /** Consecutive runs of items (by element count) of at most bucketBytes each (an item larger than that alone). */
-  private buckets(sizes: readonly number[]): { items: number[]; offsets: Map<number, number>; elements: number }[] {
-    const cap = Math.max(1, Math.floor(this.bucketBytes / 4));
-    const out: { items: number[]; offsets: Map<number, number>; elements: number }[] = [];
-    let cur: { items: number[]; offsets: Map<number, number>; elements: number } | null = null;
-    sizes.forEach((n, i) => {
-      if (cur === null || (cur.elements > 0 && cur.elements + n > cap)) {
+  /**
+   * Consecutive runs of `order`'s items (by element count) of at most bucketBytes each (an item
+   * larger than that alone); the first bucket holds at most firstBucketBytes (DDP's 1 MiB: the
+   * first bucket is ready soonest, so its all-reduce starts early in backward).
+   */
+  private buckets(order: readonly number[], sizes: readonly number[]): Bucket[] {
+    const out: Bucket[] = [];
+    let cur: Bucket | null = null;
+    const first = Math.max(1, Math.floor(this.firstBucketBytes / 4));
+    const rest = Math.max(1, Math.floor(this.bucketBytes / 4));
+    for (const i of order) {
+      const n = sizes[i]!;
+      if (cur === null || (cur.elements > 0 && cur.elements + n > (out.length === 1 ? first : rest))) {
         cur = { items: [], offsets: new Map(), elements: 0 };
         out.push(cur);
       }
       cur.offsets.set(i, cur.elements);
       cur.items.push(i);
       cur.elements += n;
-    });
+    }
     if (out.length === 0) out.push({ items: [], offsets: new Map(), elements: 0 });
     return out;
   }
+}
+
+interface Bucket {
+  items: number[];
+  offsets: Map<number, number>;
+  elements: number;
+}
+
+/** The parameters (unique, registration order) and their buckets (reverse order). */
+interface BucketPlan {
+  params: Tensor[];
+  index: Map<Tensor, number>;
+  buckets: Bucket[];
+  bucketOf: number[];
+}
+
+/** One step's reduction in progress. */
+interface OverlapStep {
+  plan: BucketPlan;
+  weight: number;
+  loss: number;
+  tokens: number;
+  /** Per bucket: its parameters whose gradient is not final yet. */
+  remaining: number[];
+  /** Buckets started (all before this index). */
+  launched: number;
+  inflight: Promise<void>[];
+  native: { issued: number; started: number; finished: number };
 }
 
 /** [path, JSON value] pairs of a nested object, in key order. */

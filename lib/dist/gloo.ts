@@ -17,6 +17,8 @@ export interface NativeGlooGroup {
   broadcast(buf: Float32Array, root: number): Promise<void>;
   barrier(): Promise<void>;
   close(): void;
+  /** Collectives issued, started in a worker thread (inside Gloo's call), finished: read at once. */
+  stats(): { issued: number; started: number; finished: number };
 }
 
 export interface NcclInfo {
@@ -31,6 +33,8 @@ export interface NcclInfo {
 export interface NativeNcclComm {
   allreduce(devicePtr: bigint, count: number, stream: bigint): Promise<void>;
   broadcast(devicePtr: bigint, count: number, root: number, stream: bigint): Promise<void>;
+  /** Float32 sums of several buffers in one NCCL group (a gradient bucket, not flattened). */
+  allreduceMany(ptrs: BigUint64Array, counts: Float64Array, stream: bigint): Promise<void>;
   destroy(): void;
 }
 

@@ -1,7 +1,7 @@
 // A process group: the rendezvous (rank 0 serves the store on MASTER_ADDR:MASTER_PORT, every
 // rank connects, says HELLO and waits for all ranks), then Gloo's full mesh over it, then
-// float32 collectives. Operations are queued so that each rank issues them in program order,
-// one at a time (what Gloo's matching by order needs).
+// float32 collectives. Operations run in the order they are issued, one at a time (what Gloo's
+// matching by order needs; the native module keeps the order, so several may be in flight).
 //
 // Failures are clear errors, never hangs:
 // - a master port in use, an unreachable master, a world size that the arriving ranks do not
@@ -38,7 +38,6 @@ export class ProcessGroup {
   readonly rank: number;
   readonly worldSize: number;
   readonly localRank: number;
-  private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -102,13 +101,27 @@ export class ProcessGroup {
     return this.store;
   }
 
+  /**
+   * Issues `op` at once: the native module runs a group's collectives one at a time in the
+   * order they were issued, so several may be in flight (gradient buckets started during
+   * backward, from synchronous code) and every rank still runs them in program order.
+   */
   private queued<T>(what: string, op: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error(`${what}: the process group is closed`));
-    const run = this.chain.then(op, op);
-    this.chain = run.catch(() => undefined);
+    let run: Promise<T>;
+    try {
+      run = op();
+    } catch (e) {
+      run = Promise.reject(e as Error);
+    }
     return run.catch(async (e: Error) => {
       throw new Error(await this.explain(what, e));
     });
+  }
+
+  /** The native collectives issued, started (inside Gloo's call, in a worker thread) and finished so far. */
+  collectiveStats(): { issued: number; started: number; finished: number } {
+    return this.gloo ? this.gloo.stats() : { issued: 0, started: 0, finished: 0 };
   }
 
   /** Sums `buf` over the ranks, in place. */

@@ -5,6 +5,8 @@
 // is killed, it says which rank and how, gives the others a grace period to stop on their own
 // (they fail their next collective naming the lost rank), then terminates them; its exit code is
 // the first failure's (0 when all succeed). Workers get LMKIT_NUM_THREADS = cores / N unless set.
+// SIGINT/SIGTERM to the launcher are forwarded to the workers; workers that stop on an interrupt
+// exit with INTERRUPTED_EXIT (130: they agreed on the step, rank 0 saved), and so does the launcher.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 
@@ -30,6 +32,9 @@ export interface LaunchOptions {
   /** Where the launcher's own lines go (default stderr). */
   log?: (line: string) => void;
 }
+
+/** The exit code of a run stopped by Ctrl-C (SIGINT), single-process or data-parallel: 128 + SIGINT. */
+export const INTERRUPTED_EXIT = 130;
 
 /** The environment variable that marks a worker started by the launcher (it must not launch again). */
 export const CHILD_MARK = 'LMKIT_DIST_CHILD';
@@ -108,7 +113,11 @@ export async function launch(o: LaunchOptions): Promise<number> {
           });
           child.on('exit', (code, signal) => {
             entry.done = true;
-            if (code !== 0) {
+            if (code === INTERRUPTED_EXIT) {
+              log(`lmkit: rank ${rank} (pid ${child.pid}) stopped on an interrupt (exit ${INTERRUPTED_EXIT})`);
+              firstFailure ??= { rank, code };
+              stopOthers();
+            } else if (code !== 0) {
               const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
               if (firstFailure === null) {
                 log(`lmkit: rank ${rank} (pid ${child.pid}) ${how}; the other ranks stop (grace ${grace / 1000} s)`);

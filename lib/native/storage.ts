@@ -27,6 +27,8 @@ export interface NativeStorage {
   addFrom(source: NativeStorage, alpha?: number): void;
   /** this *= alpha (float32). */
   scale(alpha: number): void;
+  /** CUDA addon only: the device address of a 'cuda' storage (throws for host memory), for lmkit_gloo.node's NCCL calls. */
+  devicePointer?(): bigint;
 }
 
 export interface StorageConstructor {
@@ -84,6 +86,8 @@ export interface CoreNative {
   emuLaunchCounts?(): Record<string, number>;
   /** Emulated CUDA addon only: zeroes the launch counters. */
   emuResetLaunchCounts?(): void;
+  /** CUDA addon only: lmkit's stream (cudaStream_t) and its device, for NCCL collectives ordered with lmkit's kernels. */
+  cudaStream?(): { stream: bigint; device: number };
   /** CUDA addon only: waits for lmkit's stream; throws on an earlier asynchronous error. */
   cudaSynchronize?(): void;
   /** CUDA addon only (tests): C = op(A) op(B) on the device with the own kernel or cuBLAS. */

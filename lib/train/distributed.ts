@@ -26,14 +26,16 @@ export async function trainDistributed(input: TrainRunInput, ev: TrainRunEvents 
     throw new Error(`rank ${world.rank}: ${e.message}`);
   });
   let ok = false;
+  const dp = new DataParallel(group, o);
   try {
-    const r = await runTraining(input, ev, new DataParallel(group, o));
+    const r = await runTraining(input, ev, dp);
     ok = true;
     return { ...r, rank: group.rank, worldSize: group.worldSize };
   } catch (e) {
     const m = (e as Error).message;
     throw new Error(m.startsWith(`rank ${group.rank}`) ? m : `rank ${group.rank}: ${m}`);
   } finally {
+    dp.close();
     await group.close(ok).catch(() => undefined);
   }
 }

@@ -13,6 +13,7 @@
 // The trainer, checkpointing, the CLI (train's flags and help, eval, generate, embed, import,
 // export) and the report read these descriptors instead of switching on the model's name.
 // Types only (the descriptors themselves import this file; it imports none of them).
+import type { DataShard } from '../data/shard.js';
 import type { TokenSource } from '../data/tokensource.js';
 import type { Tokenizer } from '../data/tokenizers.js';
 import type { SamplingOptions } from '../generate/sampling.js';
@@ -159,8 +160,11 @@ export interface NeuralPart<M extends Module = Module, C = unknown> {
   config(c: JobConfig): C;
   /** A fresh model from its constructor config (training, and loading a checkpoint). */
   build(config: C): M;
-  /** The training job: batches, loss and evaluation. */
-  job(model: M, c: JobConfig, train: TokenSource): Job<AnyBatch>;
+  /**
+   * The training job: batches, loss and evaluation. `shard` (a data-parallel rank): the batches hold
+   * only this rank's rows of the global batch of `c.batch` rows (pass it to the batch maker).
+   */
+  job(model: M, c: JobConfig, train: TokenSource, shard?: DataShard): Job<AnyBatch>;
   /** The evaluation as training does it (perplexity over an id array), with the job's context/batching. */
   evaluator(model: M, c: JobConfig): Evaluator;
   /** Throws when the family cannot train on this training split (e.g. not in memory). */

@@ -10,6 +10,7 @@
 import { bpttBatchesFrom, inMemory, numBpttBatchesFrom, randomContextWindowsFrom, randomWindowsFrom, type TokenSource } from '../data/tokensource.js';
 import { bpttBatches, numBpttBatches, type BpttBatch, type BpttJitter } from '../data/bptt.js';
 import { contextWindows, type WindowBatch } from '../data/loaders.js';
+import type { DataShard } from '../data/shard.js';
 import { randomMaskedWindows, type MaskedSequenceBatch } from '../data/masking.js';
 import { randomWindows, sequentialWindows, type SequenceBatch } from '../data/windows.js';
 import { evaluateMasked, type MaskedLM } from '../models/mlm.js';
@@ -90,15 +91,16 @@ export function windowJob(
   c: JobConfig,
   train: TokenSource,
   evaluate: Evaluator,
+  shard?: DataShard,
 ): Job<AnyBatch> {
   const mem = inMemory(train);
   const stepsPerEpoch = Math.ceil((train.length - c.context) / c.batch);
   return {
     model,
     batches: mem
-      ? (epoch) => contextWindows(mem, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch })
+      ? (epoch) => contextWindows(mem, c.context, c.batch, { shuffle: true, seed: c.seed * 1000 + epoch, shard })
       : function* (epoch) {
-          for (let s = 0; s < stepsPerEpoch; s++) yield randomContextWindowsFrom(train, c.context, c.batch, c.seed * 1_000_003 + epoch * stepsPerEpoch + s);
+          for (let s = 0; s < stepsPerEpoch; s++) yield randomContextWindowsFrom(train, c.context, c.batch, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, shard);
         },
     stepsPerEpoch,
     loss: (b, ctx) => {
@@ -120,7 +122,7 @@ export function streamEvaluator(model: RecurrentLM, c: JobConfig): Evaluator {
 }
 
 /** Recurrent models: truncated-BPTT streams, the hidden state carried from batch to batch. */
-export function streamJob(model: RecurrentLM, c: JobConfig, train: TokenSource, evaluate: Evaluator): Job<AnyBatch> {
+export function streamJob(model: RecurrentLM, c: JobConfig, train: TokenSource, evaluate: Evaluator, shard?: DataShard): Job<AnyBatch> {
   // The hidden state carried from batch to batch (truncated BPTT), reset every epoch.
   let state: RecurrentState | null = null;
   // The state the last batch started from (kept for Sophia's lossOnLabels).
@@ -133,7 +135,7 @@ export function streamJob(model: RecurrentLM, c: JobConfig, train: TokenSource, 
   return {
     model,
     // In memory: the array loader; a token file: the same streams, read window by window.
-    batches: (epoch) => (mem ? bpttBatches(mem, c.batch, c.context, jitter(epoch)) : bpttBatchesFrom(train, c.batch, c.context, jitter(epoch))),
+    batches: (epoch) => (mem ? bpttBatches(mem, c.batch, c.context, jitter(epoch), shard) : bpttBatchesFrom(train, c.batch, c.context, jitter(epoch), shard)),
     // With random lengths: the windows of the first epoch (others differ by a few).
     stepsPerEpoch: mem ? numBpttBatches(mem, c.batch, c.context, jitter(0)) : numBpttBatchesFrom(train, c.batch, c.context, jitter(0)),
     startEpoch: () => {
@@ -200,7 +202,7 @@ export function maskedEvaluator(model: MaskedLM, c: JobConfig): Evaluator {
 }
 
 /** Masked LMs: random windows of the (in-memory) training ids with masked positions. */
-export function maskedJob(model: MaskedLM, c: JobConfig, train: TokenSource, evaluate: Evaluator): Job<AnyBatch> {
+export function maskedJob(model: MaskedLM, c: JobConfig, train: TokenSource, evaluate: Evaluator, shard?: DataShard): Job<AnyBatch> {
   const mlmIds = inMemory(train);
   if (!mlmIds) throw new Error('mlm: the training tokens must be in memory');
   const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
@@ -208,7 +210,7 @@ export function maskedJob(model: MaskedLM, c: JobConfig, train: TokenSource, eva
     model,
     batches: function* (epoch) {
       for (let s = 0; s < stepsPerEpoch; s++) {
-        yield randomMaskedWindows(mlmIds, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, { vocabSize: c.V });
+        yield randomMaskedWindows(mlmIds, c.batch, c.context, c.seed * 1_000_003 + epoch * stepsPerEpoch + s, { vocabSize: c.V }, shard);
       }
     },
     stepsPerEpoch,
@@ -245,12 +247,13 @@ export function sequenceJob(
   c: JobConfig,
   train: TokenSource,
   evaluate: Evaluator,
+  shard?: DataShard,
 ): Job<AnyBatch> {
   const stepsPerEpoch = Math.ceil(train.length / (c.batch * c.context));
   // In memory: slices of the array; a token file: one read of T + 1 tokens per window.
   const mem = inMemory(train);
   const windows = (seed: number): SequenceBatch =>
-    mem ? randomWindows(mem, c.batch, c.context, seed) : randomWindowsFrom(train, c.batch, c.context, seed);
+    mem ? randomWindows(mem, c.batch, c.context, seed, shard) : randomWindowsFrom(train, c.batch, c.context, seed, shard);
   return {
     model,
     batches: function* (epoch) {

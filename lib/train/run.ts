@@ -5,6 +5,7 @@ import { RangeTokenSource, evaluateInChunks, inMemory, type TokenSource } from '
 import { checkCorpusSpec, openTrainingCorpus, type TrainingCorpus } from '../data/training-corpus.js';
 import { inverseTime, warmupCosine, type Schedule } from '../optim/schedule.js';
 import { NTASGD } from '../optim/asgd.js';
+import type { DataShard } from '../data/shard.js';
 import type { Tensor } from '../tensor.js';
 import { CHECKPOINT_KINDS, openTraining, saveCountsTrained, saveTrained, type OpenedTraining } from './checkpointing.js';
 import { makeOptimizer, recordedOptions, resolveRunOptions, restoreRun, type TrainRunInput } from './run-state.js';
@@ -38,7 +39,8 @@ export { MODEL_KINDS, buildModel, evaluateModel, modelConfigFor } from './regist
  * With `dist` (lib/dist: one rank of a data-parallel job; use `trainDistributed`) the run's
  * batch is the global batch (`input.batch` per rank x world size; a resumed run keeps the
  * checkpoint's global batch), every rank trains on its share of each batch, and only rank 0
- * reports events and writes checkpoints (see lib/dist/ddp.ts).
+ * reports events and writes checkpoints (see lib/dist/ddp.ts); every rank's `shouldStop` is
+ * polled, and one rank asking stops all of them after the same step.
  *
  * @example
  * const r = await runTraining({ model: 'lstm', corpus: { text }, steps: 100, out: 'runs/lstm' },
@@ -49,7 +51,7 @@ export async function runTraining(input: TrainRunInput, ev: TrainRunEvents = {},
   const o = resolveRunOptions(dist ? dist.globalInput(input, (m) => (isModelKind(m) ? familyOf(m).neural?.defaults.batch : undefined)) : input);
   if (dist) {
     dist.checkRun(o);
-    if (!dist.isMain) ev = {};
+    if (!dist.isMain) ev = { shouldStop: ev.shouldStop }; // every rank may ask to stop (Ctrl-C)
   }
   if (o.saveEvery !== undefined && o.out === undefined) throw new Error('--save-every needs --out DIR (where to save)');
   checkCorpusSpec(o.corpus);
@@ -200,12 +202,11 @@ async function runTrainingOn(
     throw new Error('--restore-best does not combine with --ntasgd (the best snapshot would hold the raw iterates of an averaged evaluation)');
   }
   if (o.momentum !== undefined && (o.optimizer ?? 'adamw') !== 'sgd') throw new Error('--momentum applies to --optimizer sgd only');
-  const job = makeJob(family, jobConfig, ids.train, init?.config);
+  const job = makeJob(family, jobConfig, ids.train, init?.config, dist?.dataShard);
   if (init) {
     init.load(job.model);
     ev.info?.(`--init: weights from ${init.dir}`);
   }
-  if (dist) job.batches = dist.shardBatches(job.batches);
 
   const optimizerName = o.optimizer ?? 'adamw';
   const accumulate = o.accumulate ?? 1;
@@ -272,7 +273,7 @@ async function runTrainingOn(
     if (dist) {
       await dist.start(job.model, { options: recordedOptions(o), config: job.config, step: trainer.step });
       if (pendingCarry) pendingCarry = dist.takeRows(pendingCarry);
-      ev.info?.(`data-parallel: ${dist.worldSize} ranks, global batch ${batch} (${dist.share(batch)[1] - dist.share(batch)[0]} on rank 0)`);
+      ev.info?.(`data-parallel: ${dist.worldSize} ranks, global batch ${batch} (${dist.share(batch)[1] - dist.share(batch)[0]} on rank 0), gradients all-reduced by ${dist.backend}`);
     }
     // With dist: rank 0 evaluates, the others receive its result; all ranks take part in a save.
     const evalSplit = (split: TokenSource, name: 'valid' | 'test'): EvalResult | Promise<EvalResult> =>
@@ -349,14 +350,14 @@ async function runTrainingOn(
       },
       saveEvery: o.saveEvery,
       onSave: () => save(o.out!),
-      // Ctrl-C stops a single process; a data-parallel job is stopped by its launcher (every rank).
-      shouldStop: dist ? undefined : ev.shouldStop,
+      // Ctrl-C: data-parallel ranks agree in each step's all-reduce to stop after the same step.
+      shouldStop: dist ? dist.stopWhen(ev.shouldStop) : ev.shouldStop,
     });
     if (result.interrupted) {
       let checkpoint: string | null = null;
       if (o.out !== undefined) {
-        saveTo(o.out);
-        checkpoint = o.out;
+        await save(o.out);
+        if (!dist || dist.isMain) checkpoint = o.out;
         ev.info?.(`checkpoint of step ${result.steps} saved to ${o.out}`);
       }
       return {
@@ -462,8 +463,9 @@ function makeSchedule(kind: ScheduleKind, lr: number, warmup: number, total: num
 }
 
 /** The job of a `family` run: its model (built from `given`, or from the job's sizes) and its batches. */
-function makeJob(family: AnyNeuralFamily, c: JobConfig, train: TokenSource, given?: ModelConfig): Job<AnyBatch> & { config: ModelConfig } {
+// `shard` (data-parallel): the batches hold this rank's rows of the global batch of c.batch rows.
+function makeJob(family: AnyNeuralFamily, c: JobConfig, train: TokenSource, given?: ModelConfig, shard?: DataShard): Job<AnyBatch> & { config: ModelConfig } {
   const config = (given ?? family.neural.config(c)) as ModelConfig;
-  const job = family.neural.job(family.neural.build(config), c, train);
+  const job = family.neural.job(family.neural.build(config), c, train, shard);
   return { ...job, config };
 }

@@ -31,7 +31,9 @@
 //   clipping with the step's local mean loss and tokens; it all-reduces the gradients in place
 //   and returns the global loss and tokens (a non-finite global loss skips or stops the step on
 //   every rank alike). fit() then runs the async path; `evaluate` and `onSave` may be async.
-import { noGrad } from '../autograd.js';
+//   A reducer with `beginBackward` gets the step's last backward hooked (withGradReadyHook), so
+//   that it can start reducing each gradient as soon as it is final.
+import { noGrad, withGradReadyHook } from '../autograd.js';
 import type { Module } from '../nn/module.js';
 import { mulScalar } from '../ops/elementwise.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -166,8 +168,15 @@ export interface TrainerOptions {
   reduceGradients?: GradientReducer;
 }
 
-/** See TrainerOptions.reduceGradients. */
-export type GradientReducer = (params: readonly Tensor[], local: { loss: number; tokens: number }) => Promise<{ loss: number; tokens: number }>;
+/**
+ * See TrainerOptions.reduceGradients. With `beginBackward`, the step's last backward runs under
+ * the hook it returns (lib/autograd.ts withGradReadyHook: called as each parameter's gradient
+ * becomes final; `local` is the step's loss and tokens, known before that backward), so the
+ * reduction can start during backward; the reducer is then called as without it.
+ */
+export type GradientReducer = ((params: readonly Tensor[], local: { loss: number; tokens: number }) => Promise<{ loss: number; tokens: number }>) & {
+  beginBackward?: (params: readonly Tensor[], local: { loss: number; tokens: number }) => (leaf: Tensor) => void;
+};
 
 export interface StepResult {
   loss: number;
@@ -307,7 +316,15 @@ export class Trainer<B> {
           const lossValue = out.loss.item();
           if (!Number.isFinite(lossValue)) return { value: lossValue, tokens: out.tokens };
           const value = out.report ? out.report.item() : lossValue;
-          (k === 1 ? out.loss : mulScalar(out.loss, 1 / k)).backward();
+          const scaled = k === 1 ? out.loss : mulScalar(out.loss, 1 / k);
+          const begin = this.reduceGradients?.beginBackward;
+          if (begin && j === k - 1) {
+            // The gradients are final in this pass: let the reduction start during it.
+            const hook = begin(this.optimizer.params, { loss: (sum + value) / k, tokens: tokens + out.tokens });
+            withGradReadyHook(hook, () => scaled.backward());
+          } else {
+            scaled.backward();
+          }
           if (hessianNext && j === k - 1) {
             if (!out.logits || !out.lossOnLabels) {
               throw new Error('Trainer: the Sophia optimizer needs a loss function that returns logits and lossOnLabels');

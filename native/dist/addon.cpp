@@ -2,17 +2,23 @@
 // addon never needs (it links Debian's libgloo; NCCL is dlopened). Everything that blocks
 // (rendezvous, collectives) runs in an AsyncWorker off the main thread and returns a Promise:
 // rank 0's main thread serves the rendezvous store, so blocking it would deadlock the mesh.
-// The TypeScript side (lib/dist/collectives.ts) issues one operation of a group at a time, so
-// every rank runs them in the same order.
+// A group's collectives run one at a time in the order they were issued (each takes a ticket on
+// the main thread when called, and its worker waits for its turn), so JS may issue several at
+// once (gradient buckets during backward) and every rank still runs them in program order.
 //
 //   connect({host, port, rank, size, prefix, timeoutMs, hostname, iface}) -> Promise<Group>
 //   Group.allreduce(Float32Array) -> Promise<void>       sum over ranks, in place
 //   Group.broadcast(Float32Array, root) -> Promise<void>
 //   Group.barrier() -> Promise<void>;  Group.close()
+//   Group.stats() -> {issued, started, finished}   collectives so far (started: a worker thread
+//                                                   entered Gloo's call; read synchronously)
 //   ncclInfo() -> {loaded, path, version, error};  ncclUniqueId() -> Buffer (128 bytes)
 //   ncclInit(id, rank, size, device) -> Promise<NcclComm>
 //   NcclComm.allreduce(devicePtr: bigint, count, stream: bigint) -> Promise<void>  (float32 sum)
 //   NcclComm.broadcast(devicePtr, count, root, stream) -> Promise<void>; NcclComm.destroy()
+//   NcclComm.allreduceMany(ptrs: BigUint64Array, counts: Float64Array, stream) -> Promise<void>
+//     (float32 sums in place, one NCCL group: a gradient bucket without flattening)
+//   A communicator's operations run in issue order (tickets, as for Gloo groups).
 #include <gloo/allreduce.h>
 #include <gloo/barrier.h>
 #include <gloo/broadcast.h>
@@ -22,13 +28,18 @@
 #include <gloo/transport/tcp/device.h>
 #include <napi.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nccl_dl.h"
 #include "store_client.h"
@@ -49,7 +60,12 @@ std::string what(const std::exception& e) {
 
 struct GroupState {
   std::shared_ptr<gloo::rendezvous::Context> ctx;
-  std::mutex mu;  // one collective at a time (the JS side also serialises them)
+  std::mutex mu;  // one collective at a time, in ticket order
+  std::condition_variable turn;
+  uint64_t serving = 0;              // the ticket whose turn it is (under mu)
+  std::atomic<uint64_t> issued{0};   // tickets handed out (main thread)
+  std::atomic<uint64_t> started{0};  // collectives that entered Gloo
+  std::atomic<uint64_t> finished{0};
   uint32_t tag = 0;
   std::chrono::milliseconds timeout{0};
 };
@@ -61,6 +77,7 @@ class Group : public Napi::ObjectWrap<Group> {
     Napi::Function f = DefineClass(env, "GlooGroup",
                                    {InstanceMethod("allreduce", &Group::Allreduce), InstanceMethod("broadcast", &Group::Broadcast),
                                     InstanceMethod("barrier", &Group::Barrier), InstanceMethod("close", &Group::Close),
+                                    InstanceMethod("stats", &Group::Stats),
                                     InstanceAccessor("rank", &Group::Rank, nullptr), InstanceAccessor("size", &Group::Size, nullptr)});
     ctor = Napi::Persistent(f);
     ctor.SuppressDestruct();
@@ -79,6 +96,14 @@ class Group : public Napi::ObjectWrap<Group> {
   Napi::Value Allreduce(const Napi::CallbackInfo& info);
   Napi::Value Broadcast(const Napi::CallbackInfo& info);
   Napi::Value Barrier(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    const GroupState* s = state.get();
+    o.Set("issued", Napi::Number::New(info.Env(), s ? static_cast<double>(s->issued.load()) : 0.0));
+    o.Set("started", Napi::Number::New(info.Env(), s ? static_cast<double>(s->started.load()) : 0.0));
+    o.Set("finished", Napi::Number::New(info.Env(), s ? static_cast<double>(s->finished.load()) : 0.0));
+    return o;
+  }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (state) {
       std::lock_guard<std::mutex> lock(state->mu);
@@ -95,6 +120,7 @@ class CollectiveWorker : public Napi::AsyncWorker {
   enum Kind { kAllreduce, kBroadcast, kBarrier };
   CollectiveWorker(Napi::Env env, std::shared_ptr<GroupState> s, Kind kind, Napi::Float32Array buf, int root)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), s_(std::move(s)), kind_(kind), root_(root) {
+    ticket_ = s_->issued.fetch_add(1);
     if (!buf.IsEmpty()) {
       ref_ = Napi::Persistent(buf.As<Napi::Object>());
       data_ = buf.Data();
@@ -104,7 +130,19 @@ class CollectiveWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      std::lock_guard<std::mutex> lock(s_->mu);
+      std::unique_lock<std::mutex> lock(s_->mu);
+      s_->turn.wait(lock, [this] { return s_->serving == ticket_; });
+      // The next ticket's turn when this one ends, however it ends (declared after the lock:
+      // runs first, under it).
+      struct Next {
+        GroupState* s;
+        ~Next() {
+          s->serving++;
+          s->finished.fetch_add(1);
+          s->turn.notify_all();
+        }
+      } next{s_.get()};
+      s_->started.fetch_add(1);
       if (!s_->ctx) throw std::runtime_error("the group is closed");
       const uint32_t tag = s_->tag++;
       if (kind_ == kAllreduce) {
@@ -144,6 +182,7 @@ class CollectiveWorker : public Napi::AsyncWorker {
   Napi::ObjectReference ref_;
   float* data_ = nullptr;
   size_t n_ = 0;
+  uint64_t ticket_ = 0;
 };
 
 Napi::Float32Array f32Arg(const Napi::CallbackInfo& info, const char* fn) {
@@ -300,6 +339,19 @@ Napi::Value NcclUniqueId(const Napi::CallbackInfo& info) {
 struct NcclState {
   nccl::Comm comm = nullptr;
   std::mutex mu;
+  std::condition_variable turn;
+  uint64_t serving = 0;
+  std::atomic<uint64_t> issued{0};
+  // Runs `f` when this ticket's turn comes (under mu), then hands the turn on.
+  template <typename F>
+  std::string inTurn(uint64_t ticket, F&& f) {
+    std::unique_lock<std::mutex> lock(mu);
+    turn.wait(lock, [&] { return serving == ticket; });
+    std::string err = f();
+    serving++;
+    turn.notify_all();
+    return err;
+  }
   ~NcclState() {
     if (comm != nullptr && nccl::api() != nullptr) nccl::api()->commDestroy(comm);
   }
@@ -311,7 +363,7 @@ class NcclComm : public Napi::ObjectWrap<NcclComm> {
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NcclComm",
                                    {InstanceMethod("allreduce", &NcclComm::Allreduce), InstanceMethod("broadcast", &NcclComm::Broadcast),
-                                    InstanceMethod("destroy", &NcclComm::Destroy)});
+                                    InstanceMethod("allreduceMany", &NcclComm::AllreduceMany), InstanceMethod("destroy", &NcclComm::Destroy)});
     ctor = Napi::Persistent(f);
     ctor.SuppressDestruct();
     exports.Set("NcclComm", f);
@@ -323,6 +375,7 @@ class NcclComm : public Napi::ObjectWrap<NcclComm> {
   Napi::Value Allreduce(const Napi::CallbackInfo& info) { return Op(info, false); }
   Napi::Value Broadcast(const Napi::CallbackInfo& info) { return Op(info, true); }
   Napi::Value Op(const Napi::CallbackInfo& info, bool bcast);
+  Napi::Value AllreduceMany(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     state.reset();
     return info.Env().Undefined();
@@ -374,16 +427,66 @@ Napi::Value NcclComm::Op(const Napi::CallbackInfo& info, bool bcast) {
   nccl::Stream stream = reinterpret_cast<nccl::Stream>(static_cast<uintptr_t>(bigintArg(info, streamArg, "the stream")));
   auto s = state;
   const size_t n = static_cast<size_t>(count);
+  const uint64_t ticket = s->issued.fetch_add(1);
   auto* w = new NcclWorker(
       env,
-      [a, s, ptr, n, root, stream, bcast]() -> std::string {
-        std::lock_guard<std::mutex> lock(s->mu);
-        const nccl::Result r = bcast ? a->broadcast(ptr, ptr, n, nccl::kFloat32, root, s->comm, stream)
-                                     : a->allReduce(ptr, ptr, n, nccl::kFloat32, nccl::kSum, s->comm, stream);
-        if (r != 0) return ncclError(a, r);
-        const int cr = a->streamSynchronize(stream);
-        if (cr != 0) return "nccl: cudaStreamSynchronize failed (CUDA error " + std::to_string(cr) + ")";
-        return "";
+      [a, s, ptr, n, root, stream, bcast, ticket]() -> std::string {
+        return s->inTurn(ticket, [&]() -> std::string {
+          const nccl::Result r = bcast ? a->broadcast(ptr, ptr, n, nccl::kFloat32, root, s->comm, stream)
+                                       : a->allReduce(ptr, ptr, n, nccl::kFloat32, nccl::kSum, s->comm, stream);
+          if (r != 0) return ncclError(a, r);
+          const int cr = a->streamSynchronize(stream);
+          if (cr != 0) return "nccl: cudaStreamSynchronize failed (CUDA error " + std::to_string(cr) + ")";
+          return "";
+        });
+      },
+      nullptr);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value NcclComm::AllreduceMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const nccl::Api* a = needNccl(env);
+  if (!state) throw Napi::Error::New(env, "nccl: the communicator was destroyed");
+  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+      !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(env, "nccl allreduceMany(ptrs: BigUint64Array, counts: Float64Array, stream: bigint)");
+  }
+  Napi::TypedArrayOf<uint64_t> ptrs = info[0].As<Napi::TypedArrayOf<uint64_t>>();
+  Napi::Float64Array counts = info[1].As<Napi::Float64Array>();
+  if (ptrs.ElementLength() != counts.ElementLength()) throw Napi::RangeError::New(env, "nccl allreduceMany: as many counts as pointers");
+  std::vector<std::pair<void*, size_t>> items;
+  for (size_t i = 0; i < ptrs.ElementLength(); i++) {
+    const double c = counts[i];
+    if (!(c >= 0) || c != static_cast<double>(static_cast<int64_t>(c))) throw Napi::RangeError::New(env, "nccl allreduceMany: counts must be integers >= 0");
+    items.emplace_back(reinterpret_cast<void*>(static_cast<uintptr_t>(ptrs[i])), static_cast<size_t>(c));
+  }
+  nccl::Stream stream = reinterpret_cast<nccl::Stream>(static_cast<uintptr_t>(bigintArg(info, 2, "the stream")));
+  auto s = state;
+  const uint64_t ticket = s->issued.fetch_add(1);
+  auto* w = new NcclWorker(
+      env,
+      [a, s, items, stream, ticket]() -> std::string {
+        return s->inTurn(ticket, [&]() -> std::string {
+          nccl::Result r = a->groupStart();
+          if (r != 0) return ncclError(a, r);
+          std::string err;
+          for (const auto& [ptr, n] : items) {
+            r = a->allReduce(ptr, ptr, n, nccl::kFloat32, nccl::kSum, s->comm, stream);
+            if (r != 0) {
+              err = ncclError(a, r);
+              break;
+            }
+          }
+          r = a->groupEnd();
+          if (err.empty() && r != 0) err = ncclError(a, r);
+          if (!err.empty()) return err;
+          const int cr = a->streamSynchronize(stream);
+          if (cr != 0) return "nccl: cudaStreamSynchronize failed (CUDA error " + std::to_string(cr) + ")";
+          return std::string();
+        });
       },
       nullptr);
   Napi::Promise p = w->promise();

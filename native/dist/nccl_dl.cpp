@@ -37,8 +37,9 @@ void* openFirst(const std::vector<std::string>& names, std::string& found, std::
       found = n;
       return so;
     }
+    // Every attempt's reason, in order (each names its file).
     const char* e = dlerror();
-    if (err.empty() && e != nullptr) err = e;
+    err += (err.empty() ? "" : "; ") + std::string(e != nullptr ? e : n + ": not loadable");
   }
   return nullptr;
 }
@@ -58,7 +59,8 @@ void load(Lib& l) {
   if (!(sym(so, "ncclGetVersion", a.getVersion) && sym(so, "ncclGetUniqueId", a.getUniqueId) &&
         sym(so, "ncclCommInitRank", a.commInitRank) && sym(so, "ncclAllReduce", a.allReduce) &&
         sym(so, "ncclBroadcast", a.broadcast) && sym(so, "ncclCommDestroy", a.commDestroy) &&
-        sym(so, "ncclCommAbort", a.commAbort) && sym(so, "ncclGetErrorString", a.getErrorString))) {
+        sym(so, "ncclCommAbort", a.commAbort) && sym(so, "ncclGetErrorString", a.getErrorString) &&
+        sym(so, "ncclGroupStart", a.groupStart) && sym(so, "ncclGroupEnd", a.groupEnd))) {
     l.error = l.path + " lacks an NCCL symbol";
     return;
   }

@@ -32,6 +32,8 @@ struct Api {
   Result (*broadcast)(const void*, void*, size_t, int, int, Comm, Stream) = nullptr;
   Result (*commDestroy)(Comm) = nullptr;
   Result (*commAbort)(Comm) = nullptr;
+  Result (*groupStart)() = nullptr;
+  Result (*groupEnd)() = nullptr;
   const char* (*getErrorString)(Result) = nullptr;
   // From libcudart.
   int (*setDevice)(int) = nullptr;

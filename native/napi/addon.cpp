@@ -2,6 +2,7 @@
 // build info) and every op family that registered itself with LMKIT_REGISTER_OPS.
 #include <napi.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "../cpu/common.h"
@@ -92,6 +93,17 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
 }
 
 // cudaSynchronize(): waits for the lmkit stream; throws on an earlier asynchronous error.
+// cudaStream(): lmkit's stream (cudaStream_t) as a bigint, and the device it is on, for another
+// module whose work must be ordered with lmkit's kernels (lmkit_gloo.node's NCCL collectives).
+Napi::Value CudaStream(const Napi::CallbackInfo& info) {
+  Args a(info, "cudaStream", 0);
+  a.check_cuda(cuda::ensure_init());
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("stream", Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(cuda::stream()))));
+  o.Set("device", Napi::Number::New(info.Env(), cuda::device()));
+  return o;
+}
+
 Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
   Args a(info, "cudaSynchronize", 0);
   a.check_cuda(cuda::synchronize());
@@ -162,6 +174,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_fn(env, exports, "deviceCount", DeviceCount);
   export_fn(env, exports, "cudaInfo", CudaInfo);
   export_fn(env, exports, "cudaSynchronize", CudaSynchronize);
+  export_fn(env, exports, "cudaStream", CudaStream);
   export_fn(env, exports, "cuda_gemm_test", CudaGemmTest);
 #ifdef LMKIT_CUDA_EMULATED
   // Not a GPU: the CUDA kernels run on the CPU through HIP-CPU (docs/cuda.md).

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <climits>
 #include <cstdio>
@@ -223,6 +224,7 @@ Napi::Function Storage::Init(Napi::Env env) {
                                       InstanceAccessor("disposed", &Storage::GetDisposed, nullptr),
 #ifdef LMKIT_WITH_CUDA
                                       InstanceAccessor("device", &Storage::GetDevice, nullptr),
+                                      InstanceMethod("devicePointer", &Storage::DevicePointer),
 #endif
                                   });
   auto* data = new AddonData();
@@ -513,6 +515,15 @@ Napi::Value Storage::GetBytes(const Napi::CallbackInfo& info) {
 Napi::Value Storage::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed()); }
 #ifdef LMKIT_WITH_CUDA
 Napi::Value Storage::GetDevice(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cuda_ ? "cuda" : "cpu"); }
+
+// devicePointer(): the device address of a CUDA storage, as a bigint, for another module that
+// works on lmkit's stream (lmkit_gloo.node's NCCL collectives). Valid until the storage is freed.
+Napi::Value Storage::DevicePointer(const Napi::CallbackInfo& info) {
+  Args a(info, "Storage.devicePointer", 0);
+  if (disposed()) a.error("the storage was disposed");
+  if (!cuda_) a.error("the storage is in host memory, not on the CUDA device");
+  return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data_)));
+}
 #endif
 
 }  // namespace napi

@@ -76,6 +76,7 @@ class Storage : public Napi::ObjectWrap<Storage> {
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
 #ifdef LMKIT_WITH_CUDA
   Napi::Value GetDevice(const Napi::CallbackInfo& info);
+  Napi::Value DevicePointer(const Napi::CallbackInfo& info);
   bool cuda_ = false;  // data_ is device memory
 #endif
 

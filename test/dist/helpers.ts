@@ -77,3 +77,12 @@ export function result(e: Exit): { rank: number; worldSize: number; losses: numb
   if (e.code !== 0 || !line) throw new Error(`worker failed (code ${e.code}, signal ${e.signal}): ${e.stderr}`);
   return JSON.parse(line) as { rank: number; worldSize: number; losses: number[]; validPpl: number; steps: number };
 }
+
+/** Waits (polling) until `cond()` holds; throws naming `what` after `ms`. */
+export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -22,7 +22,7 @@ const why = !native.emulation
 if (why) process.stdout.write(`[test/gpu] coverage check skipped: ${why}\n`);
 
 // Functions of the addon that are not ops (process-level, device info, test hooks).
-const NOT_OPS = new Set(['memory', 'emptyCache', 'numThreads', 'setNumThreads', 'deviceCount', 'cudaInfo', 'cudaSynchronize', 'emuLaunchCounts', 'emuResetLaunchCounts', 'sgemm_backend']);
+const NOT_OPS = new Set(['memory', 'emptyCache', 'numThreads', 'setNumThreads', 'deviceCount', 'cudaInfo', 'cudaSynchronize', 'cudaStream', 'emuLaunchCounts', 'emuResetLaunchCounts', 'sgemm_backend']);
 
 /** "<file>:<kernel>" for every LMKIT_LAUNCH in native/cuda/*.cu, as the launch macro names it. */
 export function launchSites(): string[] {

@@ -32,6 +32,23 @@ describeGpu('cuda device', () => {
     process.stdout.write(`[test/gpu] ${JSON.stringify(info)}\n`);
   });
 
+  it('hands out device pointers and its stream for NCCL (devicePointer, cudaStream)', () => {
+    const cs = native.cudaStream!();
+    expect(typeof cs.stream).toBe('bigint');
+    expect(cs.device).toBe(native.cudaInfo!().device ?? 0);
+    tidy(() => {
+      const d = Tensor.fromArray(new Float32Array([1, 2, 3]), [3]).to('cuda');
+      const h = Tensor.fromArray(new Float32Array([1, 2, 3]), [3]);
+      const p = d.storage.devicePointer!();
+      expect(p).toBeGreaterThan(0n);
+      expect(d.storage.devicePointer!()).toBe(p); // the same storage, the same address
+      expect(() => h.storage.devicePointer!()).toThrow(/host memory/);
+      const freed = Tensor.fromArray(new Float32Array([1]), [1]).to('cuda');
+      freed.dispose();
+      expect(() => freed.storage.devicePointer!()).toThrow(/disposed/);
+    });
+  });
+
   it('to(cuda) / to(cpu) round trip, for every size around the block edges', () => {
     for (const n of [0, 1, 17, 255, 256, 257, 100_003]) {
       tidy(() => {

@@ -3,8 +3,12 @@
 // the emulated device. Runs only in the emulated suite (npm run test:cuda-emu).
 import { describe, expect, it } from 'vitest';
 
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+
+import { glooLoadInfo } from '../../lib/dist/gloo.js';
 import { native } from '../../lib/native/index.js';
-import { doneEvent, lmkit } from '../support/cli.js';
+import { cli, doneEvent, lmkit } from '../support/cli.js';
 
 const why = native.emulation ? '' : 'the emulated CUDA addon is not loaded (LMKIT_CUDA_EMULATE=1)';
 if (why) process.stdout.write(`[test/gpu] emulated CLI check skipped: ${why}\n`);
@@ -29,5 +33,23 @@ describe.skipIf(why !== '')('lmkit with LMKIT_CUDA_EMULATE=1', () => {
     const done = doneEvent(r.stdout);
     expect(done.steps).toBe(3);
     expect(Number.isFinite(done.valid_ppl as number)).toBe(true);
+  });
+
+  // Data-parallel on the emulated device: NCCL is for real GPUs; here the gradients go through Gloo, staged in host memory.
+  const noGloo = glooLoadInfo().error ?? ((process.env.LD_PRELOAD ?? '').includes('asan') ? 'the ASan run' : null);
+  it.skipIf(noGloo !== null)('train --device cuda --nproc 2: the gradients are all-reduced by Gloo', async () => {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+    const args = ['train', '--model', 'ffnn', '--steps', '3', '--batch', '4', '--embed', '8', '--hidden', '8', '--min-count', '200', '--eval-tokens', '200', '--no-test'];
+    const r = spawnSync(process.execPath, [cli, ...args, '--device', 'cuda', '--json', '--nproc', '2', '--master-port', String(port)], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, LMKIT_NUM_THREADS: '1' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/data-parallel: 2 ranks, global batch 8 \(4 on rank 0\), gradients all-reduced by gloo/);
+    expect(doneEvent(r.stdout).steps).toBe(3);
   });
 });

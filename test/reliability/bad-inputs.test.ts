@@ -124,8 +124,8 @@ describe('native ops reject bad arguments with an error naming the op', () => {
     expect(missing, 'exported ops without a row').toEqual([]);
     expect(stale, 'rows for ops the addon does not export').toEqual([]);
     for (const k of ops) expect(typeof (native as unknown as Record<string, unknown>)[k], k).toBe('function');
-    // deviceCount, cudaInfo, cudaSynchronize and cuda_gemm_test exist in the CUDA addon only.
-    const cudaOnly = new Set(['deviceCount', 'cudaInfo', 'cudaSynchronize', 'cuda_gemm_test']);
+    // deviceCount, cudaInfo, cudaSynchronize, cudaStream and cuda_gemm_test exist in the CUDA addon only.
+    const cudaOnly = new Set(['deviceCount', 'cudaInfo', 'cudaSynchronize', 'cudaStream', 'cuda_gemm_test']);
     const isCuda = (native as unknown as { backend?: string }).backend === 'cuda';
     // emulation, emuLaunchCounts and emuResetLaunchCounts exist in the emulated CUDA addon only.
     const emuOnly = new Set(['emulation', 'emuLaunchCounts', 'emuResetLaunchCounts']);

@@ -415,6 +415,7 @@ export const NON_OPS = new Set([
   'deviceCount',
   'cudaInfo',
   'cudaSynchronize',
+  'cudaStream',
   'cuda_gemm_test',
 ]);
 

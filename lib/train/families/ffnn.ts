@@ -18,7 +18,7 @@ export const ffnn: NeuralFamily<'ffnn', FeedForwardLM, FeedForwardConfig> = {
     config: (c) => ({ vocabSize: c.V, context: c.context, embed: c.embed, hidden: c.hidden, direct: c.direct, seed: c.seed }),
     build: (config) => new FeedForwardLM(config),
     evaluator: (model, c) => windowEvaluator(model, c),
-    job: (model, c, train) => windowJob(model, (x) => model.forward(x), c, train, windowEvaluator(model, c)),
+    job: (model, c, train, shard) => windowJob(model, (x) => model.forward(x), c, train, windowEvaluator(model, c), shard),
     embedding: (m) => m.embedding.weight,
   },
 };

@@ -16,6 +16,6 @@ export const loglinear: NeuralFamily<'loglinear', LogLinearLM, LogLinearConfig> 
     config: (c) => ({ vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed }),
     build: (config) => new LogLinearLM(config),
     evaluator: (model, c) => windowEvaluator(model, c),
-    job: (model, c, train) => windowJob(model, (x) => model.forward(x), c, train, windowEvaluator(model, c)),
+    job: (model, c, train, shard) => windowJob(model, (x) => model.forward(x), c, train, windowEvaluator(model, c), shard),
   },
 };

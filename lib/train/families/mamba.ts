@@ -18,7 +18,7 @@ export const mamba: NeuralFamily<'mamba', MambaLM, MambaConfig> = {
     config: (c) => ({ vocabSize: c.V, embed: c.embed, layers: c.layers, seed: c.seed }),
     build: (config) => new MambaLM(config),
     evaluator: (model, c) => sequenceEvaluator(model, c),
-    job: (model, c, train) => sequenceJob(model, c, train, sequenceEvaluator(model, c)),
+    job: (model, c, train, shard) => sequenceJob(model, c, train, sequenceEvaluator(model, c), shard),
     embedding: (m) => m.tokenEmbedding,
   },
 };

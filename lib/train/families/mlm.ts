@@ -22,7 +22,7 @@ export const mlm: NeuralFamily<'mlm', MaskedLM, MaskedLMConfig> = {
     config: transformerConfig,
     build: (config) => new MaskedLM(config),
     evaluator: (model, c) => maskedEvaluator(model, c),
-    job: (model, c, train) => maskedJob(model, c, train, maskedEvaluator(model, c)),
+    job: (model, c, train, shard) => maskedJob(model, c, train, maskedEvaluator(model, c), shard),
     checkTrain: (train, corpus) => {
       if (!inMemory(train)) throw new Error(`--model mlm does not stream from token files yet: train it on a text corpus, not ${corpus}`);
     },

@@ -98,7 +98,7 @@ export function recurrentFamily<N extends RecurrentCell>(cell: N, summary: strin
       },
       build: (config) => new RecurrentLM(config),
       evaluator: (model, c) => streamEvaluator(model, c),
-      job: (model, c, train) => streamJob(model, c, train, streamEvaluator(model, c)),
+      job: (model, c, train, shard) => streamJob(model, c, train, streamEvaluator(model, c), shard),
       embedding: (m) => m.embeddingWeight,
     },
   };

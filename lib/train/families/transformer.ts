@@ -34,7 +34,7 @@ export const transformer: NeuralFamily<'transformer', TransformerLM, Transformer
     config: transformerConfig,
     build: (config) => new TransformerLM(config),
     evaluator: (model, c) => sequenceEvaluator(model, c),
-    job: (model, c, train) => sequenceJob(model, c, train, sequenceEvaluator(model, c)),
+    job: (model, c, train, shard) => sequenceJob(model, c, train, sequenceEvaluator(model, c), shard),
     embedding: (m) => m.tokenEmbedding,
     fineTune: {
       fixed: ['embed', 'layers', 'heads'],
