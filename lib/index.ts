@@ -5,7 +5,7 @@ export type { DType, Device, Shape, NestedArray } from './tensor.js';
 export { backward, backwardMany, noGrad, isGradEnabled, needsGrad, record, zeroGrad } from './autograd.js';
 export { withGradReadyHook } from './tensor.js';
 export type { BackwardFn, GradNode } from './tensor.js';
-export type { GradTensor, GradStorage } from './autograd.js';
+export type { GradTensor, GradStorage, AnyBackwardFn, AnyGradNode } from './autograd.js';
 export { native, nativeLoadInfo } from './native/index.js';
 export type { CudaInfo, NativeAddon, NativeBackend, NativeLoadInfo, NativeStorage } from './native/index.js';
 export * from './ops/index.js';
