@@ -24,6 +24,7 @@ import { lstmCell } from '../ops/lstm.js';
 import { matmul } from '../ops/matmul.js';
 import { concat, slice } from '../ops/shape.js';
 import { bpttBatches, type BpttBatch } from '../data/bptt.js';
+import { embeddingInitStd, normalInit, tiedEmbeddingInitStd } from '../nn/init.js';
 import { Module, uniformInit } from '../nn/module.js';
 import type { EvalResult } from '../train/trainer.js';
 import { Tensor, keep, tidy } from '../tensor.js';
@@ -45,9 +46,17 @@ export interface RecurrentConfig {
   tieWeights?: boolean;
   /** Seed of the initial weights and of the dropout masks. Default 1. */
   seed?: number;
-  /** Initial weights uniform in [-initRange, initRange]. Default 0.05 (Zaremba et al.). */
+  /**
+   * Every initial weight uniform in [-initRange, initRange] (Zaremba et al. used 0.05 / 0.1;
+   * lmkit's default before the init study was 0.05). Default: unset, the scaled rule below.
+   */
   initRange?: number;
 }
+
+// Default init (no initRange; bench/scripts/init-study.mjs, lib/nn/init.ts):
+//   W_ih, W_hh, b, W_out, b_out ~ U(+-1/sqrt(H)) (PyTorch's nn.RNN / nn.LSTM / nn.Linear);
+//   the embedding ~ Normal(0, s^2), s = min(1, 8/sqrt(V)) (1 for characters, ~0.06 for a
+//   16k-word vocabulary), and when tied to the output s = min(8/sqrt(V), 1/sqrt(H)).
 
 /** The carried state: per layer h (B,H), and c (B,H) for the LSTM (null for the Elman RNN). */
 export interface RecurrentState {
@@ -65,8 +74,9 @@ export class RecurrentLayer extends Module {
     readonly cell: RecurrentCell,
     readonly inputSize: number,
     readonly hiddenSize: number,
-    initRange: number,
-    seed: number,
+    /** U(+-initRange) for every weight and bias (default 1/sqrt(hiddenSize), PyTorch's). */
+    initRange: number = 1 / Math.sqrt(hiddenSize),
+    seed: number = 1,
   ) {
     super();
     const G = cell === 'lstm' ? 4 * hiddenSize : hiddenSize;
@@ -83,7 +93,7 @@ function checkPositiveInt(what: string, v: unknown): void {
 }
 
 export class RecurrentLM extends Module {
-  readonly config: Required<RecurrentConfig>;
+  readonly config: Required<Omit<RecurrentConfig, 'initRange'>> & Pick<RecurrentConfig, 'initRange'>;
   readonly embeddingWeight: Tensor;
   readonly layers: RecurrentLayer[] = [];
   /** The output projection (V,H): the embedding matrix itself when tied. */
@@ -93,7 +103,8 @@ export class RecurrentLM extends Module {
 
   constructor(config: RecurrentConfig) {
     super();
-    const c: Required<RecurrentConfig> = { dropout: 0, tieWeights: false, seed: 1, initRange: 0.05, ...config };
+    const c: Required<Omit<RecurrentConfig, 'initRange'>> & Pick<RecurrentConfig, 'initRange'> = { dropout: 0, tieWeights: false, seed: 1, ...config };
+    if (c.initRange === undefined) delete c.initRange;
     if (c.cell !== 'rnn' && c.cell !== 'lstm') {
       throw new RangeError(`RecurrentLM: cell must be 'rnn' or 'lstm', got '${String(c.cell)}'`);
     }
@@ -105,10 +116,15 @@ export class RecurrentLM extends Module {
       throw new RangeError(`RecurrentLM: tieWeights requires embed == hidden, got embed ${c.embed}, hidden ${c.hidden}`);
     }
     if (!Number.isSafeInteger(c.seed)) throw new RangeError(`RecurrentLM: seed must be an integer, got ${c.seed}`);
-    if (!(c.initRange > 0)) throw new RangeError(`RecurrentLM: initRange must be > 0, got ${c.initRange}`);
+    if (c.initRange !== undefined && !(c.initRange > 0)) throw new RangeError(`RecurrentLM: initRange must be > 0, got ${c.initRange}`);
     this.config = c;
-    const r = c.initRange;
-    this.embeddingWeight = this.param('embedding', uniformInit([c.vocabSize, c.embed], r, c.seed));
+    // initRange given: everything U(+-initRange); else the scaled default (see above).
+    const r = c.initRange ?? 1 / Math.sqrt(c.hidden);
+    const embedStd = c.tieWeights ? tiedEmbeddingInitStd(c.vocabSize, c.hidden) : embeddingInitStd(c.vocabSize);
+    this.embeddingWeight = this.param(
+      'embedding',
+      c.initRange !== undefined ? uniformInit([c.vocabSize, c.embed], r, c.seed) : normalInit([c.vocabSize, c.embed], embedStd, c.seed),
+    );
     for (let l = 0; l < c.layers; l++) {
       const inSize = l === 0 ? c.embed : c.hidden;
       this.layers.push(this.module(`layer${l}`, new RecurrentLayer(c.cell, inSize, c.hidden, r, c.seed + 100 * (l + 1))));
