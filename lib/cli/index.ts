@@ -64,6 +64,7 @@ addDistFlags(program
   .option('--dropout <p>', 'dropout probability', num('--dropout', 0))
   .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZER_KINDS]).default('adamw'))
   .option('--buckets <n>', 'loglinear: rows of the hashed feature table', int('--buckets', 1))
+  .option('--init-range <x>', 'ffnn, rnn, lstm, loglinear: initial weights U(+-x) instead of the default rule (docs/training.md)', num('--init-range', 0))
   .option('--eval-tokens <n>', 'evaluate on at most this many tokens per split (quick runs)', int('--eval-tokens', 1))
   .option('--lr <x>', 'learning rate', num('--lr', 0))
   .addOption(new Option('--schedule <name>', 'learning-rate schedule over the run').choices([...SCHEDULE_KINDS]).default('constant'))

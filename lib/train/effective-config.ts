@@ -83,6 +83,7 @@ export function effectiveConfig(x: EffectiveInput): Record<string, ConfigValue> 
   for (const [k, v] of Object.entries(optimizerSettings(n.optimizerObject))) c[`optimizer.${k}`] = v;
   const sizes: Record<string, ConfigValue> = { embed: n.embed, hidden: n.hidden, layers: n.layers, heads: n.heads, dropout: n.dropout, direct: n.direct, buckets: n.buckets };
   for (const [k, v] of Object.entries(sizes)) if (appliesTo(x.model, k as keyof TrainRunOptions)) c[k] = v;
+  if (o.initRange !== undefined && appliesTo(x.model, 'initRange')) c.initRange = o.initRange;
   if (o.patience !== undefined) c.patience = o.patience;
   if (o.restoreBest) c.restoreBest = true;
   if (o.saveEvery !== undefined) c.saveEvery = o.saveEvery;

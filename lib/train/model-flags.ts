@@ -16,10 +16,10 @@ const TRAINING: readonly Option[] = [
 /** The model-shape options of each family. */
 const SHAPE: Record<ModelKind, readonly Option[]> = {
   ngram: [],
-  loglinear: ['buckets'],
-  ffnn: ['embed', 'hidden', 'direct'],
-  rnn: ['embed', 'hidden', 'layers', 'dropout'],
-  lstm: ['embed', 'hidden', 'layers', 'dropout'],
+  loglinear: ['buckets', 'initRange'],
+  ffnn: ['embed', 'hidden', 'direct', 'initRange'],
+  rnn: ['embed', 'hidden', 'layers', 'dropout', 'initRange'],
+  lstm: ['embed', 'hidden', 'layers', 'dropout', 'initRange'],
   transformer: ['embed', 'layers', 'heads', 'dropout'],
   mlm: ['embed', 'layers', 'heads', 'dropout'],
   mamba: ['embed', 'layers'],

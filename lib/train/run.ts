@@ -68,6 +68,11 @@ export interface TrainRunOptions {
   heads?: number;
   direct?: boolean;
   dropout?: number;
+  /**
+   * ffnn, rnn, lstm, loglinear: initial weights U(+-initRange) (ffnn: its embedding) instead of
+   * the default rule (lib/nn/init.ts; loglinear's default is zeros).
+   */
+  initRange?: number;
   optimizer?: OptimizerKind;
   /** loglinear: rows of the hashed feature table (default 2048; the table is buckets x vocabulary). */
   buckets?: number;
@@ -342,6 +347,7 @@ async function runTrainingOn(
     seed,
     direct: o.direct ?? false,
     buckets: o.buckets ?? 2048,
+    ...(o.initRange !== undefined ? { initRange: o.initRange } : {}),
   };
   const job = makeJob(o.model, jobConfig, ids.train, init?.config);
   if (init) {
@@ -625,6 +631,8 @@ export interface JobConfig {
   seed: number;
   direct: boolean;
   buckets: number;
+  /** --init-range (absent: the model's default init). */
+  initRange?: number;
 }
 
 /** The kinds of trained model that have a constructor config (everything but ngram). */
@@ -635,9 +643,10 @@ export type ModelConfig = FeedForwardConfig | RecurrentConfig | TransformerConfi
 
 /** The constructor config of the model a job of `kind` trains. */
 export function modelConfigFor(kind: NeuralKind, c: JobConfig): ModelConfig {
+  const initRange = c.initRange !== undefined ? { initRange: c.initRange } : {};
   switch (kind) {
     case 'ffnn':
-      return { vocabSize: c.V, context: c.context, embed: c.embed, hidden: c.hidden, direct: c.direct, seed: c.seed };
+      return { vocabSize: c.V, context: c.context, embed: c.embed, hidden: c.hidden, direct: c.direct, seed: c.seed, ...initRange };
     case 'rnn':
     case 'lstm':
       return {
@@ -649,9 +658,10 @@ export function modelConfigFor(kind: NeuralKind, c: JobConfig): ModelConfig {
         dropout: c.dropout,
         seed: c.seed,
         tieWeights: c.embed === c.hidden,
+        ...initRange,
       };
     case 'loglinear':
-      return { vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed };
+      return { vocabSize: c.V, context: c.context, buckets: c.buckets, seed: c.seed, ...initRange };
     case 'mamba':
       return { vocabSize: c.V, embed: c.embed, layers: c.layers, seed: c.seed };
     case 'mlm':
