@@ -97,8 +97,8 @@ function normal(t, std, seed) {
   r.dispose();
 }
 /** PyTorch's default init on an already built lmkit model (by parameter role). */
-function torchInit(family, model) {
-  let seed = 1000;
+function torchInit(family, model, base = 1) {
+  let seed = 1000 * base;
   const params = new Map(model.namedParameters());
   if (family === 'rnn' || family === 'lstm' || family === 'lstm-tied') {
     const H = model.config.hidden;
@@ -141,39 +141,39 @@ const sizeOf = (family, unit) => {
   if (unit === 'word' && s.wordHidden) Object.assign(s, { embed: s.wordEmbed, hidden: s.wordHidden });
   return s;
 };
-function build(family, V, scheme, unit) {
+function build(family, V, scheme, unit, seed = 1) {
   const s = sizeOf(family, unit);
   const legacy = scheme === 'old';
   switch (family) {
     case 'ffnn':
-      return new FeedForwardLM({ vocabSize: V, context: s.context, embed: s.embed, hidden: s.hidden, direct: false, seed: 1, ...(legacy ? { initRange: 0.1 } : {}) });
+      return new FeedForwardLM({ vocabSize: V, context: s.context, embed: s.embed, hidden: s.hidden, direct: false, seed, ...(legacy ? { initRange: 0.1 } : {}) });
     case 'rnn':
     case 'lstm':
     case 'lstm-tied':
       return new RecurrentLM({
         vocabSize: V, cell: family === 'rnn' ? 'rnn' : 'lstm', embed: s.embed, hidden: s.hidden, layers: s.layers,
-        tieWeights: family === 'lstm-tied', seed: 1, ...(legacy ? { initRange: 0.05 } : {}),
+        tieWeights: family === 'lstm-tied', seed, ...(legacy ? { initRange: 0.05 } : {}),
       });
     case 'transformer':
-      return new TransformerLM({ vocabSize: V, context: s.context, embed: s.embed, heads: s.heads, layers: s.layers, seed: 1 });
+      return new TransformerLM({ vocabSize: V, context: s.context, embed: s.embed, heads: s.heads, layers: s.layers, seed });
     case 'mamba':
-      return new MambaLM({ vocabSize: V, embed: s.embed, layers: s.layers, seed: 1 });
+      return new MambaLM({ vocabSize: V, embed: s.embed, layers: s.layers, seed });
   }
   throw new Error(`unknown family ${family}`);
 }
 const defaultsOf = (family) => MODEL_DEFAULTS[family === 'lstm-tied' ? 'lstm' : family];
 
 // ---- one run -------------------------------------------------------------------------------
-function runCase(corpusName, family, scheme, steps) {
+function runCase(corpusName, family, scheme, steps, seed = 1) {
   const data = corpus(corpusName);
-  const model = build(family, data.V, scheme, data.unit);
-  if (scheme === 'torch') torchInit(family, model);
+  const model = build(family, data.V, scheme, data.unit, seed);
+  if (scheme === 'torch') torchInit(family, model, seed);
   if (scheme === 'new+fb1') forgetBias(model, 1);
   if (scheme.startsWith('emb=')) {
     // the new default with the (untied) embedding ~ N(0, x^2): the sweep behind the rule's constant
     const [name, p] = model.namedParameters().find(([n]) => /^(embedding|embedding\.weight|tokenEmbedding)$/.test(n));
     if (!name) throw new Error('no embedding');
-    normal(p, Number(scheme.slice(4)), 77);
+    normal(p, Number(scheme.slice(4)), 77 * seed);
   }
   const d = defaultsOf(family);
   const s = sizeOf(family, data.unit);
@@ -258,15 +258,26 @@ function runCase(corpusName, family, scheme, steps) {
   }
   model.dispose();
   optim.dispose();
-  const out = { corpus: corpusName, family, scheme, steps, V: data.V, unit: data.unit, trainLoss: last, validNll: nll, trainSeconds: +trainSec.toFixed(1) };
+  const out = { corpus: corpusName, family, scheme, steps, seed, V: data.V, unit: data.unit, trainLoss: last, validNll: nll, trainSeconds: +trainSec.toFixed(1) };
   out.metric = data.unit === 'char' ? 'bits/char' : 'ppl';
   out.value = data.unit === 'char' ? nll / Math.LN2 : Math.exp(nll);
   return out;
 }
 
+// --add FILE --as KEY: stores FILE's JSON lines (runs of --case, or the PyTorch script's line)
+// under KEY of the results (seedRuns, fullRuns, pytorch), keeping the rest.
+if (args.includes('--add')) {
+  const path = join(here, '..', 'results', 'init-study.json');
+  const doc = JSON.parse(readFileSync(path, 'utf8'));
+  const lines = readFileSync(opt('--add'), 'utf8').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
+  doc[opt('--as')] = [...(doc[opt('--as')] ?? []), ...lines];
+  writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+  console.log(`added ${lines.length} runs as ${opt('--as')}`);
+  process.exit(0);
+}
 if (args.includes('--case')) {
-  const [c, f, s] = opt('--case').split(':');
-  console.log(JSON.stringify(runCase(c, f, s, STEPS)));
+  const [c, f, s, seed] = opt('--case').split(':');
+  console.log(JSON.stringify(runCase(c, f, s, STEPS, Number(seed ?? 1))));
   process.exit(0);
 }
 
@@ -280,8 +291,10 @@ const schemesOf = (f, c) =>
 const outPath = opt('--out', join(here, '..', 'results', 'init-study.json'));
 const only = opt('--only', '');
 let results = [];
+let previous = {};
 try {
-  results = JSON.parse(readFileSync(outPath, 'utf8')).runs ?? [];
+  previous = JSON.parse(readFileSync(outPath, 'utf8'));
+  results = previous.runs ?? [];
 } catch {}
 for (const c of CORPORA) {
   for (const f of FAMILIES) {
@@ -300,6 +313,7 @@ for (const c of CORPORA) {
 function save() {
   const pkg = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8'));
   const doc = {
+    ...previous,
     bench: 'init-study',
     date: new Date().toISOString(),
     machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,

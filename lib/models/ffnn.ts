@@ -25,7 +25,7 @@ export interface FeedForwardConfig {
   seed?: number;
   /**
    * Embedding init U(+-initRange) (lmkit's default before the init study: 0.1). Default: unset,
-   * Normal(0, s^2) with s = min(1, 8/sqrt(vocabSize)) (lib/nn/init.ts). The Linear layers are
+   * Normal(0, s^2) with s = min(1, 16/sqrt(vocabSize)) (lib/nn/init.ts). The Linear layers are
    * U(+-1/sqrt(fan_in)) either way (PyTorch's nn.Linear).
    */
   initRange?: number;
