@@ -181,10 +181,28 @@ if (init) {
   out.push(`Schemes: PyTorch default = nn.Embedding N(0,1), nn.Linear/nn.RNN/nn.LSTM U(+-1/sqrt(fan_in)) incl. biases, emulated inside lmkit (same batches, optimizer, seed); transformer and mamba keep their GPT-2 style init (old = new). Rule chosen: lib/nn/init.ts.`, '');
   table(init.runs.filter((r) => r.steps === 500), '500 steps:');
   if (init.fullRuns?.length) table(init.fullRuns, 'Longer runs:');
-  if (init.pytorchCheck) {
-    const p = init.pytorchCheck;
-    out.push(`Cross-check against real PyTorch ${p.pytorch.torch} (\`${p.command}\`): ${p.pytorch.corpus} ${p.pytorch.family}, ${p.pytorch.steps} steps, PyTorch defaults: PyTorch ${p.pytorch.value.toFixed(3)} ${p.pytorch.metric}, lmkit emulating them ${p.lmkit.value.toFixed(3)}.`, '');
+  const all = [...init.runs, ...(init.seedRuns ?? [])];
+  if (init.seedRuns?.length) {
+    out.push('Seed spread (500 steps; seed 1 is the table above; the seed changes the initial weights, not the batches):', '');
+    out.push('| corpus | family | scheme | values | mean |', '|---|---|---|---|---|');
+    const keys = [...new Set(init.seedRuns.map((r) => `${r.corpus}|${r.family}|${r.scheme}`))];
+    for (const k of keys) {
+      const [c, f, sc] = k.split('|');
+      const rs = all.filter((r) => r.corpus === c && r.family === f && r.scheme === sc && r.steps === 500).sort((x, y) => (x.seed ?? 1) - (y.seed ?? 1));
+      const mean = rs.reduce((t, r) => t + r.value, 0) / rs.length;
+      out.push(`| ${c} | ${f} | ${sc} | ${rs.map((r) => `${fmtV(r)} (seed ${r.seed ?? 1})`).join(', ')} | ${fmtV({ ...rs[0], value: mean })} |`);
+    }
+    out.push('');
   }
+  for (const p of init.pytorch ?? []) {
+    const mine = all.filter((r) => r.corpus === p.corpus && r.family === p.family && r.scheme === 'torch' && r.steps === p.steps);
+    out.push(
+      `Cross-check against real PyTorch ${p.torch} (\`/usr/bin/python3 bench/reference/init-torch-lstm.py\`: the same ${p.corpus} ${p.family}, batches and optimizer, PyTorch's own default init, ${p.steps} steps): ` +
+        `${p.value.toFixed(3)} ${p.metric}; lmkit emulating PyTorch's init: ${mine.map((r) => `${r.value.toFixed(3)} (seed ${r.seed ?? 1})`).join(', ')}.`,
+      '',
+    );
+  }
+  for (const r of init.rejectedRuns ?? []) out.push(`Rejected candidate: ${r.note}: ${r.corpus} ${r.family}, ${r.steps} steps: ${fmtV(r)} ${r.metric}.`, '');
 }
 const pos = read('pos-brown.json');
 if (pos) {
