@@ -25,7 +25,7 @@ export interface FeedForwardConfig {
   seed?: number;
   /**
    * Embedding init U(+-initRange) (lmkit's default before the init study: 0.1). Default: unset,
-   * Normal(0, s^2) with s = min(1, 16/sqrt(vocabSize)) (lib/nn/init.ts). The Linear layers are
+   * Normal(0, s^2) with s = min(1, 16/sqrt(vocabSize)) (Brown words: 0.135) (lib/nn/init.ts). The Linear layers are
    * U(+-1/sqrt(fan_in)) either way (PyTorch's nn.Linear).
    */
   initRange?: number;
@@ -51,7 +51,7 @@ export class FeedForwardLM extends Module {
     this.config = c;
     const inDim = c.combine === 'concat' ? c.context * c.embed : c.embed;
     this.embedding = this.module('embedding', new Embedding(c.vocabSize, c.embed, { seed: c.seed, initRange: c.initRange }));
-    if (c.initRange === undefined) fillNormal(this.embedding.weight, embeddingInitStd(c.vocabSize), c.seed);
+    if (c.initRange === undefined) fillNormal(this.embedding.weight, embeddingInitStd(c.vocabSize, 'feedForward'), c.seed);
     if (c.hidden > 0) {
       this.hiddenLayer = this.module('hidden', new Linear(inDim, c.hidden, { seed: c.seed + 10 }));
       this.outputLayer = this.module('output', new Linear(c.hidden, c.vocabSize, { seed: c.seed + 20, bias: !c.direct }));

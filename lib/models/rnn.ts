@@ -55,8 +55,8 @@ export interface RecurrentConfig {
 
 // Default init (no initRange; bench/scripts/init-study.mjs, lib/nn/init.ts):
 //   W_ih, W_hh, b, W_out, b_out ~ U(+-1/sqrt(H)) (PyTorch's nn.RNN / nn.LSTM / nn.Linear);
-//   the embedding ~ Normal(0, s^2), s = min(1, 16/sqrt(V)) (1 for characters, 0.135 for a
-//   14k-word vocabulary), tied to the output or not.
+//   the embedding ~ Normal(0, s^2), s = min(1, 48/sqrt(V)) (1 for characters and V <= 2304,
+//   0.40 for a 14k-word vocabulary), tied to the output or not.
 
 /** The carried state: per layer h (B,H), and c (B,H) for the LSTM (null for the Elman RNN). */
 export interface RecurrentState {
@@ -120,7 +120,7 @@ export class RecurrentLM extends Module {
     this.config = c;
     // initRange given: everything U(+-initRange); else the scaled default (see above).
     const r = c.initRange ?? 1 / Math.sqrt(c.hidden);
-    const embedStd = embeddingInitStd(c.vocabSize);
+    const embedStd = embeddingInitStd(c.vocabSize, 'recurrent');
     this.embeddingWeight = this.param(
       'embedding',
       c.initRange !== undefined ? uniformInit([c.vocabSize, c.embed], r, c.seed) : normalInit([c.vocabSize, c.embed], embedStd, c.seed),

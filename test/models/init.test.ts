@@ -21,11 +21,13 @@ function stats(t: Tensor): { std: number; maxAbs: number; mean: number } {
 }
 
 describe('default init rule', () => {
-  it('embedding std: unit for small vocabularies, 16/sqrt(V) for large ones', () => {
-    expect(embeddingInitStd(50)).toBe(1);
-    expect(embeddingInitStd(256)).toBe(1);
-    expect(embeddingInitStd(16384)).toBeCloseTo(16 / 128, 12);
-    expect(embeddingInitStd(1 << 20)).toBeCloseTo(16 / 1024, 12);
+  it('embedding std: unit for small vocabularies, c/sqrt(V) for large ones (c = 48 recurrent, 16 feed-forward)', () => {
+    expect(embeddingInitStd(50, 'feedForward')).toBe(1);
+    expect(embeddingInitStd(256, 'feedForward')).toBe(1);
+    expect(embeddingInitStd(2304, 'recurrent')).toBe(1);
+    expect(embeddingInitStd(16384, 'feedForward')).toBeCloseTo(16 / 128, 12);
+    expect(embeddingInitStd(16384, 'recurrent')).toBeCloseTo(48 / 128, 12);
+    expect(embeddingInitStd(1 << 20, 'recurrent')).toBeCloseTo(48 / 1024, 12);
   });
 
   it('RecurrentLM (untied): embedding ~ N(0, rule), recurrent and output U(+-1/sqrt(H))', () => {
@@ -33,8 +35,8 @@ describe('default init rule', () => {
     const m = new RecurrentLM({ vocabSize: 40, cell: 'lstm', embed: 32, hidden: H, layers: 2, seed: 3 });
     try {
       const e = stats(m.embeddingWeight);
-      expect(e.std).toBeGreaterThan(0.9 * embeddingInitStd(40));
-      expect(e.std).toBeLessThan(1.1 * embeddingInitStd(40));
+      expect(e.std).toBeGreaterThan(0.9 * embeddingInitStd(40, 'recurrent'));
+      expect(e.std).toBeLessThan(1.1 * embeddingInitStd(40, 'recurrent'));
       const bound = 1 / Math.sqrt(H);
       for (const t of [m.layers[0]!.weightIh, m.layers[1]!.weightHh, m.layers[1]!.bias, m.outputWeight, m.outputBias]) {
         const s = stats(t);
@@ -49,7 +51,7 @@ describe('default init rule', () => {
   });
 
   it('RecurrentLM (tied): the shared table ~ N(0, s^2) by the same rule', () => {
-    const m = new RecurrentLM({ vocabSize: 1024, cell: 'rnn', embed: 100, hidden: 100, layers: 1, tieWeights: true, seed: 1 });
+    const m = new RecurrentLM({ vocabSize: 9216, cell: 'rnn', embed: 100, hidden: 100, layers: 1, tieWeights: true, seed: 1 });
     try {
       expect(m.outputWeight).toBe(m.embeddingWeight);
       const s = stats(m.embeddingWeight);
