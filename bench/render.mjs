@@ -166,7 +166,7 @@ if (init) {
     const keys = [...new Set(runs.map((r) => `${r.corpus}|${r.family}|${r.steps}`))];
     for (const k of keys) {
       const [c, f, st] = k.split('|');
-      const get = (s) => runs.find((r) => r.corpus === c && r.family === f && String(r.steps) === st && r.scheme === s);
+      const get = (s) => runs.find((r) => r.corpus === c && r.family === f && String(r.steps) === st && r.scheme === s && (r.seed ?? 1) === 1);
       const n = get('new');
       const t = get('torch');
       const old = f === 'transformer' || f === 'mamba' ? n : get('old');
@@ -181,16 +181,16 @@ if (init) {
   out.push(`Schemes: PyTorch default = nn.Embedding N(0,1), nn.Linear/nn.RNN/nn.LSTM U(+-1/sqrt(fan_in)) incl. biases, emulated inside lmkit (same batches, optimizer, seed); transformer and mamba keep their GPT-2 style init (old = new). Rule chosen: lib/nn/init.ts.`, '');
   table(init.runs.filter((r) => r.steps === 500), '500 steps:');
   if (init.fullRuns?.length) table(init.fullRuns, 'Longer runs:');
-  const all = [...init.runs, ...(init.seedRuns ?? [])];
+  const all = [...init.runs, ...(init.fullRuns ?? []), ...(init.seedRuns ?? [])];
   if (init.seedRuns?.length) {
-    out.push('Seed spread (500 steps; seed 1 is the table above; the seed changes the initial weights, not the batches):', '');
-    out.push('| corpus | family | scheme | values | mean |', '|---|---|---|---|---|');
-    const keys = [...new Set(init.seedRuns.map((r) => `${r.corpus}|${r.family}|${r.scheme}`))];
+    out.push('Seed spread (seed 1 is in the tables above; the seed changes the initial weights, not the batches):', '');
+    out.push('| corpus | family | steps | scheme | values | mean |', '|---|---|---|---|---|---|');
+    const keys = [...new Set(init.seedRuns.map((r) => `${r.corpus}|${r.family}|${r.scheme}|${r.steps}`))];
     for (const k of keys) {
-      const [c, f, sc] = k.split('|');
-      const rs = all.filter((r) => r.corpus === c && r.family === f && r.scheme === sc && r.steps === 500).sort((x, y) => (x.seed ?? 1) - (y.seed ?? 1));
+      const [c, f, sc, st] = k.split('|');
+      const rs = all.filter((r) => r.corpus === c && r.family === f && r.scheme === sc && String(r.steps) === st).sort((x, y) => (x.seed ?? 1) - (y.seed ?? 1));
       const mean = rs.reduce((t, r) => t + r.value, 0) / rs.length;
-      out.push(`| ${c} | ${f} | ${sc} | ${rs.map((r) => `${fmtV(r)} (seed ${r.seed ?? 1})`).join(', ')} | ${fmtV({ ...rs[0], value: mean })} |`);
+      out.push(`| ${c} | ${f} | ${st} | ${sc} | ${rs.map((r) => `${fmtV(r)} (seed ${r.seed ?? 1})`).join(', ')} | ${fmtV({ ...rs[0], value: mean })} |`);
     }
     out.push('');
   }
