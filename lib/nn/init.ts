@@ -7,8 +7,8 @@
 //       PyTorch's unit scale, so the first layer sees inputs of order one; large word
 //       vocabularies (most rows rare, each moved by ~lr per update) start smaller. On Brown words
 //       (V = 14,114; s = 0.40 recurrent, 0.135 feed-forward) the two families want different
-//       scales: at 500 steps the Elman RNN scored ppl 489 / 472 / 479 at s = 0.135 / 0.4 / 1,
-//       the feed-forward LM 418 / 442 / 491.
+//       scales: at 500 steps the Elman RNN scored ppl 489 / 468 / 479 at s = 0.135 / 0.4 / 1,
+//       the feed-forward LM 418 at s = 0.135 and 491 at s = 1 (424 with the old U(+-0.1)).
 //       Tied to the output, the same s: a cap of 1/sqrt(H) (logits of order one at the start)
 //       lost 11% on characters (tied 2 x 128 LSTM, fortunes, 500 steps: 3.445 vs 3.108 bits/char
 //       at s = 1), and on words 16/sqrt(V) is below 1/sqrt(H) for the usual widths anyway.
