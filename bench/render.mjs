@@ -157,6 +157,53 @@ if (gpt2) {
   }
   out.push('');
 }
+const init = read('init-study.json');
+if (init) {
+  const fmtV = (r) => (r ? (r.metric === 'ppl' ? r.value.toFixed(1) : r.value.toFixed(3)) : '-');
+  const table = (runs, title) => {
+    out.push(title, '');
+    out.push('| corpus | family | metric | lmkit old default | PyTorch default | lmkit new default | new + forget bias 1 | new / PyTorch |', '|---|---|---|---|---|---|---|---|');
+    const keys = [...new Set(runs.map((r) => `${r.corpus}|${r.family}|${r.steps}`))];
+    for (const k of keys) {
+      const [c, f, st] = k.split('|');
+      const get = (s) => runs.find((r) => r.corpus === c && r.family === f && String(r.steps) === st && r.scheme === s && (r.seed ?? 1) === 1);
+      const n = get('new');
+      const t = get('torch');
+      const old = f === 'transformer' || f === 'mamba' ? n : get('old');
+      const ratio = n && t ? (n.value / t.value).toFixed(3) : '-';
+      out.push(`| ${c} | ${f}${st === '500' ? '' : ` (${st} steps)`} | ${n?.metric ?? t?.metric} (V ${(n ?? t).V}) | ${fmtV(old)} | ${fmtV(t)} | ${fmtV(n)} | ${fmtV(get('new+fb1'))} | ${ratio} |`);
+    }
+    out.push('');
+  };
+  out.push('### Initialisation study: lmkit old default vs PyTorch default vs lmkit new default (`node bench/scripts/init-study.mjs`)', '');
+  out.push(`Machine: ${init.machine}; lmkit ${init.versions.lmkit}, node ${init.versions.node}; ${init.date}. ${init.setup.optimizer}. Lower is better; "new / PyTorch" < 1: the new default wins.`, '');
+  out.push(`Sizes: ${Object.entries(init.setup.sizes).map(([f, s]) => `${f} ${Object.entries(s).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')}. Evaluation: ${init.setup.eval}.`, '');
+  out.push(`Schemes: PyTorch default = nn.Embedding N(0,1), nn.Linear/nn.RNN/nn.LSTM U(+-1/sqrt(fan_in)) incl. biases, emulated inside lmkit (same batches, optimizer, seed); transformer and mamba keep their GPT-2 style init (old = new). Rule chosen: lib/nn/init.ts.`, '');
+  table(init.runs.filter((r) => r.steps === 500), '500 steps:');
+  if (init.fullRuns?.length) table(init.fullRuns, 'Longer runs:');
+  const all = [...init.runs, ...(init.fullRuns ?? []), ...(init.seedRuns ?? [])];
+  if (init.seedRuns?.length) {
+    out.push('Seed spread (seed 1 is in the tables above; the seed changes the initial weights, not the batches):', '');
+    out.push('| corpus | family | steps | scheme | values | mean |', '|---|---|---|---|---|---|');
+    const keys = [...new Set(init.seedRuns.map((r) => `${r.corpus}|${r.family}|${r.scheme}|${r.steps}`))];
+    for (const k of keys) {
+      const [c, f, sc, st] = k.split('|');
+      const rs = all.filter((r) => r.corpus === c && r.family === f && r.scheme === sc && String(r.steps) === st).sort((x, y) => (x.seed ?? 1) - (y.seed ?? 1));
+      const mean = rs.reduce((t, r) => t + r.value, 0) / rs.length;
+      out.push(`| ${c} | ${f} | ${st} | ${sc} | ${rs.map((r) => `${fmtV(r)} (seed ${r.seed ?? 1})`).join(', ')} | ${fmtV({ ...rs[0], value: mean })} |`);
+    }
+    out.push('');
+  }
+  for (const p of init.pytorch ?? []) {
+    const mine = all.filter((r) => r.corpus === p.corpus && r.family === p.family && r.scheme === 'torch' && r.steps === p.steps);
+    out.push(
+      `Cross-check against real PyTorch ${p.torch} (\`/usr/bin/python3 bench/reference/init-torch-lstm.py\`: the same ${p.corpus} ${p.family}, batches and optimizer, PyTorch's own default init, ${p.steps} steps): ` +
+        `${p.value.toFixed(3)} ${p.metric}; lmkit emulating PyTorch's init: ${mine.map((r) => `${r.value.toFixed(3)} (seed ${r.seed ?? 1})`).join(', ')}.`,
+      '',
+    );
+  }
+  for (const r of init.rejectedRuns ?? []) out.push(`Rejected candidate: ${r.note}: ${r.corpus} ${r.family}, ${r.steps} steps: ${fmtV(r)} ${r.metric}.`, '');
+}
 const pos = read('pos-brown.json');
 if (pos) {
   out.push(`### Part-of-speech tagging on Brown, bidirectional LSTM (\`${pos.command}\`)`, '');

@@ -77,6 +77,7 @@ const train = addDistFlags(program
   .option('--heads <n>', `attention heads (${familiesUsing('heads').join(', ')})`, int('--heads', 1));
 addFamilyFlags(train)
   .option('--dropout <p>', 'dropout probability', num('--dropout', 0))
+  .option('--init-range <x>', `initial weights U(+-x) instead of the default rule (${familiesUsing('initRange').join(', ')}; README: Initialisation)`, num('--init-range', 0))
   .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZER_KINDS]).default('adamw'))
   .option('--eval-tokens <n>', 'evaluate on at most this many tokens per split (quick runs)', int('--eval-tokens', 1))
   .option('--lr <x>', 'learning rate', num('--lr', 0))

@@ -6,6 +6,7 @@ import { add } from '../ops/elementwise.js';
 import { tanh } from '../ops/activations.js';
 import { sum } from '../ops/reduce.js';
 import { Embedding, Linear } from '../nn/layers.js';
+import { embeddingInitStd, fillNormal } from '../nn/init.js';
 import { Module } from '../nn/module.js';
 import { Tensor } from '../tensor.js';
 
@@ -22,10 +23,16 @@ export interface FeedForwardConfig {
   /** Concatenate (Bengio) or sum the context embeddings. */
   combine?: 'concat' | 'sum';
   seed?: number;
+  /**
+   * Embedding init U(+-initRange) (lmkit's default before the init study: 0.1). Default: unset,
+   * Normal(0, s^2) with s = min(1, 16/sqrt(vocabSize)) (Brown words: 0.135) (lib/nn/init.ts). The Linear layers are
+   * U(+-1/sqrt(fan_in)) either way (PyTorch's nn.Linear).
+   */
+  initRange?: number;
 }
 
 export class FeedForwardLM extends Module {
-  readonly config: Required<FeedForwardConfig>;
+  readonly config: Required<Omit<FeedForwardConfig, 'initRange'>> & Pick<FeedForwardConfig, 'initRange'>;
   readonly embedding: Embedding;
   readonly hiddenLayer: Linear | null;
   readonly outputLayer: Linear | null;
@@ -33,7 +40,9 @@ export class FeedForwardLM extends Module {
 
   constructor(config: FeedForwardConfig) {
     super();
-    const c: Required<FeedForwardConfig> = { combine: 'concat', seed: 1, ...config };
+    const c: Required<Omit<FeedForwardConfig, 'initRange'>> & Pick<FeedForwardConfig, 'initRange'> = { combine: 'concat', seed: 1, ...config };
+    if (c.initRange === undefined) delete c.initRange;
+    else if (!(c.initRange > 0)) throw new RangeError(`FeedForwardLM: initRange must be > 0, got ${c.initRange}`);
     for (const k of ['vocabSize', 'context', 'embed'] as const) {
       if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`FeedForwardLM: ${k} must be a positive integer, got ${c[k]}`);
     }
@@ -41,7 +50,8 @@ export class FeedForwardLM extends Module {
     if (c.hidden === 0 && !c.direct) throw new RangeError('FeedForwardLM: with hidden = 0 the direct connections are required');
     this.config = c;
     const inDim = c.combine === 'concat' ? c.context * c.embed : c.embed;
-    this.embedding = this.module('embedding', new Embedding(c.vocabSize, c.embed, { seed: c.seed }));
+    this.embedding = this.module('embedding', new Embedding(c.vocabSize, c.embed, { seed: c.seed, initRange: c.initRange }));
+    if (c.initRange === undefined) fillNormal(this.embedding.weight, embeddingInitStd(c.vocabSize, 'feedForward'), c.seed);
     if (c.hidden > 0) {
       this.hiddenLayer = this.module('hidden', new Linear(inDim, c.hidden, { seed: c.seed + 10 }));
       this.outputLayer = this.module('output', new Linear(c.hidden, c.vocabSize, { seed: c.seed + 20, bias: !c.direct }));

@@ -42,6 +42,7 @@ import { matmul } from '../ops/matmul.js';
 import { mean } from '../ops/reduce.js';
 import { concat, slice } from '../ops/shape.js';
 import { bpttBatches, type BpttBatch } from '../data/bptt.js';
+import { embeddingInitStd, normalInit } from '../nn/init.js';
 import { Module, uniformInit } from '../nn/module.js';
 import type { EvalResult } from '../train/trainer.js';
 import { Tensor, keep, tidy } from '../tensor.js';
@@ -63,7 +64,10 @@ export interface RecurrentConfig {
   tieWeights?: boolean;
   /** Seed of the initial weights and of the dropout masks. Default 1. */
   seed?: number;
-  /** Initial weights uniform in [-initRange, initRange]. Default 0.05 (Zaremba et al.). */
+  /**
+   * Every initial weight uniform in [-initRange, initRange] (Zaremba et al. used 0.05 / 0.1;
+   * lmkit's default before the init study was 0.05). Default: unset, the scaled rule below.
+   */
   initRange?: number;
   /** DropConnect probability on the hidden-to-hidden matrices (one mask per forward). Default 0. */
   weightDrop?: number;
@@ -82,6 +86,12 @@ export interface RecurrentConfig {
 /** The regularisation probabilities of a RecurrentConfig (each in [0, 1)). */
 const PROBABILITIES = ['dropout', 'weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout'] as const;
 
+// Default init (no initRange; bench/scripts/init-study.mjs, lib/nn/init.ts):
+//   W_ih, W_hh, b, W_out, b_out ~ U(+-1/sqrt(H)) (PyTorch's nn.RNN / nn.LSTM / nn.Linear), H the
+//   layer's own width (lastHidden for the last layer and the output);
+//   the embedding ~ Normal(0, s^2), s = min(1, 48/sqrt(V)) (1 for characters and V <= 2304,
+//   0.40 for a 14k-word vocabulary), tied to the output or not.
+
 /** The carried state: per layer h (B,H), and c (B,H) for the LSTM (null for the Elman RNN). */
 export interface RecurrentState {
   h: Tensor[];
@@ -98,8 +108,9 @@ export class RecurrentLayer extends Module {
     readonly cell: RecurrentCell,
     readonly inputSize: number,
     readonly hiddenSize: number,
-    initRange: number,
-    seed: number,
+    /** U(+-initRange) for every weight and bias (default 1/sqrt(hiddenSize), PyTorch's). */
+    initRange: number = 1 / Math.sqrt(hiddenSize),
+    seed: number = 1,
   ) {
     super();
     const G = cell === 'lstm' ? 4 * hiddenSize : hiddenSize;
@@ -116,7 +127,7 @@ function checkPositiveInt(what: string, v: unknown): void {
 }
 
 export class RecurrentLM extends Module {
-  readonly config: Required<RecurrentConfig>;
+  readonly config: Required<Omit<RecurrentConfig, 'initRange'>> & Pick<RecurrentConfig, 'initRange'>;
   readonly embeddingWeight: Tensor;
   readonly layers: RecurrentLayer[] = [];
   /** The output projection (V,H): the embedding matrix itself when tied. */
@@ -126,11 +137,10 @@ export class RecurrentLM extends Module {
 
   constructor(config: RecurrentConfig) {
     super();
-    const c: Required<RecurrentConfig> = {
+    const c: Required<Omit<RecurrentConfig, 'initRange'>> & Pick<RecurrentConfig, 'initRange'> = {
       dropout: 0,
       tieWeights: false,
       seed: 1,
-      initRange: 0.05,
       weightDrop: 0,
       dropoutInput: 0,
       dropoutHidden: 0,
@@ -139,6 +149,7 @@ export class RecurrentLM extends Module {
       ...config,
       lastHidden: config.lastHidden ?? config.hidden,
     };
+    if (c.initRange === undefined) delete c.initRange;
     if (c.cell !== 'rnn' && c.cell !== 'lstm') {
       throw new RangeError(`RecurrentLM: cell must be 'rnn' or 'lstm', got '${String(c.cell)}'`);
     }
@@ -162,19 +173,25 @@ export class RecurrentLM extends Module {
       );
     }
     if (!Number.isSafeInteger(c.seed)) throw new RangeError(`RecurrentLM: seed must be an integer, got ${c.seed}`);
-    if (!(c.initRange > 0)) throw new RangeError(`RecurrentLM: initRange must be > 0, got ${c.initRange}`);
+    if (c.initRange !== undefined && !(c.initRange > 0)) throw new RangeError(`RecurrentLM: initRange must be > 0, got ${c.initRange}`);
     this.config = c;
-    const r = c.initRange;
-    this.embeddingWeight = this.param('embedding', uniformInit([c.vocabSize, c.embed], r, c.seed));
+    // initRange given: everything U(+-initRange); else the scaled default (see above).
+    const r = c.initRange ?? 1 / Math.sqrt(c.hidden);
+    const rLast = c.initRange ?? 1 / Math.sqrt(c.lastHidden);
+    const embedStd = embeddingInitStd(c.vocabSize, 'recurrent');
+    this.embeddingWeight = this.param(
+      'embedding',
+      c.initRange !== undefined ? uniformInit([c.vocabSize, c.embed], r, c.seed) : normalInit([c.vocabSize, c.embed], embedStd, c.seed),
+    );
     for (let l = 0; l < c.layers; l++) {
       const inSize = l === 0 ? c.embed : c.hidden;
       const size = l === c.layers - 1 ? c.lastHidden : c.hidden;
-      this.layers.push(this.module(`layer${l}`, new RecurrentLayer(c.cell, inSize, size, r, c.seed + 100 * (l + 1))));
+      this.layers.push(this.module(`layer${l}`, new RecurrentLayer(c.cell, inSize, size, l === c.layers - 1 ? rLast : r, c.seed + 100 * (l + 1))));
     }
     this.outputWeight = c.tieWeights
       ? this.embeddingWeight
-      : this.param('outputWeight', uniformInit([c.vocabSize, c.lastHidden], r, c.seed + 7));
-    this.outputBias = this.param('outputBias', uniformInit([c.vocabSize], r, c.seed + 8));
+      : this.param('outputWeight', uniformInit([c.vocabSize, c.lastHidden], rLast, c.seed + 7));
+    this.outputBias = this.param('outputBias', uniformInit([c.vocabSize], rLast, c.seed + 8));
   }
 
   /** A zero state for batch size B (kept: dispose it with disposeState). */

@@ -95,6 +95,7 @@ export function effectiveConfig(x: EffectiveInput): Record<string, ConfigValue> 
     const v = o[k];
     if (v !== undefined && appliesTo(x.model, k)) c[k] = v;
   }
+  if (o.initRange !== undefined && appliesTo(x.model, 'initRange')) c.initRange = o.initRange;
   if (o.patience !== undefined) c.patience = o.patience;
   if (o.restoreBest) c.restoreBest = true;
   if (o.saveEvery !== undefined) c.saveEvery = o.saveEvery;

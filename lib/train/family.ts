@@ -36,6 +36,8 @@ export interface JobConfig {
   buckets: number;
   /** rnn/lstm: the AWD-LSTM regularisation options given (absent: none). */
   recurrent?: RecurrentRegularization;
+  /** --init-range (absent: the model's default init). */
+  initRange?: number;
 }
 
 /** Perplexity over an id array; `onProgress(tokens)` as it goes (optional). */
@@ -78,6 +80,7 @@ export type ShapeOption =
   | 'dropout'
   | 'direct'
   | 'buckets'
+  | 'initRange'
   // The recurrent families' AWD-LSTM regularisation (families/rnn.ts).
   | 'weightDrop'
   | 'dropoutInput'

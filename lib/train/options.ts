@@ -41,6 +41,11 @@ export interface TrainRunOptions {
   heads?: number;
   direct?: boolean;
   dropout?: number;
+  /**
+   * ffnn, rnn, lstm, loglinear: initial weights U(+-initRange) (ffnn: its embedding) instead of
+   * the default rule (lib/nn/init.ts; loglinear's default is zeros).
+   */
+  initRange?: number;
   optimizer?: OptimizerKind;
   /** loglinear: rows of the hashed feature table (default 2048; the table is buckets x vocabulary). */
   buckets?: number;

@@ -192,6 +192,7 @@ async function runTrainingOn(
     seed,
     direct: o.direct ?? optionDefault('direct', false),
     buckets: o.buckets ?? optionDefault('buckets', 0),
+    ...(o.initRange !== undefined ? { initRange: o.initRange } : {}),
   };
   // The family's own options (rnn/lstm: the AWD-LSTM regularisation), validated by it.
   const given: Partial<Record<ShapeOption, number | boolean>> = {};

@@ -67,7 +67,7 @@ export function recurrentFamily<N extends RecurrentCell>(cell: N, summary: strin
     name: cell,
     summary,
     context: 'sequence',
-    uses: ['embed', 'hidden', 'layers', 'dropout', ...RECURRENT_REGULARIZATION],
+    uses: ['embed', 'hidden', 'layers', 'dropout', 'initRange', ...RECURRENT_REGULARIZATION],
     describe: (c) => `${c.layers} x ${c.hidden} (embed ${c.embed}), BPTT ${c.context}, dropout ${c.dropout}${describeRegularization(c.recurrent)}`,
     generate: (model, ids, opts) => generateAll(model, ids, opts),
     neural: {
@@ -94,6 +94,7 @@ export function recurrentFamily<N extends RecurrentCell>(cell: N, summary: strin
           seed: c.seed,
           tieWeights: c.embed === (r.lastHidden ?? c.hidden),
           ...extra,
+          ...(c.initRange !== undefined ? { initRange: c.initRange } : {}),
         };
       },
       build: (config) => new RecurrentLM(config),
