@@ -18,7 +18,7 @@
 // Peak memory: each child's maximum resident set (getrusage), node's or python's own included.
 // Reps alternate which side goes first. Results: bench/results/gpt2-cpu.json.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,7 +140,7 @@ async function driver() {
       const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
       process.stdout.write(r.stdout.split('\n').filter((l) => l.startsWith('  ')).join('\n') + '\n');
       if (r.status !== 0) throw new Error(`train-cpu.mjs failed (${r.status})`);
-      const tr = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
+      const tr = JSON.parse(readFileSync(file, 'utf8'));
       const row = tr.rows[0];
       result.training = {
         batch: 4,

@@ -275,12 +275,16 @@ function entryData(buf: Uint8Array, start: number, e: SafetensorsEntry): Float32
   return data;
 }
 
-function readTensor(buf: Uint8Array, start: number, e: SafetensorsEntry): Tensor {
-  const data = entryData(buf, start, e);
+// A tensor of entry e holding `data` (its values), named after the entry.
+function tensorOf(e: SafetensorsEntry, data: Float32Array | Int32Array): Tensor {
   const t = Tensor.empty(e.shape, TO_LMKIT[e.dtype]!);
   if (data.length > 0) t.storage.write(data);
   t.name = e.name;
   return t;
+}
+
+function readTensor(buf: Uint8Array, start: number, e: SafetensorsEntry): Tensor {
+  return tensorOf(e, entryData(buf, start, e));
 }
 
 /** The decoded contents of a safetensors file: tensors in data order, and metadata. */
@@ -346,11 +350,7 @@ export class SafetensorsFile {
 
   /** Reads one tensor (named after its entry) from the file. */
   read(e: SafetensorsEntry): Tensor {
-    const data = this.readData(e);
-    const t = Tensor.empty(e.shape, TO_LMKIT[e.dtype]!);
-    if (data.length > 0) t.storage.write(data);
-    t.name = e.name;
-    return t;
+    return tensorOf(e, this.readData(e));
   }
 
   /** Reads one entry's values from the file into host memory (no native storage). */

@@ -3,6 +3,7 @@
 // optimizer's settings, the tokenizer and vocabulary), for the report's configuration table.
 import { NTASGD } from '../optim/asgd.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { RECURRENT_REGULARIZATION } from './families/rnn.js';
 import { appliesTo } from './model-flags.js';
 import type { ConfigValue, ModelKind, TrainRunOptions } from './options.js';
 
@@ -91,7 +92,7 @@ export function effectiveConfig(x: EffectiveInput): Record<string, ConfigValue> 
   for (const [k, v] of Object.entries(optimizerSettings(n.optimizerObject))) c[`optimizer.${k}`] = v;
   const sizes: Record<string, ConfigValue> = { embed: n.embed, hidden: n.hidden, layers: n.layers, heads: n.heads, dropout: n.dropout, direct: n.direct, buckets: n.buckets };
   for (const [k, v] of Object.entries(sizes)) if (appliesTo(x.model, k as keyof TrainRunOptions)) c[k] = v;
-  for (const k of ['weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout', 'lastHidden', 'ar', 'tar', 'bpttJitter'] as const) {
+  for (const k of RECURRENT_REGULARIZATION) {
     const v = o[k];
     if (v !== undefined && appliesTo(x.model, k)) c[k] = v;
   }

@@ -94,14 +94,23 @@ export type ShapeOption =
 
 /** The rnn/lstm regularisation options (AWD-LSTM) a run gave; each absent = off. */
 export interface RecurrentRegularization {
+  /** DropConnect probability on the hidden-to-hidden matrices. */
   weightDrop?: number;
+  /** Locked (variational) dropout of the embeddings fed to the first layer. */
   dropoutInput?: number;
+  /** Locked dropout between layers. */
   dropoutHidden?: number;
+  /** Locked dropout of the last layer's output. */
   dropoutOutput?: number;
+  /** Probability of dropping a whole word of the embedding matrix per batch. */
   embeddingDropout?: number;
+  /** Width of the last layer (default --hidden); the output is tied to the embeddings when it equals --embed. */
   lastHidden?: number;
+  /** Activation regularisation coefficient (alpha * mean of the squared dropped output). */
   ar?: number;
+  /** Temporal activation regularisation (beta * mean of (h_t - h_{t-1})^2). */
   tar?: number;
+  /** Random BPTT lengths around --context (N(context, 5), p 0.95, else context / 2; lr scaled by T / context). */
   bpttJitter?: boolean;
 }
 

@@ -2,6 +2,8 @@
 // flag that does not apply to the chosen model (`--heads` for lstm, `--lr` for ngram) and for
 // the table of defaults in `lmkit train --help`. What each family uses is its descriptor's
 // (registry.ts: `uses`, `flags`, and gradient training for the training options).
+import { RECURRENT_REGULARIZATION } from './families/rnn.js';
+import { flagName } from './flag-name.js';
 import type { TrainRunOptions } from './options.js';
 import { families, familyOf, type ModelKind } from './registry.js';
 
@@ -13,10 +15,6 @@ const COMMON: readonly Option[] = ['model', 'corpus', 'tokenizer', 'bpeVocab', '
 const TRAINING: readonly Option[] = [
   'epochs', 'steps', 'batch', 'optimizer', 'lr', 'weightDecay', 'schedule', 'warmup', 'clip', 'saveEvery',
   'resume', 'accumulate', 'evalEvery', 'patience', 'restoreBest', 'skipNonfinite', 'momentum', 'ntasgd',
-];
-/** The AWD-LSTM regularisation options of the recurrent families. */
-const RECURRENT_REGULARIZATION: readonly Option[] = [
-  'weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout', 'lastHidden', 'ar', 'tar', 'bpttJitter',
 ];
 
 /** The model-shape options of a family: the shared ones it uses, then its own. */
@@ -37,9 +35,7 @@ export function inapplicableOptions(model: ModelKind, given: readonly string[]):
 }
 
 /** `--weight-decay` for 'weightDecay'. */
-export function flagName(option: string): string {
-  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
+export { flagName };
 
 /** The table of each model's defaults for `lmkit train --help` ('-': the flag does not apply). */
 export function modelDefaultsTable(): string {
@@ -59,7 +55,7 @@ export function modelDefaultsTable(): string {
       return String(d[c]);
     };
     const also = (f.flags ?? []).map((x) => (typeof x.default === 'number' ? `${flagName(x.option)} ${x.default}` : flagName(x.option)));
-    if (f.uses.some((o) => RECURRENT_REGULARIZATION.includes(o))) also.push('AWD-LSTM regularisation (the rnn, lstm flags above; off by default)');
+    if (f.uses.some((o) => (RECURRENT_REGULARIZATION as readonly string[]).includes(o))) also.push('AWD-LSTM regularisation (the rnn, lstm flags above; off by default)');
     rows.push([kind, ...cols.map(cell), also.join(' ')]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

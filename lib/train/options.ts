@@ -4,6 +4,7 @@
 // The model families and their names are the registry's (registry.ts).
 import type { CorpusSpec } from '../data/training-corpus.js';
 import type { TokenizerKind } from '../data/tokenizers.js';
+import type { RecurrentRegularization } from './family.js';
 import type { RunHistoryJSON } from './history.js';
 import type { ModelKind } from './registry.js';
 import type { EvalResult, StepEvent } from './trainer.js';
@@ -18,7 +19,8 @@ export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'cosine', 'i
 export type OptimizerKind = 'sgd' | 'adamw' | 'adam' | 'adafactor' | 'sophia';
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adamw', 'adam', 'adafactor', 'sophia'];
 
-export interface TrainRunOptions {
+/** Options of `runTraining` (`lmkit train`'s flags); the rnn/lstm regularisation ones are RecurrentRegularization's. */
+export interface TrainRunOptions extends RecurrentRegularization {
   model: ModelKind;
   /**
    * 'brown', a UTF-8 text file or folder (split 90/5/5), a token file from `lmkit tokenize`,
@@ -86,24 +88,6 @@ export interface TrainRunOptions {
   momentum?: number;
   /** NT-ASGD (lib/optim/asgd.ts): average the iterates once the validation loss has not improved for this many evaluations. */
   ntasgd?: number;
-  /** rnn/lstm: DropConnect probability on the hidden-to-hidden matrices. */
-  weightDrop?: number;
-  /** rnn/lstm: locked (variational) dropout of the embeddings fed to the first layer. */
-  dropoutInput?: number;
-  /** rnn/lstm: locked dropout between layers. */
-  dropoutHidden?: number;
-  /** rnn/lstm: locked dropout of the last layer's output. */
-  dropoutOutput?: number;
-  /** rnn/lstm: probability of dropping a whole word of the embedding matrix per batch. */
-  embeddingDropout?: number;
-  /** rnn/lstm: width of the last layer (default --hidden); the output is tied to the embeddings when it equals --embed. */
-  lastHidden?: number;
-  /** rnn/lstm: activation regularisation coefficient (alpha * mean of the squared dropped output). */
-  ar?: number;
-  /** rnn/lstm: temporal activation regularisation (beta * mean of (h_t - h_{t-1})^2). */
-  tar?: number;
-  /** rnn/lstm: random BPTT lengths around --context (N(context, 5), p 0.95, else context / 2; lr scaled by T / context). */
-  bpttJitter?: boolean;
 }
 
 /** What a run will do, sent once before its first step (for progress displays and ETAs). */

@@ -1,7 +1,7 @@
 // The model-family registry (lib/train/registry.ts, one descriptor per family under
 // lib/train/families/): what it lists, its errors, registerFamily's checks, the example family
 // of docs/adding-a-model-family.md (examples/cbow-family.ts) trained, saved and loaded through
-// it, and no import circle in lib/train (type-only imports included).
+// it. (No import circle in lib/, lib/train included: test/core/import-cycles.test.ts.)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -74,62 +74,5 @@ describe('the model-family registry', () => {
     };
     expect(span(doc)).toBe(span(example));
     expect(fs.readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('(docs/adding-a-model-family.md)');
-  });
-
-  it('lib/train has no import circle (relative imports, type-only ones included)', () => {
-    const dir = path.join(root, 'lib');
-    const files: string[] = [];
-    const walk = (d: string): void => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (p.endsWith('.ts')) files.push(p);
-      }
-    };
-    walk(dir);
-    const deps = new Map<string, string[]>();
-    for (const f of files) {
-      const src = fs.readFileSync(f, 'utf8');
-      const to: string[] = [];
-      for (const m of src.matchAll(/(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gs)) {
-        const t = path.resolve(path.dirname(f), m[1]!).replace(/\.js$/, '.ts');
-        if (fs.existsSync(t)) to.push(t);
-      }
-      deps.set(f, to);
-    }
-    // The graph is read (run.ts imports the registry, type imports count: options.ts -> registry.ts).
-    expect(deps.get(path.join(dir, 'train', 'run.ts'))).toContain(path.join(dir, 'train', 'registry.ts'));
-    expect(deps.get(path.join(dir, 'train', 'options.ts'))).toContain(path.join(dir, 'train', 'registry.ts'));
-    // Tarjan's strongly connected components.
-    let next = 0;
-    const index = new Map<string, number>();
-    const low = new Map<string, number>();
-    const stack: string[] = [];
-    const on = new Set<string>();
-    const cycles: string[][] = [];
-    const visit = (v: string): void => {
-      index.set(v, next);
-      low.set(v, next++);
-      stack.push(v);
-      on.add(v);
-      for (const w of deps.get(v) ?? []) {
-        if (!index.has(w)) {
-          visit(w);
-          low.set(v, Math.min(low.get(v)!, low.get(w)!));
-        } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-      }
-      if (low.get(v) === index.get(v)) {
-        const c: string[] = [];
-        let w: string;
-        do {
-          w = stack.pop()!;
-          on.delete(w);
-          c.push(path.relative(dir, w));
-        } while (w !== v);
-        if (c.length > 1) cycles.push(c);
-      }
-    };
-    for (const v of deps.keys()) if (!index.has(v)) visit(v);
-    expect(cycles.filter((c) => c.some((f) => f.startsWith(`train${path.sep}`)))).toEqual([]);
   });
 });

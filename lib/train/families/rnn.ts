@@ -4,6 +4,7 @@
 import { generateAll } from '../../generate/generate.js';
 import { RecurrentLM, type RecurrentCell, type RecurrentConfig } from '../../models/rnn.js';
 import type { NeuralFamily, RecurrentRegularization, ShapeOption } from '../family.js';
+import { flagName } from '../flag-name.js';
 import { streamEvaluator, streamJob } from '../jobs.js';
 
 /** The AWD-LSTM regularisation options of the recurrent families (docs/recurrent.md). */
@@ -20,7 +21,6 @@ export const RECURRENT_REGULARIZATION = [
 ] as const satisfies readonly ShapeOption[];
 
 const PROBABILITIES = ['weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout'] as const;
-const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`)}`;
 
 /** The regularisation options given (undefined when none), validated with the flags' names. */
 export function recurrentRegularization(
@@ -31,13 +31,13 @@ export function recurrentRegularization(
   for (const k of PROBABILITIES) {
     const v = given[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new Error(`${flag(k)} must be a probability in [0, 1), got ${String(v)}`);
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new Error(`${flagName(k)} must be a probability in [0, 1), got ${String(v)}`);
     if (v > 0) r[k] = v;
   }
   for (const k of ['ar', 'tar'] as const) {
     const v = given[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !(Number.isFinite(v) && v >= 0)) throw new Error(`${flag(k)} must be a number >= 0, got ${String(v)}`);
+    if (typeof v !== 'number' || !(Number.isFinite(v) && v >= 0)) throw new Error(`${flagName(k)} must be a number >= 0, got ${String(v)}`);
     if (v > 0) r[k] = v;
   }
   const last = given.lastHidden;
@@ -81,7 +81,7 @@ export function recurrentFamily<N extends RecurrentCell>(cell: N, summary: strin
         // Only the options given, so that older checkpoints' configs compare equal on resume.
         const r = c.recurrent ?? {};
         const extra: Partial<RecurrentConfig> = {};
-        for (const k of ['weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'embeddingDropout', 'lastHidden'] as const) {
+        for (const k of [...PROBABILITIES, 'lastHidden'] as const) {
           if (r[k] !== undefined) extra[k] = r[k];
         }
         return {
