@@ -6,7 +6,7 @@
 // process; the results are merged into bench/results/brown-lm.json (rows run again replace
 // their old entry), and bench/results/brown-lm.md is rewritten from the JSON.
 //
-//   npm run build:ts && node bench/scripts/brown-lm.mjs [--only lstm,transformer] [--recipe awd] [--list] [--dry] [--render] [--ckpt-dir DIR]
+//   npm run build:ts && node bench/scripts/brown-lm.mjs [--only lstm,transformer] [--recipe awd] [--list] [--dry] [--render] [--ckpt-dir DIR [--save-every N]]
 //
 // The full table takes hours on 2 cores; run rows one at a time with --only.
 import { spawn, execFileSync } from 'node:child_process';
@@ -48,21 +48,21 @@ export const ROWS = [
   // Issue 19 (AWD-LSTM options; docs/recurrent.md): the regularised recipe and the same model
   // with plain dropout for the same epochs (about the same time: the regularisation costs a few
   // per cent, see the rows' train time). `--recipe awd` runs the pair. Sized for <= 3 h on
-  // 2 cores: 2 x 650 (last layer 400, tied) trains at about 650 tokens/s unloaded (measured 348
-  // at load 8 beside 516 for the lstm row's model, which ran at 959 unloaded) and evaluates
-  // 3.9 x faster: 6 epochs ~ 2.05 h + 12 validations ~ 16 min + test ~ 1 min ~ 2.35 h.
-  // NT-ASGD counts evaluations (2 per epoch here): --ntasgd 3 ~ 1.5 epochs without progress.
+  // 2 cores: 2 x 650 (last 400, tied) trains at about 1100 tokens/s on the idle machine, so
+  // 10 epochs (8M tokens) take about 2 h, plus 10 validations of about 45 s. For a budget this
+  // short the SGD rate is annealed (cosine to 0) instead of waiting for NT-ASGD to trigger.
+  // Run them with --ckpt-dir DIR --save-every 500: an interrupted row resumes from DIR/<id>.
   {
     id: 'awd-lstm',
-    label: 'AWD-LSTM 2 x 650 (last 400, tied), weight drop 0.5, locked dropout 0.4/0.25/0.4, embedding dropout 0.1, AR 2 / TAR 1, random BPTT 70, SGD lr 30 + NT-ASGD (3 evals), 6 epochs',
+    label: 'AWD-LSTM 2 x 650 (last 400, tied), weight drop 0.4, locked dropout 0.3/0.25/0.4, embedding dropout 0.1, AR 2 / TAR 1, random BPTT 70, SGD lr 30 cosine, 10 epochs',
     flags:
-      '--model lstm --embed 400 --hidden 650 --last-hidden 400 --layers 2 --context 70 --batch 20 --bptt-jitter --weight-drop 0.5 --dropout-input 0.4 --dropout-hidden 0.25 --dropout-output 0.4 --embedding-dropout 0.1 --ar 2 --tar 1 --optimizer sgd --momentum 0 --lr 30 --clip 0.25 --weight-decay 1.2e-6 --ntasgd 3 --eval-every 300 --epochs 6',
+      '--model lstm --embed 400 --hidden 650 --last-hidden 400 --layers 2 --context 70 --batch 20 --bptt-jitter --weight-drop 0.4 --dropout-input 0.3 --dropout-hidden 0.25 --dropout-output 0.4 --embedding-dropout 0.1 --ar 2 --tar 1 --optimizer sgd --momentum 0 --lr 30 --schedule cosine --clip 0.25 --weight-decay 1.2e-6 --epochs 10',
   },
   {
     id: 'awd-lstm-plain',
-    label: 'LSTM 2 x 650 (last 400, tied), plain dropout 0.4, BPTT 70, SGD lr 30, 6 epochs (the AWD row without its regularisation)',
+    label: 'LSTM 2 x 650 (last 400, tied), plain dropout 0.4, BPTT 70, SGD lr 30 cosine, 10 epochs (the AWD row without its regularisation)',
     flags:
-      '--model lstm --embed 400 --hidden 650 --last-hidden 400 --layers 2 --context 70 --batch 20 --dropout 0.4 --optimizer sgd --momentum 0 --lr 30 --clip 0.25 --weight-decay 1.2e-6 --eval-every 300 --epochs 6',
+      '--model lstm --embed 400 --hidden 650 --last-hidden 400 --layers 2 --context 70 --batch 20 --dropout 0.4 --optimizer sgd --momentum 0 --lr 30 --schedule cosine --clip 0.25 --weight-decay 1.2e-6 --epochs 10',
   },
   {
     id: 'transformer',
@@ -98,14 +98,36 @@ function machine() {
   return { cpu: c[0]?.model ?? 'unknown', cores: c.length, memGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, git: gitRev, loadavg1: +loadavg()[0].toFixed(2) };
 }
 
+/** True when DIR holds a resumable checkpoint of a run that has not finished (no final perplexity). */
+function unfinished(dir) {
+  const file = join(dir, 'checkpoint.json');
+  if (!existsSync(file)) return false;
+  const meta = JSON.parse(readFileSync(file, 'utf8')).meta ?? {};
+  return meta.training !== undefined && meta.valid_ppl == null;
+}
+
 function runRow(row) {
-  const args = [cli, 'train', ...row.flags.split(/\s+/), '--json'];
-  // --ckpt-dir DIR: also save each neural model (DIR/<id>) for later use (e.g. mix-brown.mjs).
+  // --ckpt-dir DIR: also save each neural model (DIR/<id>) for later use (e.g. mix-brown.mjs);
+  // with --save-every N a resumable checkpoint every N steps. A row whose DIR/<id> holds an
+  // unfinished run (interrupted, or killed after a save) continues it with --resume; each
+  // process's part is listed in DIR/<id>.segments.json and the row's time is the whole run's.
   const ckptDir = argValue('--ckpt-dir');
-  if (ckptDir && !/--model (ngram|mlm)/.test(row.flags)) args.push('--out', join(ckptDir, row.id));
+  const saveEvery = argValue('--save-every');
+  if (saveEvery !== undefined && ckptDir === undefined) throw new Error('--save-every needs --ckpt-dir DIR (where the rows are saved)');
+  const neural = !/--model (ngram|mlm)/.test(row.flags);
+  const out = ckptDir && neural ? join(ckptDir, row.id) : null;
+  const segFile = out ? `${out}.segments.json` : null;
+  const resume = out !== null && unfinished(out);
+  const segments = resume && existsSync(segFile) ? JSON.parse(readFileSync(segFile, 'utf8')) : [];
+  const args = resume ? [cli, 'train', '--resume', out, '--json'] : [cli, 'train', ...row.flags.split(/\s+/), '--json'];
+  if (!resume && out) args.push('--out', out, ...(saveEvery ? ['--save-every', saveEvery] : []));
+  if (resume) console.log(`  [${row.id}] resuming ${out} (${segments.length} earlier part${segments.length === 1 ? '' : 's'})`);
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Ctrl-C reaches the child too (same process group): it saves a checkpoint and exits 130.
+    const onSigint = () => console.log(`  [${row.id}] interrupted: waiting for lmkit to save its checkpoint`);
+    process.on('SIGINT', onSigint);
     let buf = '';
     const events = [];
     let stderr = '';
@@ -127,10 +149,27 @@ function runRow(row) {
       process.stderr.write(d);
     });
     child.on('close', (code) => {
+      process.off('SIGINT', onSigint);
       const wall = (performance.now() - t0) / 1000;
+      const end = events.find((e) => e.event === 'done' || e.event === 'interrupted');
+      const from = Number(/resumed .* at step (\d+)/.exec(stderr)?.[1] ?? 0);
+      if (segFile && end) {
+        const steps = end.event === 'done' ? end.steps : end.step;
+        segments.push({ from, to: steps, seconds: end.seconds ?? null, tokensPerSecond: end.tokens_per_s ?? null, wallSeconds: wall, machine: machine(), end: end.event });
+        writeFileSync(segFile, `${JSON.stringify(segments, null, 1)}\n`);
+      }
+      if (end?.event === 'interrupted') {
+        return reject(new Error(`${row.id}: interrupted at step ${end.step}; run the same command again to resume ${out ?? '(no --ckpt-dir: nothing saved)'}`));
+      }
       if (code !== 0) return reject(new Error(`${row.id}: lmkit train exited ${code}\n${stderr.slice(-2000)}`));
-      const done = events.find((e) => e.event === 'done');
-      const evals = events.filter((e) => e.event === 'eval');
+      const done = end;
+      // The validation curve: the whole run's from the checkpoint's history (a resumed row's too).
+      const history = out ? JSON.parse(readFileSync(join(out, 'checkpoint.json'), 'utf8')).meta?.training?.history : undefined;
+      const curve = history?.valid?.map(([step, ppl]) => ({ step, ppl })) ?? events.filter((e) => e.event === 'eval' && e.split === 'valid').map((e) => ({ step: e.step, ppl: e.ppl }));
+      // A resumed row: its time is the whole run's, its rate the parts' (weighted by their steps).
+      const parts = segments.filter((g) => g.tokensPerSecond > 0 && g.to > g.from);
+      const rate = parts.length > 1 ? parts.reduce((n, g) => n + (g.to - g.from), 0) / parts.reduce((t, g) => t + (g.to - g.from) / g.tokensPerSecond, 0) : done.tokens_per_s;
+      const total = done.total_seconds ?? (segments.every((g) => g.seconds != null) && segments.length > 0 ? segments.reduce((t, g) => t + g.seconds, 0) : done.seconds);
       resolve({
         id: row.id,
         label: row.label,
@@ -140,10 +179,11 @@ function runRow(row) {
         steps: done.steps,
         parameters: done.parameters ?? null,
         vocab: done.vocab ?? null,
-        trainSeconds: done.seconds ?? null,
-        wallSeconds: wall,
-        tokensPerSecond: done.tokens_per_s,
-        validCurve: evals.filter((e) => e.split === 'valid').map((e) => ({ step: e.step, ppl: e.ppl })),
+        trainSeconds: total ?? null,
+        wallSeconds: segments.length > 1 ? segments.reduce((t, g) => t + g.wallSeconds, 0) : wall,
+        tokensPerSecond: rate,
+        ...(segments.length > 1 ? { parts: segments.length } : {}),
+        validCurve: curve,
         machine: machine(),
         date: new Date().toISOString(),
       });
@@ -179,7 +219,7 @@ function render(results) {
     if (!r) continue;
     // The masked LM's perplexity is over masked tokens seen from both sides: not comparable.
     const rel = kn5 && r.testPpl && row.id !== 'mlm' ? `${(((r.testPpl - kn5) / kn5) * 100).toFixed(1)}%` : '';
-    const time = r.trainSeconds != null ? `${(r.trainSeconds / 60).toFixed(1)} min` : '';
+    const time = r.trainSeconds != null ? `${(r.trainSeconds / 60).toFixed(1)} min${r.parts > 1 ? ` (${r.parts} parts, resumed)` : ''}` : '';
     const load = r.machine.loadavg1 !== undefined ? `, load ${r.machine.loadavg1}` : '';
     const m = `${r.machine.cpu}, ${r.machine.cores} cores${load}, Node ${r.machine.node}`;
     lines.push(

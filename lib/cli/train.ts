@@ -163,7 +163,15 @@ export async function runTrain(flags: TrainFlags, given?: readonly string[]): Pr
     // The CLI's own flags are not in the checkpoint: repeat those given.
     const own = [...(f.device === 'cuda' ? ['--device cuda'] : []), ...(given?.includes('threads') && f.threads ? [`--threads ${f.threads}`] : [])];
     const resume = result.checkpoint !== null ? ['lmkit train --resume', shellQuote(result.checkpoint), ...own].join(' ') : null;
-    emit({ event: 'interrupted', step: result.steps, checkpoint: result.checkpoint, resume });
+    emit({
+      event: 'interrupted',
+      step: result.steps,
+      seconds: result.seconds,
+      ...(result.totalSeconds !== undefined ? { total_seconds: result.totalSeconds } : {}),
+      tokens_per_s: result.tokensPerSecond,
+      checkpoint: result.checkpoint,
+      resume,
+    });
     say(
       resume !== null
         ? `interrupted at step ${result.steps}: checkpoint ${result.checkpoint}; resume with: ${resume}`
@@ -178,10 +186,12 @@ export async function runTrain(flags: TrainFlags, given?: readonly string[]): Pr
     const paths = await writeTrainReport(result.checkpoint, report, result, flags);
     say(`report: ${paths.html} (curves: ${paths.svg})`);
   }
+  const resumed = (result.history?.resumedAt.length ?? 0) > 0;
   emit({
     event: 'done',
     steps: result.steps,
     seconds: result.seconds,
+    ...(result.totalSeconds !== undefined ? { total_seconds: result.totalSeconds } : {}),
     parameters: result.parameters,
     vocab: result.vocabSize,
     tokens_per_s: result.tokensPerSecond,
@@ -191,7 +201,9 @@ export async function runTrain(flags: TrainFlags, given?: readonly string[]): Pr
     ...(result.stoppedEarly !== undefined ? { stopped_early: result.stoppedEarly, skipped_steps: result.skippedSteps } : {}),
   });
   say(
-    `done: ${result.model}, ${result.steps} steps in ${result.seconds.toFixed(1)} s, ` +
+    `done: ${result.model}, ${result.steps} steps in ${result.seconds.toFixed(1)} s` +
+      (resumed && result.totalSeconds !== undefined ? ` (the whole run, resumes included: ${result.totalSeconds.toFixed(1)} s)` : '') +
+      ', ' +
       `${result.tokensPerSecond.toFixed(0)} training tokens/s, valid perplexity ${result.validPpl.toFixed(1)}` +
       (result.testPpl !== null ? `, test perplexity ${result.testPpl.toFixed(1)}` : '') +
       (result.checkpoint !== null ? `; checkpoint ${result.checkpoint}` : ''),

@@ -126,7 +126,13 @@ export interface TrainRunEvents {
 export interface TrainRunResult {
   model: ModelKind;
   steps: number;
+  /** This call's training time (its steps and the evaluations among them). */
   seconds: number;
+  /**
+   * The whole run's training time: `seconds` plus that of the earlier processes of a resumed run
+   * (recorded in its checkpoints; absent when a checkpoint from before lmkit recorded it was resumed).
+   */
+  totalSeconds?: number;
   tokensPerSecond: number;
   parameters: number;
   vocabSize: number;

@@ -324,6 +324,7 @@ async function runTrainingOn(
     });
     // The last validation evaluation (reused at the end when it is of the final weights).
     let lastValid: (EvalResult & { step: number }) | null = null;
+    history.begin(trainer.step);
     const result = await trainer.fit({
       batches: (epoch) => {
         job.startEpoch?.();
@@ -365,6 +366,7 @@ async function runTrainingOn(
         model: o.model,
         steps: result.steps,
         seconds: result.seconds,
+        ...wholeRun(history, result.seconds),
         tokensPerSecond: result.tokensPerSecond,
         parameters: job.model.numParameters(),
         vocabSize: V,
@@ -411,6 +413,7 @@ async function runTrainingOn(
       model: o.model,
       steps: result.steps,
       seconds: result.seconds,
+      ...wholeRun(history, result.seconds),
       tokensPerSecond: result.tokensPerSecond,
       parameters: job.model.numParameters(),
       vocabSize: V,
@@ -469,4 +472,10 @@ function makeJob(family: AnyNeuralFamily, c: JobConfig, train: TokenSource, give
   const config = (given ?? family.neural.config(c)) as ModelConfig;
   const job = family.neural.job(family.neural.build(config), c, train, shard);
   return { ...job, config };
+}
+
+/** The whole run's seconds across resumes (absent when an earlier process's were not recorded). */
+function wholeRun(history: RunHistory, seconds: number): { totalSeconds?: number } {
+  const earlier = history.earlierSeconds();
+  return earlier === null ? {} : { totalSeconds: earlier + seconds };
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadTrained, openTraining } from '../../lib/train/checkpointing.js';
+import { RunHistory } from '../../lib/train/history.js';
 import { runTraining, type TrainRunOptions } from '../../lib/train/run.js';
 import type { TrainRunInput } from '../../lib/train/run-state.js';
 
@@ -141,6 +142,16 @@ describe('lmkit train --save-every / --resume', () => {
     expect(last(b).loss).toBe(last(straight).loss);
     expect(done(b).valid_ppl).toBe(done(straight).valid_ppl);
     expect(done(b).checkpoint).toBe(dir);
+    // The whole run's time: this process's plus the first one's (recorded in the checkpoint).
+    expect(done(straight).total_seconds).toBe(done(straight).seconds);
+    const whole = done(b).total_seconds as number;
+    expect(whole).toBeGreaterThanOrEqual((done(a).seconds as number) + (done(b).seconds as number));
+    expect(whole).toBeLessThan((done(a).seconds as number) + (done(b).seconds as number) + 30);
+    const segments = openTraining(dir).training.history as { segments: [number, number, number][] };
+    expect(segments.segments.map(([from, to]) => [from, to])).toEqual([
+      [0, 6],
+      [6, 12],
+    ]);
     // The final checkpoint is an ordinary one for `lmkit eval`.
     const e = lmkit('eval', '--checkpoint', dir, '--eval-tokens', '300', '--json');
     expect(e.code, e.stderr).toBe(0);
@@ -150,5 +161,34 @@ describe('lmkit train --save-every / --resume', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/--hidden/);
+  });
+});
+
+describe('RunHistory segments (the whole run\'s time across resumes)', () => {
+  it('records each process\'s steps and seconds; a checkpoint without them gives no total', () => {
+    const h = new RunHistory();
+    expect(h.earlierSeconds()).toBe(0);
+    h.begin(0, 1000);
+    h.step(1, 5);
+    h.step(2, 4);
+    expect(h.allSegments(3500)).toEqual([{ from: 0, to: 2, seconds: 2.5 }]);
+    // Saved and resumed: the first process's segment is an earlier one.
+    const j = JSON.parse(JSON.stringify(h.toJSON())) as unknown;
+    const r = RunHistory.fromJSON(j);
+    expect(r.segments).toHaveLength(1);
+    expect(r.segments[0]!.to).toBe(2);
+    expect(r.earlierSeconds()).toBe(r.segments[0]!.seconds);
+    r.begin(2, 0);
+    r.step(3, 3);
+    expect(r.allSegments(4000).map((g) => [g.from, g.to, g.seconds])).toEqual([
+      [0, 2, r.segments[0]!.seconds],
+      [2, 3, 4],
+    ]);
+    // Written before segments were recorded: steps but no segments, so the earlier time is unknown.
+    const old = RunHistory.fromJSON({ loss: [[1, 5], [2, 4]], valid: [], resumedAt: [] });
+    expect(old.earlierSeconds()).toBeNull();
+    expect(old.toJSON().segments).toBeUndefined();
+    // Malformed entries are left out.
+    expect(RunHistory.fromJSON({ loss: [], valid: [], resumedAt: [], segments: [[0, 1, -1], [0, 2], 'x', [0, 3, 2]] }).segments).toEqual([{ from: 0, to: 3, seconds: 2 }]);
   });
 });
