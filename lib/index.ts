@@ -31,6 +31,8 @@ export { FeedForwardLM } from './models/ffnn.js';
 export type { FeedForwardConfig } from './models/ffnn.js';
 export * from './models/transformer.js';
 export * from './models/rnn.js';
+export { evaluateWithCache } from './models/cache.js';
+export type { CacheEvalResult, CacheGrid, CacheScore } from './models/cache.js';
 export * from './models/ngram.js';
 export * from './models/interpolate.js';
 export { Optimizer, SGD, AdamW, Adam } from './optim/optimizer.js';

@@ -12,6 +12,9 @@ import { native } from '../native/index.js';
 import type { Tensor } from '../tensor.js';
 import { loadAnyTrained, type LoadedNgram, type LoadedTrained } from '../train/checkpointing.js';
 import { evaluateModel, familyOf, generativeKinds, listWords } from '../train/registry.js';
+import { EVAL_STREAMS } from '../train/jobs.js';
+import { evaluateWithCache, type CacheEvalResult } from '../models/cache.js';
+import { RecurrentLM } from '../models/rnn.js';
 
 function load(dir: string, threads?: number): LoadedTrained | LoadedNgram {
   if (threads) native.setNumThreads(threads);
@@ -32,13 +35,27 @@ export interface EvalFlags {
   corpus?: string;
   split: 'valid' | 'test';
   evalTokens?: number;
+  /** rnn, lstm: a neural cache of this many positions per stream. */
+  cache?: number;
+  /** With cache: the theta values (several: tuned on the valid split). */
+  cacheTheta?: number[];
+  /** With cache: the lambda values (several: tuned on the valid split). */
+  cacheLambda?: number[];
   threads?: number;
   json?: boolean;
 }
 
+/** The (theta, lambda) grid `lmkit eval --cache N` tunes on the valid split when none is given. */
+export const CACHE_THETAS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1];
+export const CACHE_LAMBDAS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
+
 export function runEval(f: EvalFlags): void {
+  if (f.cache === undefined && (f.cacheTheta !== undefined || f.cacheLambda !== undefined)) {
+    throw new Error('--cache-theta and --cache-lambda need --cache N (the positions to keep)');
+  }
   const t = load(f.checkpoint, f.threads);
   try {
+    if (f.cache !== undefined) return evalWithCache(t, f);
     const counts = familyOf(t.kind).counts;
     const job = counts ? null : (t as LoadedTrained).meta.job;
     if (!counts && !job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
@@ -68,6 +85,81 @@ export function runEval(f: EvalFlags): void {
     }
   } finally {
     release(t);
+  }
+}
+
+/** The ids of a split as `lmkit eval` reads them (--eval-tokens, at least context + 2 tokens). */
+function splitIds(t: LoadedTrained, corpus: string, split: 'valid' | 'test', context: number, evalTokens?: number): Int32Array {
+  const s = openEvalSplit(corpus, split, t);
+  try {
+    let ids = s.source;
+    if (evalTokens !== undefined && evalTokens < ids.length) ids = new RangeTokenSource(ids, 0, evalTokens);
+    if (ids.length < context + 2) {
+      throw new Error(`corpus ${corpus} is too small for the model's context ${context}: the ${split} split has ${ids.length} tokens, at least ${context + 2} are needed`);
+    }
+    return ids.read(0, ids.length);
+  } finally {
+    s.close();
+  }
+}
+
+/**
+ * `lmkit eval --cache N`: the perplexity with a neural cache (lib/models/cache.ts). Several
+ * (theta, lambda) values are tuned on the valid split and the best is applied to --split.
+ */
+function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
+  const trained = t as LoadedTrained;
+  if (!(trained.model instanceof RecurrentLM) || !trained.meta.job) {
+    throw new Error(`--cache needs a recurrent model (rnn, lstm), not ${t.kind}`);
+  }
+  const model = trained.model;
+  const context = trained.meta.job.context;
+  const corpus = f.corpus ?? (typeof t.meta.corpus === 'string' ? t.meta.corpus : 'brown');
+  const size = f.cache!;
+  const theta = f.cacheTheta ?? CACHE_THETAS;
+  const lambda = f.cacheLambda ?? CACHE_LAMBDAS;
+  const tune = theta.length * lambda.length > 1;
+  let tuned: CacheEvalResult | null = null;
+  let chosen = { theta: theta[0]!, lambda: lambda[0]! };
+  let validTokens = 0;
+  if (tune) {
+    const valid = splitIds(trained, corpus, 'valid', context, f.evalTokens);
+    validTokens = valid.length;
+    process.stderr.write(`neural cache: scoring ${theta.length * lambda.length} (theta, lambda) pairs on the valid split (${valid.length} tokens)\n`);
+    tuned = evaluateWithCache(model, valid, EVAL_STREAMS, context, { size, theta, lambda });
+    chosen = tuned.best;
+  }
+  let tokens = validTokens;
+  let r: CacheEvalResult;
+  if (f.split === 'valid' && tuned) {
+    r = tuned;
+  } else {
+    const ids = splitIds(trained, corpus, f.split, context, f.evalTokens);
+    tokens = ids.length;
+    r = evaluateWithCache(model, ids, EVAL_STREAMS, context, { size, theta: [chosen.theta], lambda: [chosen.lambda] });
+  }
+  const score = r === tuned ? tuned.best : r.scores[0]!;
+  if (f.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        event: 'eval',
+        kind: t.kind,
+        corpus,
+        split: f.split,
+        tokens,
+        loss: score.loss,
+        ppl: score.ppl,
+        base_loss: r.base.loss,
+        base_ppl: r.base.ppl,
+        cache: { size, theta: score.theta, lambda: score.lambda, tuned_on: tune ? 'valid' : null },
+        ...(tuned ? { grid: tuned.scores.map((s) => ({ theta: s.theta, lambda: s.lambda, ppl: s.ppl })) } : {}),
+      })}\n`,
+    );
+  } else {
+    process.stdout.write(
+      `${t.kind} on ${corpus} ${f.split} (${tokens} tokens) with a neural cache (size ${size}, theta ${score.theta}, lambda ${score.lambda}${tune ? ', tuned on valid' : ''}): ` +
+        `loss ${score.loss.toFixed(4)}, perplexity ${score.ppl.toFixed(1)} (without the cache ${r.base.ppl.toFixed(1)})\n`,
+    );
   }
 }
 

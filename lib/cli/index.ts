@@ -26,6 +26,17 @@ function int(name: string, min = 0) {
     return n;
   };
 }
+/** A comma-separated list of numbers >= min (and < below, when given). */
+function numList(name: string, min: number, below?: number) {
+  return (v: string): number[] => {
+    const xs = v.split(',').map((x) => Number(x.trim()));
+    const bad = xs.find((n) => !Number.isFinite(n) || n < min || (below !== undefined && n >= below));
+    if (bad !== undefined || xs.length === 0 || v.trim() === '') {
+      throw new InvalidArgumentError(`${name} must be a comma-separated list of numbers >= ${min}${below !== undefined ? ` and < ${below}` : ''}`);
+    }
+    return xs;
+  };
+}
 function num(name: string, min = Number.NEGATIVE_INFINITY) {
   return (v: string): number => {
     const n = Number(v);
@@ -123,6 +134,9 @@ program
   .option('--corpus <path>', "'brown', a text FILE or DIR, or a token file (default: the corpus the model was trained on)")
   .addOption(new Option('--split <name>', 'split to evaluate').choices(['valid', 'test']).default('valid'))
   .option('--eval-tokens <n>', 'evaluate on at most this many tokens', int('--eval-tokens', 1))
+  .option('--cache <n>', 'rnn, lstm: mix in a neural cache of the last N positions per stream (Grave et al. 2017)', int('--cache', 1))
+  .option('--cache-theta <list>', 'with --cache: the similarity scale(s); several are tuned on the valid split (default 0.05,0.1,0.2,0.3,0.5,0.7,1)', numList('--cache-theta', 0))
+  .option('--cache-lambda <list>', 'with --cache: the cache weight(s) in [0, 1); several are tuned on the valid split (default 0.05,0.1,0.15,0.2,0.25,0.3)', numList('--cache-lambda', 0, 1))
   .option('--threads <n>', 'native threads', int('--threads', 1))
   .option('--json', 'one JSON object on stdout')
   .action((o: EvalFlags) => runEval(o));

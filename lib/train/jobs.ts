@@ -116,9 +116,12 @@ export function windowJob(
 
 // ---- streams ---------------------------------------------------------------------------------
 
-/** Recurrent models: perplexity over 10 parallel streams of `ids`, BPTT windows of the context. */
+/** The parallel streams a recurrent model's evaluation reads the text as. */
+export const EVAL_STREAMS = 10;
+
+/** Recurrent models: perplexity over EVAL_STREAMS parallel streams of `ids`, BPTT windows of the context. */
 export function streamEvaluator(model: RecurrentLM, c: JobConfig): Evaluator {
-  return (ids, onProgress) => evaluateRecurrent(model, ids, 10, c.context, onProgress);
+  return (ids, onProgress) => evaluateRecurrent(model, ids, EVAL_STREAMS, c.context, onProgress);
 }
 
 /** Recurrent models: truncated-BPTT streams, the hidden state carried from batch to batch. */
