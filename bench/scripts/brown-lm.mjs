@@ -64,6 +64,15 @@ export const ROWS = [
     flags:
       '--model lstm --embed 400 --hidden 650 --last-hidden 400 --layers 2 --context 70 --batch 20 --dropout 0.4 --optimizer sgd --momentum 0 --lr 30 --schedule cosine --clip 0.25 --weight-decay 1.2e-6 --epochs 10',
   },
+  // Evaluation only: the awd-lstm row's checkpoint (--ckpt-dir) with a neural cache (Grave et
+  // al. 2017; docs/recurrent.md), theta and lambda tuned on the validation split. Its train time
+  // and tokens/s are the awd-lstm row's.
+  {
+    id: 'awd-lstm-cache',
+    label: 'the AWD-LSTM row + neural cache (2000 positions; theta, lambda tuned on valid)',
+    of: 'awd-lstm',
+    evalFlags: '--cache 2000',
+  },
   {
     id: 'transformer',
     label: 'Transformer 4 layers x 256, 4 heads, context 128, dropout 0.2, 3 epochs',
@@ -104,6 +113,34 @@ function unfinished(dir) {
   if (!existsSync(file)) return false;
   const meta = JSON.parse(readFileSync(file, 'utf8')).meta ?? {};
   return meta.training !== undefined && meta.valid_ppl == null;
+}
+
+/** A row that evaluates another row's checkpoint (`of`) with `lmkit eval` flags. */
+function runEvalRow(row, results) {
+  const ckptDir = argValue('--ckpt-dir');
+  if (ckptDir === undefined) throw new Error(`${row.id}: needs --ckpt-dir DIR (where the ${row.of} row saved its checkpoint)`);
+  const dir = join(ckptDir, row.of);
+  if (!existsSync(join(dir, 'checkpoint.json')) || unfinished(dir)) throw new Error(`${row.id}: no finished ${row.of} checkpoint in ${dir}: run --only ${row.of} --ckpt-dir ${ckptDir} first`);
+  const base = results.rows.find((x) => x.id === row.of);
+  const t0 = performance.now();
+  const out = execFileSync(process.execPath, [cli, 'eval', '--checkpoint', dir, '--split', 'test', ...row.evalFlags.split(/\s+/), '--json'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const e = JSON.parse(out.trim().split('\n').pop());
+  const validBest = e.grid ? Math.min(...e.grid.map((g) => g.ppl)) : null;
+  return {
+    id: row.id,
+    label: `${row.label}: theta ${e.cache.theta}, lambda ${e.cache.lambda}`,
+    command: `${base?.command ?? `(the ${row.of} row)`} --out DIR && npx lmkit eval --checkpoint DIR --split test ${row.evalFlags}`,
+    validPpl: validBest,
+    testPpl: e.ppl,
+    testPplWithoutCache: e.base_ppl,
+    cache: e.cache,
+    parameters: base?.parameters ?? null,
+    trainSeconds: base?.trainSeconds ?? null,
+    evalSeconds: (performance.now() - t0) / 1000,
+    tokensPerSecond: base?.tokensPerSecond ?? null,
+    machine: machine(),
+    date: new Date().toISOString(),
+  };
 }
 
 function runRow(row) {
@@ -252,21 +289,25 @@ async function main() {
     return;
   }
   if (process.argv.includes('--list')) {
-    for (const r of ROWS) console.log(`${r.id.padEnd(12)} npx lmkit train ${r.flags}`);
+    for (const r of ROWS) console.log(`${r.id.padEnd(12)} ${r.of ? `(${r.of}'s checkpoint) npx lmkit eval ${r.evalFlags}` : `npx lmkit train ${r.flags}`}`);
     return;
   }
   if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm run build:ts` first');
   // --recipe awd: the AWD-LSTM row and its plain-dropout twin (issue 19).
   const recipe = argValue('--recipe');
   if (recipe !== undefined && recipe !== 'awd') throw new Error(`unknown --recipe ${recipe} (known: awd)`);
-  const only = recipe === 'awd' ? ['awd-lstm', 'awd-lstm-plain'] : argValue('--only')?.split(',');
+  const only = recipe === 'awd' ? ['awd-lstm', 'awd-lstm-plain', 'awd-lstm-cache'] : argValue('--only')?.split(',');
   const rows = only ? only.map((id) => ROWS.find((r) => r.id === id)).filter(Boolean) : ROWS;
   if (only && rows.length !== only.length) throw new Error(`unknown row in --only ${only.join(',')} (rows: ${ROWS.map((r) => r.id).join(', ')})`);
   const results = existsSync(outJson) ? JSON.parse(readFileSync(outJson, 'utf8')) : { benchmark: 'brown-lm', rows: [] };
   for (const row of rows) {
-    console.log(`== ${row.id}: npx lmkit train ${row.flags}`);
+    console.log(`== ${row.id}: ${row.of ? `lmkit eval of ${row.of}'s checkpoint ${row.evalFlags}` : `npx lmkit train ${row.flags}`}`);
     if (process.argv.includes('--dry')) continue;
-    const r = await runRow(row);
+    if (row.of && argValue('--ckpt-dir') === undefined && !only) {
+      console.log(`== ${row.id}: skipped (evaluates the ${row.of} row's checkpoint: run with --ckpt-dir DIR)`);
+      continue;
+    }
+    const r = row.of ? runEvalRow(row, results) : await runRow(row);
     console.log(`== ${row.id}: valid ${r.validPpl.toFixed(1)}, test ${r.testPpl?.toFixed(1)}, ${(r.trainSeconds / 60).toFixed(1)} min`);
     results.rows = results.rows.filter((x) => x.id !== row.id).concat([r]);
     mkdirSync(dirname(outJson), { recursive: true });
