@@ -227,7 +227,8 @@ function runRow(row) {
       // A resumed row: its time is the whole run's, its rate the parts' (weighted by their steps).
       const parts = segments.filter((g) => g.tokensPerSecond > 0 && g.to > g.from);
       const rate = parts.length > 1 ? parts.reduce((n, g) => n + (g.to - g.from), 0) / parts.reduce((t, g) => t + (g.to - g.from) / g.tokensPerSecond, 0) : done.tokens_per_s;
-      const total = done.total_seconds ?? (segments.every((g) => g.seconds != null) && segments.length > 0 ? segments.reduce((t, g) => t + g.seconds, 0) : done.seconds);
+      // lmkit's whole-run time (absent only for a resume of a checkpoint that did not record it).
+      const total = done.total_seconds ?? (segments.length > 1 ? null : done.seconds);
       resolve({
         id: row.id,
         label: row.label,

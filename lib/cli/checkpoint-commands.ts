@@ -4,7 +4,7 @@
 // (evaluate, generate, give its embedding table) is its family's (lib/train/registry.ts).
 import { existsSync, statSync } from 'node:fs';
 
-import { RangeTokenSource, evaluateInChunks } from '../data/tokensource.js';
+import { RangeTokenSource, evaluateInChunks, type TokenSource } from '../data/tokensource.js';
 import { decodeIds, openEvalSplit } from '../data/training-corpus.js';
 import { analogy, nearestNeighbors, type Neighbor } from '../embeddings.js';
 import { unknownPromptWarning } from '../generate/prompt.js';
@@ -60,15 +60,10 @@ export function runEval(f: EvalFlags): void {
     const job = counts ? null : (t as LoadedTrained).meta.job;
     if (!counts && !job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
     const context = counts ? counts.contextOf(t.model) : job!.context;
-    const corpus = f.corpus ?? (typeof t.meta.corpus === 'string' ? t.meta.corpus : 'brown');
+    const corpus = evalCorpus(t, f);
     const split = openEvalSplit(corpus, f.split, t);
     try {
-      let ids = split.source;
-      if (f.evalTokens !== undefined && f.evalTokens < ids.length) ids = new RangeTokenSource(ids, 0, f.evalTokens);
-      const need = context + 2;
-      if (ids.length < need) {
-        throw new Error(`corpus ${corpus} is too small for the model's context ${context}: the ${f.split} split has ${ids.length} tokens, at least ${need} are needed`);
-      }
+      const ids = evalSource(split.source, corpus, f.split, context, f.evalTokens);
       // A count-based model scores the whole split at once, as training does.
       const r = counts
         ? counts.evaluate(t.model, ids.read(0, ids.length))
@@ -88,15 +83,25 @@ export function runEval(f: EvalFlags): void {
   }
 }
 
-/** The ids of a split as `lmkit eval` reads them (--eval-tokens, at least context + 2 tokens). */
+/** The corpus `lmkit eval` reads: --corpus, else the one the model was trained on. */
+function evalCorpus(t: LoadedTrained | LoadedNgram, f: EvalFlags): string {
+  return f.corpus ?? (typeof t.meta.corpus === 'string' ? t.meta.corpus : 'brown');
+}
+
+/** A split's tokens as `lmkit eval` scores them: the first --eval-tokens, at least context + 2. */
+function evalSource(src: TokenSource, corpus: string, split: 'valid' | 'test', context: number, evalTokens?: number): TokenSource {
+  const ids = evalTokens !== undefined && evalTokens < src.length ? new RangeTokenSource(src, 0, evalTokens) : src;
+  if (ids.length < context + 2) {
+    throw new Error(`corpus ${corpus} is too small for the model's context ${context}: the ${split} split has ${ids.length} tokens, at least ${context + 2} are needed`);
+  }
+  return ids;
+}
+
+/** A split's tokens in memory (the neural cache reads each stream from its start). */
 function splitIds(t: LoadedTrained, corpus: string, split: 'valid' | 'test', context: number, evalTokens?: number): Int32Array {
   const s = openEvalSplit(corpus, split, t);
   try {
-    let ids = s.source;
-    if (evalTokens !== undefined && evalTokens < ids.length) ids = new RangeTokenSource(ids, 0, evalTokens);
-    if (ids.length < context + 2) {
-      throw new Error(`corpus ${corpus} is too small for the model's context ${context}: the ${split} split has ${ids.length} tokens, at least ${context + 2} are needed`);
-    }
+    const ids = evalSource(s.source, corpus, split, context, evalTokens);
     return ids.read(0, ids.length);
   } finally {
     s.close();
@@ -114,7 +119,7 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   }
   const model = trained.model;
   const context = trained.meta.job.context;
-  const corpus = f.corpus ?? (typeof t.meta.corpus === 'string' ? t.meta.corpus : 'brown');
+  const corpus = evalCorpus(t, f);
   const size = f.cache!;
   const theta = f.cacheTheta ?? CACHE_THETAS;
   const lambda = f.cacheLambda ?? CACHE_LAMBDAS;

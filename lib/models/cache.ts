@@ -85,7 +85,8 @@ export function evaluateWithCache(
   try {
     noGrad(() => {
       for (const b of bpttBatches(ids, batchSize, seqLen)) {
-        const { B, T } = { B: b.batchSize, T: b.T };
+        const B = b.batchSize;
+        const T = b.T;
         const r = tidy(() => {
           const out = model.forward(Tensor.fromArray(b.inputs, [B, T], 'int32'), state);
           // The model's probability of each target (row b*T + t).
@@ -104,8 +105,8 @@ export function evaluateWithCache(
           K.set(r.hidden.subarray(s * T * H, (s + 1) * T * H), n * H);
           Y.set(b.targets.subarray(s * T, (s + 1) * T), n);
           const dots = tidy(() => {
-            const q = Tensor.fromArray(r.hidden.slice(s * T * H, (s + 1) * T * H), [T, H]);
-            const k = Tensor.fromArray(K.slice(0, (n + T) * H), [n + T, H]);
+            const q = Tensor.fromArray(K.subarray(n * H, (n + T) * H), [T, H]);
+            const k = Tensor.fromArray(K.subarray(0, (n + T) * H), [n + T, H]);
             return matmul(q, k, { transB: true }).toArray() as Float32Array; // (T, n + T)
           });
           const M = n + T;

@@ -15,6 +15,7 @@ import { layerNorm } from '../ops/norm.js';
 import { split } from '../ops/shape.js';
 import { attention } from '../ops/attention.js';
 import { Tensor } from '../tensor.js';
+import { fillNormal } from './init.js';
 import { Linear } from './layers.js';
 import { Module } from './module.js';
 
@@ -30,15 +31,8 @@ export function deriveSeed(base: number, ...parts: number[]): number {
   return h;
 }
 
-/** Overwrites t with Normal(0, std) samples (seeded). */
-export function initNormal(t: Tensor, std: number, seed: number): void {
-  const r = Tensor.randn(t.shape, { std, seed });
-  try {
-    t.storage.write(r.toArray() as Float32Array);
-  } finally {
-    r.dispose();
-  }
-}
+/** Overwrites t with Normal(0, std) samples (seeded): lib/nn/init.ts's fillNormal. */
+export const initNormal: (t: Tensor, std: number, seed: number) => void = fillNormal;
 
 /** A Linear layer with GPT-2 init: weight ~ Normal(0, std), bias = 0. */
 function normalLinear(inF: number, outF: number, std: number, seed: number): Linear {
