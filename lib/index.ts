@@ -33,6 +33,8 @@ export * from './models/transformer.js';
 export * from './models/rnn.js';
 export { evaluateWithCache } from './models/cache.js';
 export type { CacheEvalResult, CacheGrid, CacheScore } from './models/cache.js';
+export { evaluateDynamic } from './models/dynamic-eval.js';
+export type { DynamicEvalGrid, DynamicEvalResult, DynamicScore } from './models/dynamic-eval.js';
 export * from './models/ngram.js';
 export * from './models/interpolate.js';
 export { Optimizer, SGD, AdamW, Adam } from './optim/optimizer.js';

@@ -21,6 +21,8 @@ const cli = join(root, 'dist', 'cli', 'index.js');
 const outJson = join(root, 'bench', 'results', 'brown-lm.json');
 const outMd = join(root, 'bench', 'results', 'brown-lm.md');
 
+const DYNEVAL_FLAGS = '--dynamic-lr 5,10,15 --dynamic-decay 0,0.002 --dynamic-window 20 --tune-tokens 50000';
+
 /** The rows: an id, a label and the `lmkit train` flags. */
 export const ROWS = [
   { id: 'kn3', label: 'KN 3-gram (interpolated modified Kneser-Ney)', flags: '--model ngram --context 2' },
@@ -94,6 +96,20 @@ export const ROWS = [
     of: 'awd-lstm-adam',
     evalFlags: '--cache 2000',
   },
+  // Evaluation only: dynamic evaluation (Krause et al. 2018; docs/recurrent.md) of the same
+  // checkpoints, lr and decay tuned on the first 50,000 valid tokens (one pass per pair).
+  {
+    id: 'awd-lstm-dyneval',
+    label: 'the AWD-LSTM row + dynamic evaluation (SGD, window 20; lr, decay tuned on 50k valid tokens)',
+    of: 'awd-lstm',
+    evalFlags: DYNEVAL_FLAGS,
+  },
+  {
+    id: 'awd-lstm-adam-dyneval',
+    label: 'the Adam AWD-LSTM row + dynamic evaluation (SGD, window 20; lr, decay tuned on 50k valid tokens)',
+    of: 'awd-lstm-adam',
+    evalFlags: DYNEVAL_FLAGS,
+  },
   {
     id: 'transformer',
     label: 'Transformer 4 layers x 256, 4 heads, context 128, dropout 0.2, 3 epochs',
@@ -146,15 +162,19 @@ function runEvalRow(row, results) {
   const t0 = performance.now();
   const out = execFileSync(process.execPath, [cli, 'eval', '--checkpoint', dir, '--split', 'test', ...row.evalFlags.split(/\s+/), '--json'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const e = JSON.parse(out.trim().split('\n').pop());
-  const validBest = e.grid ? Math.min(...e.grid.map((g) => g.ppl)) : null;
+  // The valid perplexity is the tuning's best when the tuning read the whole valid split.
+  const wholeValid = !/--tune-tokens/.test(row.evalFlags);
+  const validBest = e.grid && wholeValid ? Math.min(...e.grid.map((g) => g.ppl ?? Infinity)) : null;
+  const chosen = e.cache ? `theta ${e.cache.theta}, lambda ${e.cache.lambda}` : `lr ${e.dynamic.lr}, decay ${e.dynamic.decay}`;
   return {
     id: row.id,
-    label: `${row.label}: theta ${e.cache.theta}, lambda ${e.cache.lambda}`,
+    label: `${row.label}: ${chosen}`,
     command: `${base?.command ?? `(the ${row.of} row)`} --out DIR && npx lmkit eval --checkpoint DIR --split test ${row.evalFlags}`,
     validPpl: validBest,
     testPpl: e.ppl,
     testPplWithoutCache: e.base_ppl,
-    cache: e.cache,
+    ...(e.cache ? { cache: e.cache } : { dynamic: e.dynamic }),
+    ...(e.grid ? { grid: e.grid } : {}),
     parameters: base?.parameters ?? null,
     trainSeconds: base?.trainSeconds ?? null,
     evalSeconds: (performance.now() - t0) / 1000,
@@ -317,7 +337,10 @@ async function main() {
   if (!existsSync(cli)) throw new Error('dist/ is missing: run `npm run build:ts` first');
   // --recipe awd: the AWD-LSTM row and its plain-dropout twin (issue 19).
   const recipe = argValue('--recipe');
-  const RECIPES = { awd: ['awd-lstm', 'awd-lstm-plain', 'awd-lstm-cache'], 'awd-adam': ['awd-lstm-adam', 'awd-lstm-adam-plain', 'awd-lstm-adam-cache'] };
+  const RECIPES = {
+    awd: ['awd-lstm', 'awd-lstm-plain', 'awd-lstm-cache', 'awd-lstm-dyneval'],
+    'awd-adam': ['awd-lstm-adam', 'awd-lstm-adam-plain', 'awd-lstm-adam-cache', 'awd-lstm-adam-dyneval'],
+  };
   if (recipe !== undefined && !(recipe in RECIPES)) throw new Error(`unknown --recipe ${recipe} (known: ${Object.keys(RECIPES).join(', ')})`);
   const only = recipe !== undefined ? RECIPES[recipe] : argValue('--only')?.split(',');
   const rows = only ? only.map((id) => ROWS.find((r) => r.id === id)).filter(Boolean) : ROWS;
@@ -331,7 +354,7 @@ async function main() {
       continue;
     }
     const r = row.of ? runEvalRow(row, results) : await runRow(row);
-    console.log(`== ${row.id}: valid ${r.validPpl.toFixed(1)}, test ${r.testPpl?.toFixed(1)}, ${(r.trainSeconds / 60).toFixed(1)} min`);
+    console.log(`== ${row.id}: valid ${r.validPpl?.toFixed(1) ?? "-"}, test ${r.testPpl?.toFixed(1)}, ${((r.trainSeconds ?? 0) / 60).toFixed(1)} min`);
     results.rows = results.rows.filter((x) => x.id !== row.id).concat([r]);
     mkdirSync(dirname(outJson), { recursive: true });
     writeFileSync(outJson, `${JSON.stringify(results, null, 1)}\n`);

@@ -14,6 +14,7 @@ import { loadAnyTrained, type LoadedNgram, type LoadedTrained } from '../train/c
 import { evaluateModel, familyOf, generativeKinds, listWords } from '../train/registry.js';
 import { EVAL_STREAMS } from '../train/jobs.js';
 import { evaluateWithCache, type CacheEvalResult } from '../models/cache.js';
+import { evaluateDynamic, type DynamicEvalResult } from '../models/dynamic-eval.js';
 import { RecurrentLM } from '../models/rnn.js';
 
 function load(dir: string, threads?: number): LoadedTrained | LoadedNgram {
@@ -41,6 +42,14 @@ export interface EvalFlags {
   cacheTheta?: number[];
   /** With cache: the lambda values (several: tuned on the valid split). */
   cacheLambda?: number[];
+  /** rnn, lstm: dynamic evaluation with these SGD step sizes (several: tuned on the valid split). */
+  dynamicLr?: number[];
+  /** With dynamicLr: the decay(s) toward the trained weights (several: tuned on the valid split). */
+  dynamicDecay?: number[];
+  /** With dynamicLr: the window (tokens per stream between updates); default the model's context. */
+  dynamicWindow?: number;
+  /** With --cache or --dynamic-lr: tune on the first N tokens of the valid split (default all, up to --eval-tokens). */
+  tuneTokens?: number;
   threads?: number;
   json?: boolean;
 }
@@ -53,9 +62,15 @@ export function runEval(f: EvalFlags): void {
   if (f.cache === undefined && (f.cacheTheta !== undefined || f.cacheLambda !== undefined)) {
     throw new Error('--cache-theta and --cache-lambda need --cache N (the positions to keep)');
   }
+  if (f.dynamicLr === undefined && (f.dynamicDecay !== undefined || f.dynamicWindow !== undefined)) {
+    throw new Error('--dynamic-decay and --dynamic-window need --dynamic-lr (the step sizes)');
+  }
+  if (f.cache !== undefined && f.dynamicLr !== undefined) throw new Error('--cache and --dynamic-lr cannot be combined (evaluate each on its own)');
+  if (f.tuneTokens !== undefined && f.cache === undefined && f.dynamicLr === undefined) throw new Error('--tune-tokens needs --cache or --dynamic-lr');
   const t = load(f.checkpoint, f.threads);
   try {
     if (f.cache !== undefined) return evalWithCache(t, f);
+    if (f.dynamicLr !== undefined) return evalDynamic(t, f);
     const counts = familyOf(t.kind).counts;
     const job = counts ? null : (t as LoadedTrained).meta.job;
     if (!counts && !job) throw new Error(`checkpoint ${f.checkpoint}: no training setup (job) in the metadata; cannot evaluate`);
@@ -108,17 +123,28 @@ function splitIds(t: LoadedTrained, corpus: string, split: 'valid' | 'test', con
   }
 }
 
+/** The valid tokens a tuning reads: --tune-tokens, within --eval-tokens. */
+function tuneLimit(f: EvalFlags): number | undefined {
+  if (f.tuneTokens === undefined) return f.evalTokens;
+  return f.evalTokens === undefined ? f.tuneTokens : Math.min(f.tuneTokens, f.evalTokens);
+}
+
+/** The recurrent model of a checkpoint, for an evaluation only they have (`flag` names it). */
+function recurrentOf(t: LoadedTrained | LoadedNgram, flag: string): { model: RecurrentLM; context: number } {
+  const trained = t as LoadedTrained;
+  if (!(trained.model instanceof RecurrentLM) || !trained.meta.job) {
+    throw new Error(`${flag} needs a recurrent model (rnn, lstm), not ${t.kind}`);
+  }
+  return { model: trained.model, context: trained.meta.job.context };
+}
+
 /**
  * `lmkit eval --cache N`: the perplexity with a neural cache (lib/models/cache.ts). Several
  * (theta, lambda) values are tuned on the valid split and the best is applied to --split.
  */
 function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   const trained = t as LoadedTrained;
-  if (!(trained.model instanceof RecurrentLM) || !trained.meta.job) {
-    throw new Error(`--cache needs a recurrent model (rnn, lstm), not ${t.kind}`);
-  }
-  const model = trained.model;
-  const context = trained.meta.job.context;
+  const { model, context } = recurrentOf(t, '--cache');
   const corpus = evalCorpus(t, f);
   const size = f.cache!;
   const theta = f.cacheTheta ?? CACHE_THETAS;
@@ -128,7 +154,7 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   let chosen = { theta: theta[0]!, lambda: lambda[0]! };
   let validTokens = 0;
   if (tune) {
-    const valid = splitIds(trained, corpus, 'valid', context, f.evalTokens);
+    const valid = splitIds(trained, corpus, 'valid', context, tuneLimit(f));
     validTokens = valid.length;
     process.stderr.write(`neural cache: scoring ${theta.length * lambda.length} (theta, lambda) pairs on the valid split (${valid.length} tokens)\n`);
     tuned = evaluateWithCache(model, valid, EVAL_STREAMS, context, { size, theta, lambda });
@@ -136,7 +162,7 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   }
   let tokens = validTokens;
   let r: CacheEvalResult;
-  if (f.split === 'valid' && tuned) {
+  if (f.split === 'valid' && tuned && tuneLimit(f) === f.evalTokens) {
     r = tuned;
   } else {
     const ids = splitIds(trained, corpus, f.split, context, f.evalTokens);
@@ -164,6 +190,78 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
     process.stdout.write(
       `${t.kind} on ${corpus} ${f.split} (${tokens} tokens) with a neural cache (size ${size}, theta ${score.theta}, lambda ${score.lambda}${tune ? ', tuned on valid' : ''}): ` +
         `loss ${score.loss.toFixed(4)}, perplexity ${score.ppl.toFixed(1)} (without the cache ${r.base.ppl.toFixed(1)})\n`,
+    );
+  }
+}
+
+/** The (lr, decay) grid `lmkit eval --dynamic-lr` tunes when several are given; the defaults of --dynamic-decay and --dynamic-window. */
+export const DYNAMIC_DECAYS = [0];
+export const DYNAMIC_WINDOW = 20;
+
+/**
+ * `lmkit eval --dynamic-lr L`: dynamic evaluation (lib/models/dynamic-eval.ts). Several
+ * (lr, decay) pairs are tuned on the valid split (one pass each) and the best is applied to --split.
+ */
+function evalDynamic(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
+  const { model } = recurrentOf(t, '--dynamic-lr');
+  const corpus = evalCorpus(t, f);
+  const lr = f.dynamicLr!;
+  const decay = f.dynamicDecay ?? DYNAMIC_DECAYS;
+  const window = f.dynamicWindow ?? DYNAMIC_WINDOW;
+  const tune = lr.length * decay.length > 1;
+  // Progress on stderr for long passes: a line every 30 s (none for a short evaluation).
+  const run = (ids: Int32Array, grid: { lr: number[]; decay: number[] }, what: string): DynamicEvalResult => {
+    const t0 = performance.now();
+    let last = t0;
+    return evaluateDynamic(model, ids, EVAL_STREAMS, window, grid, (pair, n) => {
+      const now = performance.now();
+      if (now - last < 30_000) return;
+      last = now;
+      process.stderr.write(`dynamic evaluation (${what}): lr ${pair.lr}, decay ${pair.decay}: ${((100 * n) / ids.length).toFixed(0)}% (${((now - t0) / 1000).toFixed(0)} s)\n`);
+    });
+  };
+  let tuned: DynamicEvalResult | null = null;
+  let chosen = { lr: lr[0]!, decay: decay[0]! };
+  let tokens = 0;
+  if (tune) {
+    const valid = splitIds(t as LoadedTrained, corpus, 'valid', window, tuneLimit(f));
+    tokens = valid.length;
+    process.stderr.write(`dynamic evaluation: scoring ${lr.length * decay.length} (lr, decay) pairs on the valid split (${valid.length} tokens, one pass each)\n`);
+    tuned = run(valid, { lr, decay }, `valid, ${valid.length} tokens`);
+    for (const s of tuned.scores) process.stderr.write(`  lr ${s.lr}, decay ${s.decay}: perplexity ${s.diverged ? 'diverged' : s.ppl.toFixed(2)}\n`);
+    chosen = tuned.best;
+  }
+  let r: DynamicEvalResult;
+  if (f.split === 'valid' && tuned && tuneLimit(f) === f.evalTokens) {
+    r = tuned;
+  } else {
+    const ids = splitIds(t as LoadedTrained, corpus, f.split, window, f.evalTokens);
+    tokens = ids.length;
+    r = run(ids, { lr: [chosen.lr], decay: [chosen.decay] }, `${f.split}, ${ids.length} tokens`);
+  }
+  const score = r.best;
+  const base = r.base;
+  if (score.diverged) throw new Error(`dynamic evaluation diverged at lr ${score.lr}: give smaller --dynamic-lr values`);
+  if (f.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        event: 'eval',
+        kind: t.kind,
+        corpus,
+        split: f.split,
+        tokens,
+        loss: score.loss,
+        ppl: score.ppl,
+        base_loss: base.loss,
+        base_ppl: base.ppl,
+        dynamic: { lr: score.lr, decay: score.decay, window, streams: EVAL_STREAMS, tuned_on: tune ? 'valid' : null },
+        ...(tuned ? { grid: tuned.scores.map((s) => ({ lr: s.lr, decay: s.decay, ppl: s.ppl, diverged: s.diverged })) } : {}),
+      })}\n`,
+    );
+  } else {
+    process.stdout.write(
+      `${t.kind} on ${corpus} ${f.split} (${tokens} tokens) with dynamic evaluation (lr ${score.lr}, decay ${score.decay}, window ${window}${tune ? ', tuned on valid' : ''}): ` +
+        `loss ${score.loss.toFixed(4)}, perplexity ${score.ppl.toFixed(1)} (static ${base.ppl.toFixed(1)})\n`,
     );
   }
 }

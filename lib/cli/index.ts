@@ -27,12 +27,14 @@ function int(name: string, min = 0) {
   };
 }
 /** A comma-separated list of numbers >= min (and < below, when given). */
-function numList(name: string, min: number, below?: number) {
+function numList(name: string, min: number, below?: number, upToIncluded = false) {
   return (v: string): number[] => {
     const xs = v.split(',').map((x) => Number(x.trim()));
-    const bad = xs.find((n) => !Number.isFinite(n) || n < min || (below !== undefined && n >= below));
+    const over = (n: number): boolean => below !== undefined && (upToIncluded ? n > below : n >= below);
+    const bad = xs.find((n) => !Number.isFinite(n) || n < min || over(n));
     if (bad !== undefined || xs.length === 0 || v.trim() === '') {
-      throw new InvalidArgumentError(`${name} must be a comma-separated list of numbers >= ${min}${below !== undefined ? ` and < ${below}` : ''}`);
+      const top = below === undefined ? '' : ` and ${upToIncluded ? '<=' : '<'} ${below}`;
+      throw new InvalidArgumentError(`${name} must be a comma-separated list of numbers >= ${min}${top}`);
     }
     return xs;
   };
@@ -137,6 +139,10 @@ program
   .option('--cache <n>', 'rnn, lstm: mix in a neural cache of the last N positions per stream (Grave et al. 2017)', int('--cache', 1))
   .option('--cache-theta <list>', 'with --cache: the similarity scale(s); several are tuned on the valid split (default 0.05,0.1,0.2,0.3,0.5,0.7,1,1.5,2,3)', numList('--cache-theta', 0))
   .option('--cache-lambda <list>', 'with --cache: the cache weight(s) in [0, 1); several are tuned on the valid split (default 0.05,0.1,0.15,0.2,0.25,0.3)', numList('--cache-lambda', 0, 1))
+  .option('--dynamic-lr <list>', 'rnn, lstm: dynamic evaluation (Krause et al. 2018): after each window is scored, one SGD step of this size on it; several are tuned on the valid split', numList('--dynamic-lr', 0))
+  .option('--dynamic-decay <list>', 'with --dynamic-lr: pull toward the trained weights after each step, in [0, 1]; several are tuned on the valid split (default 0)', numList('--dynamic-decay', 0, 1, true))
+  .option('--dynamic-window <n>', 'with --dynamic-lr: tokens per stream between updates (default 20)', int('--dynamic-window', 1))
+  .option('--tune-tokens <n>', 'with --cache or --dynamic-lr: tune on the first N tokens of the valid split (default: all of it, within --eval-tokens)', int('--tune-tokens', 1))
   .option('--threads <n>', 'native threads', int('--threads', 1))
   .option('--json', 'one JSON object on stdout')
   .action((o: EvalFlags) => runEval(o));

@@ -1,0 +1,72 @@
+// `lmkit eval --dynamic-lr L`: dynamic evaluation of a recurrent checkpoint, tuned on the valid
+// split (several lr/decay) or with given values; the static perplexity beside it; errors for
+// other models and bad or conflicting flags.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { expectOneLineError, jsonLines, lmkit } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lmkit-dyneval-'));
+const lstm = join(dir, 'lstm');
+const ngram = join(dir, 'ngram');
+const quick = ['--min-count', '50', '--eval-tokens', '3000', '--no-test'];
+
+beforeAll(() => {
+  const a = lmkit('train', '--model', 'lstm', '--embed', '16', '--hidden', '16', '--batch', '8', '--context', '10', '--steps', '30', ...quick, '--out', lstm);
+  expect(a.code, a.stderr).toBe(0);
+  const b = lmkit('train', '--model', 'ngram', '--context', '2', ...quick, '--out', ngram);
+  expect(b.code, b.stderr).toBe(0);
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface DynamicEvent {
+  ppl: number;
+  base_ppl: number;
+  tokens: number;
+  dynamic: { lr: number; decay: number; window: number; tuned_on: string | null };
+  grid?: { lr: number; decay: number; ppl: number }[];
+}
+
+describe('lmkit eval --dynamic-lr', () => {
+  it('tunes lr and decay on valid, applies them to test, reports the static model beside', () => {
+    const plain = lmkit('eval', '--checkpoint', lstm, '--split', 'test', '--eval-tokens', '2000', '--json');
+    expect(plain.code, plain.stderr).toBe(0);
+    const r = lmkit('eval', '--checkpoint', lstm, '--split', 'test', '--eval-tokens', '2000', '--tune-tokens', '1500', '--dynamic-lr', '0.01,0.3', '--dynamic-decay', '0,0.02', '--dynamic-window', '10', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/scoring 4 \(lr, decay\) pairs on the valid split \(1500 tokens, one pass each\)/);
+    const e = jsonLines(r.stdout)[0]! as unknown as DynamicEvent;
+    expect(e.tokens).toBe(jsonLines(plain.stdout)[0]!.tokens);
+    expect(e.grid).toHaveLength(4);
+    expect(e.dynamic).toMatchObject({ window: 10, tuned_on: 'valid' });
+    const best = e.grid!.reduce((x, y) => (y.ppl < x.ppl ? y : x));
+    expect([e.dynamic.lr, e.dynamic.decay]).toEqual([best.lr, best.decay]);
+    expect(e.ppl).not.toBeCloseTo(e.base_ppl, 3);
+    // Given one pair: no tuning, the same number on the split.
+    const one = lmkit('eval', '--checkpoint', lstm, '--split', 'test', '--eval-tokens', '2000', '--dynamic-lr', String(best.lr), '--dynamic-decay', String(best.decay), '--dynamic-window', '10');
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).not.toMatch(/scoring/);
+    expect(one.stdout).toMatch(
+      new RegExp(`with dynamic evaluation \\(lr ${best.lr}, decay ${best.decay}, window 10\\): loss [0-9.]+, perplexity ${e.ppl.toFixed(1)} \\(static ${e.base_ppl.toFixed(1)}\\)`),
+    );
+  }, 120_000);
+
+  it('bad or conflicting flags and non-recurrent checkpoints are one clear error line', () => {
+    expectOneLineError(lmkit('eval', '--checkpoint', ngram, '--dynamic-lr', '0.1'), /--dynamic-lr needs a recurrent model \(rnn, lstm\), not ngram/);
+    expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--dynamic-decay', '0.1'), /--dynamic-decay and --dynamic-window need --dynamic-lr/);
+    expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--dynamic-lr', '0.1', '--cache', '10'), /--cache and --dynamic-lr cannot be combined/);
+    expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--tune-tokens', '100'), /--tune-tokens needs --cache or --dynamic-lr/);
+    for (const [flag, v, msg] of [
+      ['--dynamic-lr', '-1', /--dynamic-lr must be a comma-separated list of numbers >= 0/],
+      ['--dynamic-decay', '1.5', /--dynamic-decay must be a comma-separated list of numbers >= 0 and <= 1/],
+      ['--dynamic-window', '0', /--dynamic-window must be an integer >= 1/],
+    ] as const) {
+      const r = lmkit('eval', '--checkpoint', lstm, '--dynamic-lr', '0.1', flag, v);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(msg);
+    }
+    // A step size that blows up: an error naming it, not a perplexity.
+    expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--eval-tokens', '500', '--dynamic-lr', '1e30'), /dynamic evaluation diverged at lr 1e\+30/);
+  }, 120_000);
+});
