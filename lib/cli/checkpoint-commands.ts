@@ -13,9 +13,9 @@ import type { Tensor } from '../tensor.js';
 import { loadAnyTrained, type LoadedNgram, type LoadedTrained } from '../train/checkpointing.js';
 import { evaluateModel, familyOf, generativeKinds, listWords } from '../train/registry.js';
 import { EVAL_STREAMS } from '../train/jobs.js';
-import { evaluateWithCache, type CacheEvalResult } from '../models/cache.js';
+import { evaluateWithCache, type CacheEvalResult, type CacheScore } from '../models/cache.js';
 import { evaluateDynamic, type DynamicEvalResult } from '../models/dynamic-eval.js';
-import { RecurrentLM } from '../models/rnn.js';
+import { RecurrentLM, evaluateRecurrent } from '../models/rnn.js';
 
 function load(dir: string, threads?: number): LoadedTrained | LoadedNgram {
   if (threads) native.setNumThreads(threads);
@@ -65,7 +65,6 @@ export function runEval(f: EvalFlags): void {
   if (f.dynamicLr === undefined && (f.dynamicDecay !== undefined || f.dynamicWindow !== undefined)) {
     throw new Error('--dynamic-decay and --dynamic-window need --dynamic-lr (the step sizes)');
   }
-  if (f.cache !== undefined && f.dynamicLr !== undefined) throw new Error('--cache and --dynamic-lr cannot be combined (evaluate each on its own)');
   if (f.tuneTokens !== undefined && f.cache === undefined && f.dynamicLr === undefined) throw new Error('--tune-tokens needs --cache or --dynamic-lr');
   const t = load(f.checkpoint, f.threads);
   try {
@@ -140,7 +139,8 @@ function recurrentOf(t: LoadedTrained | LoadedNgram, flag: string): { model: Rec
 
 /**
  * `lmkit eval --cache N`: the perplexity with a neural cache (lib/models/cache.ts). Several
- * (theta, lambda) values are tuned on the valid split and the best is applied to --split.
+ * (theta, lambda) values are tuned on the valid split and the best is applied to --split. With
+ * --dynamic-lr the weights also adapt as dynamic evaluation does (one pass per (lr, decay)).
  */
 function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   const trained = t as LoadedTrained;
@@ -149,27 +149,41 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   const size = f.cache!;
   const theta = f.cacheTheta ?? CACHE_THETAS;
   const lambda = f.cacheLambda ?? CACHE_LAMBDAS;
-  const tune = theta.length * lambda.length > 1;
-  let tuned: CacheEvalResult | null = null;
-  let chosen = { theta: theta[0]!, lambda: lambda[0]! };
-  let validTokens = 0;
+  const dynamic = f.dynamicLr ? f.dynamicLr.flatMap((lr) => (f.dynamicDecay ?? DYNAMIC_DECAYS).map((decay) => ({ lr, decay }))) : null;
+  const window = dynamic ? (f.dynamicWindow ?? DYNAMIC_WINDOW) : context;
+  const pairs = dynamic ?? [undefined];
+  const tune = theta.length * lambda.length * pairs.length > 1;
+  let tuned: { result: CacheEvalResult; dynamic?: { lr: number; decay: number } }[] | null = null;
+  let chosen = { theta: theta[0]!, lambda: lambda[0]!, dynamic: pairs[0] };
+  let tokens = 0;
   if (tune) {
-    const valid = splitIds(trained, corpus, 'valid', context, tuneLimit(f));
-    validTokens = valid.length;
-    process.stderr.write(`neural cache: scoring ${theta.length * lambda.length} (theta, lambda) pairs on the valid split (${valid.length} tokens)\n`);
-    tuned = evaluateWithCache(model, valid, EVAL_STREAMS, context, { size, theta, lambda });
-    chosen = tuned.best;
+    const valid = splitIds(trained, corpus, 'valid', window, tuneLimit(f));
+    tokens = valid.length;
+    const what = dynamic ? `${theta.length * lambda.length} (theta, lambda) pairs for each of ${pairs.length} dynamic (lr, decay) pairs` : `${theta.length * lambda.length} (theta, lambda) pairs`;
+    process.stderr.write(`neural cache: scoring ${what} on the valid split (${valid.length} tokens)\n`);
+    tuned = pairs.map((d) => ({ result: evaluateWithCache(model, valid, EVAL_STREAMS, window, { size, theta, lambda, ...(d ? { dynamic: d } : {}) }), ...(d ? { dynamic: d } : {}) }));
+    const ok = tuned.filter((x) => !x.result.diverged);
+    if (ok.length === 0) throw new Error(`dynamic evaluation diverged at every lr given (${f.dynamicLr!.join(', ')}): give smaller --dynamic-lr values`);
+    const top = ok.reduce((x, y) => (y.result.best.loss < x.result.best.loss ? y : x));
+    chosen = { theta: top.result.best.theta, lambda: top.result.best.lambda, dynamic: top.dynamic };
   }
-  let tokens = validTokens;
   let r: CacheEvalResult;
-  if (f.split === 'valid' && tuned && tuneLimit(f) === f.evalTokens) {
-    r = tuned;
+  let score: CacheScore;
+  const reuse = f.split === 'valid' && tuned && tuneLimit(f) === f.evalTokens ? tuned.find((x) => x.dynamic === chosen.dynamic)! : null;
+  let ids: Int32Array | null = null;
+  if (reuse) {
+    r = reuse.result;
+    score = r.best;
   } else {
-    const ids = splitIds(trained, corpus, f.split, context, f.evalTokens);
+    ids = splitIds(trained, corpus, f.split, window, f.evalTokens);
     tokens = ids.length;
-    r = evaluateWithCache(model, ids, EVAL_STREAMS, context, { size, theta: [chosen.theta], lambda: [chosen.lambda] });
+    r = evaluateWithCache(model, ids, EVAL_STREAMS, window, { size, theta: [chosen.theta], lambda: [chosen.lambda], ...(chosen.dynamic ? { dynamic: chosen.dynamic } : {}) });
+    if (r.diverged) throw new Error(`dynamic evaluation diverged at lr ${chosen.dynamic!.lr}: give smaller --dynamic-lr values`);
+    score = r.scores[0]!;
   }
-  const score = r === tuned ? tuned.best : r.scores[0]!;
+  // With dynamic evaluation, the static model alone beside (a forward pass on the same windows).
+  const still = dynamic ? evaluateRecurrent(model, ids ?? splitIds(trained, corpus, 'valid', window, tuneLimit(f)), EVAL_STREAMS, window) : null;
+  const dyn = chosen.dynamic;
   if (f.json) {
     process.stdout.write(
       `${JSON.stringify({
@@ -182,14 +196,23 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
         ppl: score.ppl,
         base_loss: r.base.loss,
         base_ppl: r.base.ppl,
+        ...(still ? { static_loss: still.loss, static_ppl: still.ppl } : {}),
         cache: { size, theta: score.theta, lambda: score.lambda, tuned_on: tune ? 'valid' : null },
-        ...(tuned ? { grid: tuned.scores.map((s) => ({ theta: s.theta, lambda: s.lambda, ppl: s.ppl })) } : {}),
+        ...(dyn ? { dynamic: { lr: dyn.lr, decay: dyn.decay, window, streams: EVAL_STREAMS, tuned_on: tune ? 'valid' : null } } : {}),
+        ...(tuned
+          ? {
+              grid: tuned.flatMap((x) =>
+                x.result.scores.map((s) => ({ ...(x.dynamic ? { lr: x.dynamic.lr, decay: x.dynamic.decay, diverged: x.result.diverged } : {}), theta: s.theta, lambda: s.lambda, ppl: s.ppl })),
+              ),
+            }
+          : {}),
       })}\n`,
     );
   } else {
+    const how = `size ${size}, theta ${score.theta}, lambda ${score.lambda}${dyn ? `, dynamic lr ${dyn.lr}, decay ${dyn.decay}, window ${window}` : ''}${tune ? ', tuned on valid' : ''}`;
     process.stdout.write(
-      `${t.kind} on ${corpus} ${f.split} (${tokens} tokens) with a neural cache (size ${size}, theta ${score.theta}, lambda ${score.lambda}${tune ? ', tuned on valid' : ''}): ` +
-        `loss ${score.loss.toFixed(4)}, perplexity ${score.ppl.toFixed(1)} (without the cache ${r.base.ppl.toFixed(1)})\n`,
+      `${t.kind} on ${corpus} ${f.split} (${tokens} tokens) with a neural cache${dyn ? ' and dynamic evaluation' : ''} (${how}): ` +
+        `loss ${score.loss.toFixed(4)}, perplexity ${score.ppl.toFixed(1)} (without the cache ${r.base.ppl.toFixed(1)}${still ? `, static ${still.ppl.toFixed(1)}` : ''})\n`,
     );
   }
 }

@@ -48,17 +48,68 @@ export interface DynamicEvalResult {
   best: DynamicScore;
 }
 
-function checkGrid(g: DynamicEvalGrid): void {
+export function checkDynamicGrid(g: DynamicEvalGrid): void {
   if (g.lr.length === 0 || g.decay.length === 0) throw new RangeError('dynamic evaluation: give at least one lr and one decay');
   for (const x of g.lr) if (!(Number.isFinite(x) && x >= 0)) throw new RangeError(`dynamic evaluation: lr must be a finite number >= 0, got ${String(x)}`);
   for (const x of g.decay) if (!(x >= 0 && x <= 1)) throw new RangeError(`dynamic evaluation: decay must be in [0, 1], got ${String(x)}`);
 }
 
+/** Mean NLL per token above which a window counts as diverged: 3 ln V (a uniform guess is ln V). */
+export function divergenceLimit(vocabSize: number): number {
+  return 3 * Math.log(Math.max(2, vocabSize));
+}
+
+/**
+ * The weight updates of dynamic evaluation on a model's parameters: it keeps the trained weights
+ * (to pull toward and to restore). Also used by the neural cache when it adapts (lib/models/cache.ts).
+ */
+export class DynamicAdapter {
+  readonly params: Tensor[];
+  private readonly start: Tensor[];
+
+  constructor(model: RecurrentLM) {
+    this.params = model.parameters();
+    this.start = this.params.map((p) => keep(p.clone()));
+  }
+
+  /** One step after a window's backward: theta += -lr * grad + decay * (theta_0 - theta); frees the gradients. */
+  step(lr: number, decay: number): void {
+    for (const [i, p] of this.params.entries()) {
+      if (p.grad) axpyInPlace(p, p.grad, -lr);
+      if (decay > 0) {
+        axpyInPlace(p, p, -decay);
+        axpyInPlace(p, this.start[i]!, decay);
+      }
+    }
+    this.clearGrads();
+  }
+
+  clearGrads(): void {
+    for (const p of this.params) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** The trained weights again. */
+  restore(): void {
+    this.clearGrads();
+    for (const [i, p] of this.params.entries()) p.storage.copyFrom(this.start[i]!.storage);
+  }
+
+  /** Frees the kept weights (call restore() first to leave the model trained). */
+  dispose(): void {
+    for (const t of this.start) t.dispose();
+  }
+}
+
+/** Whether (lr, decay) changes the weights at all. */
+export const adapts = (lr: number, decay: number): boolean => lr > 0 && decay < 1;
+
 /** One pass with one (lr, decay); the weights are left adapted (the caller restores them). */
 function pass(
   model: RecurrentLM,
-  params: Tensor[],
-  start: Tensor[],
+  adapter: DynamicAdapter,
   ids: Int32Array,
   batchSize: number,
   seqLen: number,
@@ -70,15 +121,8 @@ function pass(
   let total = 0;
   let tokens = 0;
   let diverged = false;
-  const adapt = lr > 0 && decay < 1;
-  // A window scored at over 3 ln V nats per token (a uniform guess is ln V), or not at all: diverged.
-  const limit = 3 * Math.log(Math.max(2, model.config.vocabSize));
-  const clearGrads = (): void => {
-    for (const p of params) {
-      p.grad?.dispose();
-      p.grad = null;
-    }
-  };
+  const adapt = adapts(lr, decay);
+  const limit = divergenceLimit(model.config.vocabSize);
   try {
     for (const b of bpttBatches(ids, batchSize, seqLen)) {
       // Without updates, no graph (noGrad); with them, every window's graph is released by its
@@ -96,27 +140,16 @@ function pass(
       state = r.next;
       if (!(r.value <= limit)) {
         diverged = true;
-        clearGrads();
         break;
       }
       total += r.value * r.n;
       tokens += r.n;
-      if (adapt) {
-        for (const [i, p] of params.entries()) {
-          if (p.grad) axpyInPlace(p, p.grad, -lr);
-          if (decay > 0) {
-            // theta += decay * (theta_0 - theta)
-            axpyInPlace(p, p, -decay);
-            axpyInPlace(p, start[i]!, decay);
-          }
-        }
-        clearGrads();
-      }
+      if (adapt) adapter.step(lr, decay);
       onProgress?.(tokens);
     }
   } finally {
     disposeState(state);
-    clearGrads();
+    adapter.clearGrads();
   }
   const loss = diverged ? Number.POSITIVE_INFINITY : tokens > 0 ? total / tokens : Number.NaN;
   return { lr, decay, loss, ppl: Math.exp(loss), tokens, diverged };
@@ -136,29 +169,25 @@ export function evaluateDynamic(
   grid: DynamicEvalGrid,
   onProgress?: (pair: { lr: number; decay: number }, tokensDone: number) => void,
 ): DynamicEvalResult {
-  checkGrid(grid);
-  const params = model.parameters();
+  checkDynamicGrid(grid);
   const wasTraining = model.training;
   model.eval();
-  const start = params.map((p) => keep(p.clone()));
-  const restore = (): void => {
-    for (const [i, p] of params.entries()) p.storage.copyFrom(start[i]!.storage);
-  };
+  const adapter = new DynamicAdapter(model);
   const scores: DynamicScore[] = [];
   let base: EvalResult;
   try {
-    base = pass(model, params, start, ids, batchSize, seqLen, 0, 0);
+    base = pass(model, adapter, ids, batchSize, seqLen, 0, 0);
     for (const lr of grid.lr) {
       for (const decay of grid.decay) {
         try {
-          scores.push(pass(model, params, start, ids, batchSize, seqLen, lr, decay, onProgress && ((n) => onProgress({ lr, decay }, n))));
+          scores.push(pass(model, adapter, ids, batchSize, seqLen, lr, decay, onProgress && ((n) => onProgress({ lr, decay }, n))));
         } finally {
-          restore();
+          adapter.restore();
         }
       }
     }
   } finally {
-    for (const t of start) t.dispose();
+    adapter.dispose();
     model.train(wasTraining);
   }
   const finite = scores.filter((s) => Number.isFinite(s.loss));

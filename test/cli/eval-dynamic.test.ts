@@ -52,10 +52,26 @@ describe('lmkit eval --dynamic-lr', () => {
     );
   }, 120_000);
 
+  it('with --cache: the cache tuned for each (lr, decay); the adapted model alone and the static model beside', () => {
+    const args = ['eval', '--checkpoint', lstm, '--split', 'test', '--eval-tokens', '2000', '--dynamic-window', '10', '--json'];
+    const r = lmkit(...args, '--dynamic-lr', '0.01,0.3', '--cache', '100', '--cache-theta', '0.3,1', '--cache-lambda', '0.1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/scoring 2 \(theta, lambda\) pairs for each of 2 dynamic \(lr, decay\) pairs on the valid split \(2000 tokens\)/);
+    const e = jsonLines(r.stdout)[0]! as unknown as DynamicEvent & { static_ppl: number; cache: { theta: number; lambda: number } };
+    expect(e.grid).toHaveLength(4);
+    const best = e.grid!.reduce((x, y) => (y.ppl < x.ppl ? y : x)) as { lr: number; decay: number; theta: number; lambda: number };
+    expect([e.dynamic.lr, e.dynamic.decay, e.cache.theta, e.cache.lambda]).toEqual([best.lr, best.decay, best.theta, best.lambda]);
+    // Beside it: the adapted model without the cache (= --dynamic-lr alone) and the static model (the same windows).
+    const dyn = lmkit(...args, '--dynamic-lr', String(e.dynamic.lr));
+    expect(dyn.code, dyn.stderr).toBe(0);
+    const d = jsonLines(dyn.stdout)[0]! as unknown as DynamicEvent;
+    expect(e.base_ppl).toBeCloseTo(d.ppl, 3);
+    expect(e.static_ppl).toBeCloseTo(d.base_ppl, 3);
+  }, 120_000);
+
   it('bad or conflicting flags and non-recurrent checkpoints are one clear error line', () => {
     expectOneLineError(lmkit('eval', '--checkpoint', ngram, '--dynamic-lr', '0.1'), /--dynamic-lr needs a recurrent model \(rnn, lstm\), not ngram/);
     expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--dynamic-decay', '0.1'), /--dynamic-decay and --dynamic-window need --dynamic-lr/);
-    expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--dynamic-lr', '0.1', '--cache', '10'), /--cache and --dynamic-lr cannot be combined/);
     expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--tune-tokens', '100'), /--tune-tokens needs --cache or --dynamic-lr/);
     for (const [flag, v, msg] of [
       ['--dynamic-lr', '-1', /--dynamic-lr must be a comma-separated list of numbers >= 0/],

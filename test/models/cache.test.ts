@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { evaluateWithCache } from '../../lib/models/cache.js';
+import { evaluateDynamic } from '../../lib/models/dynamic-eval.js';
 import { bpttBatches, type BpttBatch } from '../../lib/data/bptt.js';
 import { RecurrentLM, disposeState, evaluateRecurrent, recurrentLoss, type RecurrentState } from '../../lib/models/rnn.js';
 import { AdamW } from '../../lib/optim/optimizer.js';
@@ -101,6 +102,32 @@ describe('evaluateWithCache', () => {
     const r = evaluateWithCache(m, repeated, 2, 10, { size: 200, theta: [0.3, 1, 3, 10], lambda: [0.3, 0.6, 0.9] });
     expect(r.base.ppl).toBeGreaterThan(8); // about uniform over 11
     expect(r.best.ppl).toBeLessThan(r.base.ppl / 3);
+    m.dispose();
+  });
+
+  it('with dynamic evaluation: lr 0 is the static cache; the model-alone score is evaluateDynamic\'s; the weights come back', () => {
+    const m = model();
+    const before = m.parameters().map((p) => Array.from(p.toArray()));
+    const grid = { size: 40, theta: [0.5, 2], lambda: [0.1, 0.3] };
+    const still = evaluateWithCache(m, text, 3, 7, grid);
+    const off = evaluateWithCache(m, text, 3, 7, { ...grid, dynamic: { lr: 0, decay: 0 } });
+    expect(off.scores.map((s) => s.loss)).toEqual(still.scores.map((s) => s.loss));
+    const d = { lr: 0.4, decay: 0.05 };
+    const both = evaluateWithCache(m, text, 3, 7, { ...grid, dynamic: d });
+    const dyn = evaluateDynamic(m, text, 3, 7, { lr: [d.lr], decay: [d.decay] });
+    expect(both.diverged).toBe(false);
+    expect(both.base.loss).toBeCloseTo(dyn.scores[0]!.loss, 5);
+    expect(Math.abs(both.base.loss - still.base.loss)).toBeGreaterThan(1e-4);
+    expect(m.parameters().map((p) => Array.from(p.toArray()))).toEqual(before);
+    const live = memory().tensors;
+    evaluateWithCache(m, text, 3, 7, { ...grid, dynamic: d });
+    expect(memory().tensors).toBe(live);
+    // A step size that blows up: diverged, every loss Infinity, the weights back.
+    const big = evaluateWithCache(m, text, 3, 7, { ...grid, dynamic: { lr: 1e30, decay: 0 } });
+    expect(big.diverged).toBe(true);
+    expect(big.best.loss).toBe(Infinity);
+    expect(m.parameters().map((p) => Array.from(p.toArray()))).toEqual(before);
+    expect(() => evaluateWithCache(m, text, 3, 7, { ...grid, dynamic: { lr: -1, decay: 0 } })).toThrow(/lr must be a finite number >= 0/);
     m.dispose();
   });
 
