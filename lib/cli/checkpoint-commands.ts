@@ -10,6 +10,7 @@ import { analogy, nearestNeighbors, type Neighbor } from '../embeddings.js';
 import { unknownPromptWarning } from '../generate/prompt.js';
 import { native } from '../native/index.js';
 import type { Tensor } from '../tensor.js';
+import type { EvalResult } from '../train/trainer.js';
 import { loadAnyTrained, type LoadedNgram, type LoadedTrained } from '../train/checkpointing.js';
 import { evaluateModel, familyOf, generativeKinds, listWords } from '../train/registry.js';
 import { EVAL_STREAMS } from '../train/jobs.js';
@@ -122,6 +123,11 @@ function splitIds(t: LoadedTrained, corpus: string, split: 'valid' | 'test', con
   }
 }
 
+/** The fields every `lmkit eval --json` line of an adapted or cached evaluation starts with. */
+function evalEvent(t: LoadedTrained | LoadedNgram, corpus: string, split: string, tokens: number, score: EvalResult, base: EvalResult): Record<string, unknown> {
+  return { event: 'eval', kind: t.kind, corpus, split, tokens, loss: score.loss, ppl: score.ppl, base_loss: base.loss, base_ppl: base.ppl };
+}
+
 /** The valid tokens a tuning reads: --tune-tokens, within --eval-tokens. */
 function tuneLimit(f: EvalFlags): number | undefined {
   if (f.tuneTokens === undefined) return f.evalTokens;
@@ -187,15 +193,7 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   if (f.json) {
     process.stdout.write(
       `${JSON.stringify({
-        event: 'eval',
-        kind: t.kind,
-        corpus,
-        split: f.split,
-        tokens,
-        loss: score.loss,
-        ppl: score.ppl,
-        base_loss: r.base.loss,
-        base_ppl: r.base.ppl,
+        ...evalEvent(t, corpus, f.split, tokens, score, r.base),
         ...(still ? { static_loss: still.loss, static_ppl: still.ppl } : {}),
         cache: { size, theta: score.theta, lambda: score.lambda, tuned_on: tune ? 'valid' : null },
         ...(dyn ? { dynamic: { lr: dyn.lr, decay: dyn.decay, window, streams: EVAL_STREAMS, tuned_on: tune ? 'valid' : null } } : {}),
@@ -268,15 +266,7 @@ function evalDynamic(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   if (f.json) {
     process.stdout.write(
       `${JSON.stringify({
-        event: 'eval',
-        kind: t.kind,
-        corpus,
-        split: f.split,
-        tokens,
-        loss: score.loss,
-        ppl: score.ppl,
-        base_loss: base.loss,
-        base_ppl: base.ppl,
+        ...evalEvent(t, corpus, f.split, tokens, score, base),
         dynamic: { lr: score.lr, decay: score.decay, window, streams: EVAL_STREAMS, tuned_on: tune ? 'valid' : null },
         ...(tuned ? { grid: tuned.scores.map((s) => ({ lr: s.lr, decay: s.decay, ppl: s.ppl, diverged: s.diverged })) } : {}),
       })}\n`,
