@@ -1,6 +1,6 @@
-// `lmkit eval --dynamic-lr L`: dynamic evaluation of a recurrent checkpoint, tuned on the valid
-// split (several lr/decay) or with given values; the static perplexity beside it; errors for
-// other models and bad or conflicting flags.
+// `lmkit eval --cache N` and `--dynamic-lr L` on one recurrent checkpoint: the neural cache,
+// dynamic evaluation and both together, tuned on the valid split (several values) or with given
+// values, the plain perplexities beside; errors for other models and bad or conflicting flags.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { expectOneLineError, jsonLines, lmkit } from '../support/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lmkit-dyneval-'));
+const dir = mkdtempSync(join(tmpdir(), 'lmkit-cache-dyn-'));
 const lstm = join(dir, 'lstm');
 const ngram = join(dir, 'ngram');
 const quick = ['--min-count', '50', '--eval-tokens', '3000', '--no-test'];
@@ -20,6 +20,44 @@ beforeAll(() => {
   expect(b.code, b.stderr).toBe(0);
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('lmkit eval --cache', () => {
+  it('tunes theta and lambda on valid, applies them to test, reports the model alone beside', () => {
+    const plain = lmkit('eval', '--checkpoint', lstm, '--split', 'test', '--eval-tokens', '3000', '--json');
+    expect(plain.code, plain.stderr).toBe(0);
+    const base = jsonLines(plain.stdout)[0]!;
+    const r = lmkit('eval', '--checkpoint', lstm, '--split', 'test', '--eval-tokens', '3000', '--cache', '200', '--cache-theta', '0.1,1', '--cache-lambda', '0.05,0.2', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/scoring 4 \(theta, lambda\) pairs on the valid split \(3000 tokens\)/);
+    const e = jsonLines(r.stdout)[0]! as { ppl: number; base_ppl: number; tokens: number; cache: { size: number; theta: number; lambda: number; tuned_on: string }; grid: { theta: number; lambda: number; ppl: number }[] };
+    expect(e.base_ppl).toBeCloseTo(base.ppl as number, 3); // the same streams as a plain eval
+    expect(e.tokens).toBe(base.tokens);
+    expect(e.grid).toHaveLength(4);
+    expect(e.cache).toMatchObject({ size: 200, tuned_on: 'valid' });
+    // The chosen pair is the grid's best on valid.
+    const best = e.grid.reduce((x, y) => (y.ppl < x.ppl ? y : x));
+    expect([e.cache.theta, e.cache.lambda]).toEqual([best.theta, best.lambda]);
+    // Given one pair, that pair on the split asked for (no tuning), same number as the tuned run's test.
+    const one = lmkit('eval', '--checkpoint', lstm, '--split', 'test', '--eval-tokens', '3000', '--cache', '200', '--cache-theta', String(best.theta), '--cache-lambda', String(best.lambda));
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toBe('');
+    expect(one.stdout).toMatch(new RegExp(`with a neural cache \\(size 200, theta ${best.theta}, lambda ${best.lambda}\\): loss [0-9.]+, perplexity ${e.ppl.toFixed(1)} \\(without the cache ${e.base_ppl.toFixed(1)}\\)`));
+  }, 120_000);
+
+  it('bad flags and non-recurrent checkpoints are one clear error line', () => {
+    expectOneLineError(lmkit('eval', '--checkpoint', ngram, '--cache', '100'), /--cache needs a recurrent model \(rnn, lstm\), not ngram/);
+    expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--cache-theta', '0.3'), /--cache-theta and --cache-lambda need --cache N/);
+    for (const [flag, v, msg] of [
+      ['--cache', '0', /--cache must be an integer >= 1/],
+      ['--cache-theta', '0.1,x', /--cache-theta must be a comma-separated list of numbers >= 0/],
+      ['--cache-lambda', '1', /--cache-lambda must be a comma-separated list of numbers >= 0 and < 1/],
+    ] as const) {
+      const r = lmkit('eval', '--checkpoint', lstm, '--cache', '10', flag, v);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(msg);
+    }
+  }, 120_000);
+});
 
 interface DynamicEvent {
   ppl: number;
