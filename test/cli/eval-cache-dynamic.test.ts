@@ -97,7 +97,7 @@ describe('lmkit eval --dynamic-lr', () => {
     expect(r.stderr).toMatch(/scoring 2 \(theta, lambda\) pairs for each of 2 dynamic \(lr, decay\) pairs on the valid split \(2000 tokens\)/);
     const e = jsonLines(r.stdout)[0]! as unknown as DynamicEvent & { static_ppl: number; cache: { theta: number; lambda: number } };
     expect(e.grid).toHaveLength(4);
-    const best = e.grid!.reduce((x, y) => (y.ppl < x.ppl ? y : x)) as { lr: number; decay: number; theta: number; lambda: number };
+    const best = e.grid!.reduce((x, y) => (y.ppl < x.ppl ? y : x)) as unknown as { lr: number; decay: number; theta: number; lambda: number };
     expect([e.dynamic.lr, e.dynamic.decay, e.cache.theta, e.cache.lambda]).toEqual([best.lr, best.decay, best.theta, best.lambda]);
     // Beside it: the adapted model without the cache (= --dynamic-lr alone) and the static model (the same windows).
     const dyn = lmkit(...args, '--dynamic-lr', String(e.dynamic.lr));
