@@ -4,7 +4,8 @@
 // every neural LM family on word- and character-level corpora. Writes bench/results/init-study.json
 // (rendered into bench/README.md by bench/render.mjs).
 //
-//   npm run build:ts && node bench/scripts/init-study.mjs [--steps 500] [--only SUBSTR] [--full]
+//   npm run build:ts && node bench/scripts/init-study.mjs [--steps 500] [--only SUBSTR]
+//   node bench/scripts/init-study.mjs --full [--only SUBSTR] [--corpora ...] [--families ...]   (800k-token runs)
 //   node bench/scripts/init-study.mjs --case brown-char:lstm:torch --steps 500   (one run, JSON line)
 //
 // Schemes:
@@ -290,6 +291,38 @@ const schemesOf = (f, c) =>
   f === 'transformer' || f === 'mamba' ? ['new', 'torch'] : f === 'lstm' && c.endsWith('char') ? ['old', 'torch', 'new', 'new+fb1'] : ['old', 'torch', 'new'];
 const outPath = opt('--out', join(here, '..', 'results', 'init-study.json'));
 const only = opt('--only', '');
+// --full: every case to the end of a full run, PyTorch's default against lmkit's: 800k training
+// tokens (one Brown epoch) at the study's batch sizes, stored under fullRuns (resumable: a case
+// already there is skipped). Each run is a child process, so an interrupted study loses one run.
+const TOKENS_PER_STEP = {
+  ffnn: SIZES.ffnn.batch,
+  rnn: SIZES.rnn.batch * SIZES.rnn.context,
+  lstm: SIZES.lstm.batch * SIZES.lstm.context,
+  'lstm-tied': SIZES['lstm-tied'].batch * SIZES['lstm-tied'].context,
+  transformer: SIZES.transformer.batch * SIZES.transformer.context,
+  mamba: SIZES.mamba.batch * SIZES.mamba.context,
+};
+const FULL_TOKENS = 800_000;
+if (args.includes('--full')) {
+  const doc = JSON.parse(readFileSync(outPath, 'utf8'));
+  doc.fullRuns ??= [];
+  for (const c of CORPORA) {
+    for (const f of FAMILIES) {
+      const steps = Math.round(FULL_TOKENS / TOKENS_PER_STEP[f]);
+      for (const sc of ['torch', 'new']) {
+        const key = `${c}:${f}:${sc}`;
+        if (only && !key.includes(only)) continue;
+        if (doc.fullRuns.some((r) => `${r.corpus}:${r.family}:${r.scheme}` === key && r.steps === steps && (r.seed ?? 1) === 1)) continue;
+        const line = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--case', `${key}:1`, '--steps', String(steps)], { encoding: 'utf8' });
+        const r = { ...JSON.parse(line.trim().split('\n').pop()), budget: `${FULL_TOKENS} training tokens` };
+        console.log(`${key} ${steps} steps: ${r.metric} ${r.value.toFixed(3)} (train ${r.trainSeconds} s)`);
+        doc.fullRuns.push(r);
+        writeFileSync(outPath, JSON.stringify(doc, null, 2) + '\n');
+      }
+    }
+  }
+  process.exit(0);
+}
 let results = [];
 let previous = {};
 try {
