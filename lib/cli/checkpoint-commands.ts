@@ -49,6 +49,8 @@ export interface EvalFlags {
   dynamicDecay?: number[];
   /** With dynamicLr: the window (tokens per stream between updates); default the model's context. */
   dynamicWindow?: number;
+  /** With --cache or --dynamic-lr: parallel streams the split is read as (default EVAL_STREAMS, as a plain eval). */
+  streams?: number;
   /** With --cache or --dynamic-lr: tune on the first N tokens of the valid split (default all, up to --eval-tokens). */
   tuneTokens?: number;
   threads?: number;
@@ -66,7 +68,9 @@ export function runEval(f: EvalFlags): void {
   if (f.dynamicLr === undefined && (f.dynamicDecay !== undefined || f.dynamicWindow !== undefined)) {
     throw new Error('--dynamic-decay and --dynamic-window need --dynamic-lr (the step sizes)');
   }
-  if (f.tuneTokens !== undefined && f.cache === undefined && f.dynamicLr === undefined) throw new Error('--tune-tokens needs --cache or --dynamic-lr');
+  for (const [flag, v] of [['--tune-tokens', f.tuneTokens], ['--streams', f.streams]] as const) {
+    if (v !== undefined && f.cache === undefined && f.dynamicLr === undefined) throw new Error(`${flag} needs --cache or --dynamic-lr`);
+  }
   const t = load(f.checkpoint, f.threads);
   try {
     if (f.cache !== undefined) return evalWithCache(t, f);
@@ -157,6 +161,7 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   const lambda = f.cacheLambda ?? CACHE_LAMBDAS;
   const dynamic = f.dynamicLr ? f.dynamicLr.flatMap((lr) => (f.dynamicDecay ?? DYNAMIC_DECAYS).map((decay) => ({ lr, decay }))) : null;
   const window = dynamic ? (f.dynamicWindow ?? DYNAMIC_WINDOW) : context;
+  const streams = f.streams ?? EVAL_STREAMS;
   const pairs = dynamic ?? [undefined];
   const tune = theta.length * lambda.length * pairs.length > 1;
   let tuned: { result: CacheEvalResult; dynamic?: { lr: number; decay: number } }[] | null = null;
@@ -167,7 +172,7 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
     tokens = valid.length;
     const what = dynamic ? `${theta.length * lambda.length} (theta, lambda) pairs for each of ${pairs.length} dynamic (lr, decay) pairs` : `${theta.length * lambda.length} (theta, lambda) pairs`;
     process.stderr.write(`neural cache: scoring ${what} on the valid split (${valid.length} tokens)\n`);
-    tuned = pairs.map((d) => ({ result: evaluateWithCache(model, valid, EVAL_STREAMS, window, { size, theta, lambda, ...(d ? { dynamic: d } : {}) }), ...(d ? { dynamic: d } : {}) }));
+    tuned = pairs.map((d) => ({ result: evaluateWithCache(model, valid, streams, window, { size, theta, lambda, ...(d ? { dynamic: d } : {}) }), ...(d ? { dynamic: d } : {}) }));
     const ok = tuned.filter((x) => !x.result.diverged);
     if (ok.length === 0) throw new Error(`dynamic evaluation diverged at every lr given (${f.dynamicLr!.join(', ')}): give smaller --dynamic-lr values`);
     const top = ok.reduce((x, y) => (y.result.best.loss < x.result.best.loss ? y : x));
@@ -183,12 +188,12 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   } else {
     ids = splitIds(trained, corpus, f.split, window, f.evalTokens);
     tokens = ids.length;
-    r = evaluateWithCache(model, ids, EVAL_STREAMS, window, { size, theta: [chosen.theta], lambda: [chosen.lambda], ...(chosen.dynamic ? { dynamic: chosen.dynamic } : {}) });
+    r = evaluateWithCache(model, ids, streams, window, { size, theta: [chosen.theta], lambda: [chosen.lambda], ...(chosen.dynamic ? { dynamic: chosen.dynamic } : {}) });
     if (r.diverged) throw new Error(`dynamic evaluation diverged at lr ${chosen.dynamic!.lr}: give smaller --dynamic-lr values`);
     score = r.scores[0]!;
   }
   // With dynamic evaluation, the static model alone beside (a forward pass on the same windows).
-  const still = dynamic ? evaluateRecurrent(model, ids ?? splitIds(trained, corpus, 'valid', window, tuneLimit(f)), EVAL_STREAMS, window) : null;
+  const still = dynamic ? evaluateRecurrent(model, ids ?? splitIds(trained, corpus, 'valid', window, tuneLimit(f)), streams, window) : null;
   const dyn = chosen.dynamic;
   if (f.json) {
     process.stdout.write(
@@ -196,7 +201,7 @@ function evalWithCache(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
         ...evalEvent(t, corpus, f.split, tokens, score, r.base),
         ...(still ? { static_loss: still.loss, static_ppl: still.ppl } : {}),
         cache: { size, theta: score.theta, lambda: score.lambda, tuned_on: tune ? 'valid' : null },
-        ...(dyn ? { dynamic: { lr: dyn.lr, decay: dyn.decay, window, streams: EVAL_STREAMS, tuned_on: tune ? 'valid' : null } } : {}),
+        ...(dyn ? { dynamic: { lr: dyn.lr, decay: dyn.decay, window, streams, tuned_on: tune ? 'valid' : null } } : {}),
         ...(tuned
           ? {
               grid: tuned.flatMap((x) =>
@@ -229,12 +234,13 @@ function evalDynamic(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
   const lr = f.dynamicLr!;
   const decay = f.dynamicDecay ?? DYNAMIC_DECAYS;
   const window = f.dynamicWindow ?? DYNAMIC_WINDOW;
+  const streams = f.streams ?? EVAL_STREAMS;
   const tune = lr.length * decay.length > 1;
   // Progress on stderr for long passes: a line every 30 s (none for a short evaluation).
   const run = (ids: Int32Array, grid: { lr: number[]; decay: number[] }, what: string): DynamicEvalResult => {
     const t0 = performance.now();
     let last = t0;
-    return evaluateDynamic(model, ids, EVAL_STREAMS, window, grid, (pair, n) => {
+    return evaluateDynamic(model, ids, streams, window, grid, (pair, n) => {
       const now = performance.now();
       if (now - last < 30_000) return;
       last = now;
@@ -267,7 +273,7 @@ function evalDynamic(t: LoadedTrained | LoadedNgram, f: EvalFlags): void {
     process.stdout.write(
       `${JSON.stringify({
         ...evalEvent(t, corpus, f.split, tokens, score, base),
-        dynamic: { lr: score.lr, decay: score.decay, window, streams: EVAL_STREAMS, tuned_on: tune ? 'valid' : null },
+        dynamic: { lr: score.lr, decay: score.decay, window, streams, tuned_on: tune ? 'valid' : null },
         ...(tuned ? { grid: tuned.scores.map((s) => ({ lr: s.lr, decay: s.decay, ppl: s.ppl, diverged: s.diverged })) } : {}),
       })}\n`,
     );

@@ -142,6 +142,7 @@ program
   .option('--dynamic-lr <list>', 'rnn, lstm: dynamic evaluation (Krause et al. 2018): after each window is scored, one SGD step of this size on it; several are tuned on the valid split', numList('--dynamic-lr', 0))
   .option('--dynamic-decay <list>', 'with --dynamic-lr: pull toward the trained weights after each step, in [0, 1]; several are tuned on the valid split (default 0)', numList('--dynamic-decay', 0, 1, true))
   .option('--dynamic-window <n>', 'with --dynamic-lr: tokens per stream between updates (default 20)', int('--dynamic-window', 1))
+  .option('--streams <n>', 'with --cache or --dynamic-lr: read the split as N parallel streams (default 10, as a plain eval; 1: in order, one update per window of the one stream)', int('--streams', 1))
   .option('--tune-tokens <n>', 'with --cache or --dynamic-lr: tune on the first N tokens of the valid split (default: all of it, within --eval-tokens)', int('--tune-tokens', 1))
   .option('--threads <n>', 'native threads', int('--threads', 1))
   .option('--json', 'one JSON object on stdout')

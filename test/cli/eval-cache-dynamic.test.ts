@@ -90,6 +90,15 @@ describe('lmkit eval --dynamic-lr', () => {
     );
   }, 120_000);
 
+  it('--streams: the split read as that many streams (1: in order)', () => {
+    const args = ['eval', '--checkpoint', lstm, '--eval-tokens', '800', '--dynamic-lr', '0.1', '--dynamic-window', '10', '--json'];
+    const one = jsonLines(lmkit(...args, '--streams', '1').stdout)[0]! as unknown as DynamicEvent & { dynamic: { streams: number } };
+    const ten = jsonLines(lmkit(...args).stdout)[0]! as unknown as DynamicEvent & { dynamic: { streams: number } };
+    expect([one.dynamic.streams, ten.dynamic.streams]).toEqual([1, 10]);
+    // One stream carries the state over more of the text than ten: a different static score too.
+    expect(one.base_ppl).not.toBeCloseTo(ten.base_ppl, 2);
+  }, 120_000);
+
   it('with --cache: the cache tuned for each (lr, decay); the adapted model alone and the static model beside', () => {
     const args = ['eval', '--checkpoint', lstm, '--split', 'test', '--eval-tokens', '2000', '--dynamic-window', '10', '--json'];
     const r = lmkit(...args, '--dynamic-lr', '0.01,0.3', '--cache', '100', '--cache-theta', '0.3,1', '--cache-lambda', '0.1');
@@ -111,10 +120,12 @@ describe('lmkit eval --dynamic-lr', () => {
     expectOneLineError(lmkit('eval', '--checkpoint', ngram, '--dynamic-lr', '0.1'), /--dynamic-lr needs a recurrent model \(rnn, lstm\), not ngram/);
     expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--dynamic-decay', '0.1'), /--dynamic-decay and --dynamic-window need --dynamic-lr/);
     expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--tune-tokens', '100'), /--tune-tokens needs --cache or --dynamic-lr/);
+    expectOneLineError(lmkit('eval', '--checkpoint', lstm, '--streams', '2'), /--streams needs --cache or --dynamic-lr/);
     for (const [flag, v, msg] of [
       ['--dynamic-lr', '-1', /--dynamic-lr must be a comma-separated list of numbers >= 0/],
       ['--dynamic-decay', '1.5', /--dynamic-decay must be a comma-separated list of numbers >= 0 and <= 1/],
       ['--dynamic-window', '0', /--dynamic-window must be an integer >= 1/],
+      ['--streams', '0', /--streams must be an integer >= 1/],
     ] as const) {
       const r = lmkit('eval', '--checkpoint', lstm, '--dynamic-lr', '0.1', flag, v);
       expect(r.code).not.toBe(0);
