@@ -25,6 +25,8 @@ export function setNumThreads(n: number): void {
 // Building blocks, models, training.
 export { Module, uniformInit } from './nn/module.js';
 export { Linear, Embedding } from './nn/layers.js';
+export { adaptiveLogProbs, adaptiveNll, checkCutoffs } from './nn/adaptive-softmax.js';
+export type { AdaptiveSoftmaxParts } from './nn/adaptive-softmax.js';
 export type { LinearOptions, EmbeddingOptions } from './nn/layers.js';
 export * from './nn/transformer.js';
 export { FeedForwardLM } from './models/ffnn.js';

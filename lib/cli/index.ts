@@ -27,6 +27,15 @@ function int(name: string, min = 0) {
   };
 }
 /** A comma-separated list of numbers >= min (and < below, when given). */
+function intList(name: string) {
+  return (v: string): number[] => {
+    const xs = v.split(',').map((x) => Number(x.trim()));
+    if (v.trim() === '' || xs.some((n) => !Number.isSafeInteger(n) || n < 1) || xs.some((n, i) => i > 0 && n <= xs[i - 1]!)) {
+      throw new InvalidArgumentError(`${name} must be a comma-separated list of increasing positive integers`);
+    }
+    return xs;
+  };
+}
 function numList(name: string, min: number, below?: number, upToIncluded = false) {
   return (v: string): number[] => {
     const xs = v.split(',').map((x) => Number(x.trim()));
@@ -123,6 +132,7 @@ addFamilyFlags(train)
   .option('--dropout-output <p>', 'rnn, lstm: locked dropout of the last layer output', num('--dropout-output', 0))
   .option('--embedding-dropout <p>', 'rnn, lstm: drop whole words of the embedding matrix', num('--embedding-dropout', 0))
   .option('--last-hidden <n>', 'rnn, lstm: width of the last layer (tied to the embeddings when equal to --embed)', int('--last-hidden', 1))
+  .option('--adaptive-softmax <cutoffs>', 'rnn, lstm: an adaptive softmax output cut at these word ids (e.g. 2000,6000: a head of the 2000 most frequent words, then clusters); faster for large vocabularies', intList('--adaptive-softmax'))
   .option('--ar <x>', 'rnn, lstm: activation regularisation (alpha * mean squared output)', num('--ar', 0))
   .option('--tar <x>', 'rnn, lstm: temporal activation regularisation (beta * mean squared h_t - h_{t-1})', num('--tar', 0))
   .option('--bptt-jitter', 'rnn, lstm: random BPTT lengths around --context (lr scaled by length / context)')

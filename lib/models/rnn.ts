@@ -42,6 +42,7 @@ import { matmul } from '../ops/matmul.js';
 import { mean } from '../ops/reduce.js';
 import { concat, slice } from '../ops/shape.js';
 import { bpttBatches, type BpttBatch } from '../data/bptt.js';
+import { adaptiveLogProbs, adaptiveNll, checkCutoffs, type AdaptiveSoftmaxParts } from '../nn/adaptive-softmax.js';
 import { embeddingInitStd, normalInit } from '../nn/init.js';
 import { Module, uniformInit } from '../nn/module.js';
 import type { EvalResult } from '../train/trainer.js';
@@ -81,6 +82,12 @@ export interface RecurrentConfig {
   embeddingDropout?: number;
   /** Hidden units of the last layer (default `hidden`); tieWeights needs embed == lastHidden. */
   lastHidden?: number;
+  /**
+   * An adaptive softmax output (lib/nn/adaptive-softmax.ts) cut at these word ids (increasing,
+   * in (0, V); the vocabulary sorted by frequency): a head of the most frequent words and one
+   * cluster per range after it. Default: the full softmax.
+   */
+  adaptiveCutoffs?: number[];
 }
 
 /** The regularisation probabilities of a RecurrentConfig (each in [0, 1)). */
@@ -127,17 +134,19 @@ function checkPositiveInt(what: string, v: unknown): void {
 }
 
 export class RecurrentLM extends Module {
-  readonly config: Required<Omit<RecurrentConfig, 'initRange'>> & Pick<RecurrentConfig, 'initRange'>;
+  readonly config: Required<Omit<RecurrentConfig, 'initRange' | 'adaptiveCutoffs'>> & Pick<RecurrentConfig, 'initRange' | 'adaptiveCutoffs'>;
   readonly embeddingWeight: Tensor;
   readonly layers: RecurrentLayer[] = [];
   /** The output projection (V,H): the embedding matrix itself when tied. */
   readonly outputWeight: Tensor;
   readonly outputBias: Tensor;
+  /** The adaptive softmax's parts (adaptiveCutoffs given), else null: the full softmax. */
+  readonly adaptive: AdaptiveSoftmaxParts | null = null;
   private dropoutCalls = 0;
 
   constructor(config: RecurrentConfig) {
     super();
-    const c: Required<Omit<RecurrentConfig, 'initRange'>> & Pick<RecurrentConfig, 'initRange'> = {
+    const c: Required<Omit<RecurrentConfig, 'initRange' | 'adaptiveCutoffs'>> & Pick<RecurrentConfig, 'initRange' | 'adaptiveCutoffs'> = {
       dropout: 0,
       tieWeights: false,
       seed: 1,
@@ -150,6 +159,8 @@ export class RecurrentLM extends Module {
       lastHidden: config.lastHidden ?? config.hidden,
     };
     if (c.initRange === undefined) delete c.initRange;
+    if (c.adaptiveCutoffs === undefined) delete c.adaptiveCutoffs;
+    else checkCutoffs(c.adaptiveCutoffs, c.vocabSize, 'RecurrentLM: adaptiveCutoffs');
     if (c.cell !== 'rnn' && c.cell !== 'lstm') {
       throw new RangeError(`RecurrentLM: cell must be 'rnn' or 'lstm', got '${String(c.cell)}'`);
     }
@@ -192,6 +203,26 @@ export class RecurrentLM extends Module {
       ? this.embeddingWeight
       : this.param('outputWeight', uniformInit([c.vocabSize, c.lastHidden], rLast, c.seed + 7));
     this.outputBias = this.param('outputBias', uniformInit([c.vocabSize], rLast, c.seed + 8));
+    if (c.adaptiveCutoffs) {
+      const K = c.adaptiveCutoffs.length;
+      this.adaptive = {
+        weight: this.outputWeight,
+        bias: this.outputBias,
+        clusterWeight: this.param('clusterWeight', uniformInit([K, c.lastHidden], rLast, c.seed + 9)),
+        clusterBias: this.param('clusterBias', uniformInit([K], rLast, c.seed + 10)),
+        cutoffs: [...c.adaptiveCutoffs],
+      };
+    }
+  }
+
+  /**
+   * The NLL of `targets` (B*T word ids, row b*T + t) given a forward's output: the adaptive
+   * softmax's exact NLL without the full logits when the model has one, else the cross-entropy
+   * of `out.logits`.
+   */
+  nll(out: RecurrentOutput, targets: Int32Array, reduction: 'mean' | 'sum' = 'mean'): Tensor {
+    if (this.adaptive) return adaptiveNll(this.adaptive, out.droppedOutput, targets, reduction);
+    return crossEntropy(out.logits, Tensor.fromArray(targets, [targets.length], 'int32'), { reduction });
   }
 
   /** A zero state for batch size B (kept: dispose it with disposeState). */
@@ -318,15 +349,33 @@ export class RecurrentLM extends Module {
       raw = seq.reshape([B * T, H]);
       x = this.lockedDrop(this.drop(raw), B, T, l === L - 1 ? dropoutOutput : dropoutHidden);
     }
+    const st = { h: hOut, c: lstm ? cOut : null };
+    if (this.adaptive) {
+      // The full log-probabilities only when read (training and evaluation use `nll`).
+      const parts = this.adaptive;
+      let logProbs: Tensor | null = null;
+      return {
+        get logits(): Tensor {
+          return (logProbs ??= adaptiveLogProbs(parts, x));
+        },
+        state: st,
+        output: raw,
+        droppedOutput: x,
+      };
+    }
     const logits = add(matmul(x, this.outputWeight, { transB: true }), this.outputBias);
-    return { logits, state: { h: hOut, c: lstm ? cOut : null }, output: raw, droppedOutput: x };
+    return { logits, state: st, output: raw, droppedOutput: x };
   }
 }
 
 /** What RecurrentLM.forward returns. */
 export interface RecurrentOutput {
-  /** (B*T, V): row b*T + t predicts the token after ids[b,t]. */
-  logits: Tensor;
+  /**
+   * (B*T, V): row b*T + t predicts the token after ids[b,t]. With an adaptive softmax, the
+   * full log-probabilities (valid logits), computed when first read: read them in the scope of
+   * the forward call.
+   */
+  readonly logits: Tensor;
   /** The final state, with its graph. */
   state: RecurrentState;
   /** (B*T, lastHidden) the last layer's outputs h_t before dropout (row b*T + t). */
@@ -424,9 +473,8 @@ export function recurrentLoss(
 ): RecurrentLossResult {
   const { batchSize: B, T } = batch;
   const ids = Tensor.fromArray(batch.inputs, [B, T], 'int32');
-  const targets = Tensor.fromArray(batch.targets, [B * T], 'int32');
   const out = model.forward(ids, state);
-  const nll = crossEntropy(out.logits, targets, { reduction: opts.reduction ?? 'mean' });
+  const nll = model.nll(out, batch.targets, opts.reduction ?? 'mean');
   // AR/TAR: training only (they regularise the fit; evaluation reports the plain NLL).
   const penalty = model.training ? activationPenalty(out, B, T, opts) : null;
   const loss = penalty ? add(nll, opts.reduction === 'sum' ? mul(penalty, B * T) : penalty) : nll;

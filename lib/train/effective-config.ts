@@ -94,7 +94,7 @@ export function effectiveConfig(x: EffectiveInput): Record<string, ConfigValue> 
   for (const [k, v] of Object.entries(sizes)) if (appliesTo(x.model, k as keyof TrainRunOptions)) c[k] = v;
   for (const k of RECURRENT_REGULARIZATION) {
     const v = o[k];
-    if (v !== undefined && appliesTo(x.model, k)) c[k] = v;
+    if (v !== undefined && appliesTo(x.model, k)) c[k] = Array.isArray(v) ? v.join(',') : (v as number | boolean);
   }
   if (o.initRange !== undefined && appliesTo(x.model, 'initRange')) c.initRange = o.initRange;
   if (o.patience !== undefined) c.patience = o.patience;

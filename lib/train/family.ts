@@ -88,6 +88,7 @@ export type ShapeOption =
   | 'dropoutOutput'
   | 'embeddingDropout'
   | 'lastHidden'
+  | 'adaptiveSoftmax'
   | 'ar'
   | 'tar'
   | 'bpttJitter';
@@ -106,6 +107,8 @@ export interface RecurrentRegularization {
   embeddingDropout?: number;
   /** Width of the last layer (default --hidden); the output is tied to the embeddings when it equals --embed. */
   lastHidden?: number;
+  /** An adaptive softmax output cut at these word ids (increasing, in (0, V)); absent: the full softmax. */
+  adaptiveSoftmax?: number[];
   /** Activation regularisation coefficient (alpha * mean of the squared dropped output). */
   ar?: number;
   /** Temporal activation regularisation (beta * mean of (h_t - h_{t-1})^2). */
@@ -185,7 +188,7 @@ export interface NeuralPart<M extends Module = Module, C = unknown> {
    * The family's own part of the job config from the run's values of the options it `uses`
    * (given: the options set; c: the rest of the job config), validated with the flags' names.
    */
-  jobOptions?(given: Readonly<Partial<Record<ShapeOption, number | boolean>>>, c: Readonly<JobConfig>): Partial<JobConfig>;
+  jobOptions?(given: Readonly<Partial<Record<ShapeOption, number | boolean | readonly number[]>>>, c: Readonly<JobConfig>): Partial<JobConfig>;
   /** The input word-embedding table (V, C) for `lmkit embed` (absent: the family has none). */
   embedding?(model: M): Tensor;
   /** --init support. */

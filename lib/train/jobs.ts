@@ -7,6 +7,7 @@
 //   sequences  causal sequence models (transformer, mamba): random windows to train,
 //              consecutive windows to evaluate
 // Moved from run.ts (jobFor / evaluatorFor / windowJob / sequenceJob) with the registry (issue 17).
+import { noGrad } from '../autograd.js';
 import { bpttBatchesFrom, inMemory, numBpttBatchesFrom, randomContextWindowsFrom, randomWindowsFrom, type TokenSource } from '../data/tokensource.js';
 import { bpttBatches, numBpttBatches, type BpttBatch, type BpttJitter } from '../data/bptt.js';
 import { contextWindows, type WindowBatch } from '../data/loaders.js';
@@ -156,7 +157,8 @@ export function streamJob(model: RecurrentLM, c: JobConfig, train: TokenSource, 
       const from = input;
       const ids = (): Tensor => Tensor.fromArray(inputs, [B, T], 'int32');
       const out = model.forward(ids(), from);
-      const nll = crossEntropy(out.logits, Tensor.fromArray(targets, [B * T], 'int32'), { inplace: consumable(ctx) });
+      // An adaptive softmax: its exact NLL, without the full logits (read only for Sophia).
+      const nll = model.adaptive ? model.nll(out, targets) : crossEntropy(out.logits, Tensor.fromArray(targets, [B * T], 'int32'), { inplace: consumable(ctx) });
       // AR/TAR: added to the loss back-propagated; the step reports the cross-entropy.
       const pen = activationPenalty(out, B, T, penalty);
       const loss = pen ? add(nll, pen) : nll;
@@ -166,7 +168,10 @@ export function streamJob(model: RecurrentLM, c: JobConfig, train: TokenSource, 
         ...(pen ? { report: nll } : {}),
         ...((b as BpttBatch).lrScale !== undefined ? { lrScale: (b as BpttBatch).lrScale } : {}),
         tokens: B * T,
-        logits: out.logits,
+        get logits(): Tensor {
+          // Adaptive: computed here for Sophia's label sampling, which reads them detached.
+          return model.adaptive ? noGrad(() => out.logits) : out.logits;
+        },
         lossOnLabels: (labels) => crossEntropy(model.forward(ids(), from).logits, labels),
       };
     },

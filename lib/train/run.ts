@@ -195,7 +195,7 @@ async function runTrainingOn(
     ...(o.initRange !== undefined ? { initRange: o.initRange } : {}),
   };
   // The family's own options (rnn/lstm: the AWD-LSTM regularisation), validated by it.
-  const given: Partial<Record<ShapeOption, number | boolean>> = {};
+  const given: Partial<Record<ShapeOption, number | boolean | readonly number[]>> = {};
   for (const k of family.uses) if (o[k] !== undefined) given[k] = o[k];
   const jobConfig: JobConfig = { ...shared, ...family.neural.jobOptions?.(given, shared) };
   if (o.ntasgd !== undefined && (!Number.isSafeInteger(o.ntasgd) || o.ntasgd < 1)) throw new Error(`--ntasgd must be an integer >= 1 (evaluations), got ${String(o.ntasgd)}`);

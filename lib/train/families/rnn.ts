@@ -15,6 +15,7 @@ export const RECURRENT_REGULARIZATION = [
   'dropoutOutput',
   'embeddingDropout',
   'lastHidden',
+  'adaptiveSoftmax',
   'ar',
   'tar',
   'bpttJitter',
@@ -24,7 +25,7 @@ const PROBABILITIES = ['weightDrop', 'dropoutInput', 'dropoutHidden', 'dropoutOu
 
 /** The regularisation options given (undefined when none), validated with the flags' names. */
 export function recurrentRegularization(
-  given: Readonly<Partial<Record<ShapeOption, number | boolean>>>,
+  given: Readonly<Partial<Record<ShapeOption, number | boolean | readonly number[]>>>,
   c: { dropout: number; layers: number; hidden: number },
 ): RecurrentRegularization | undefined {
   const r: RecurrentRegularization = {};
@@ -45,6 +46,12 @@ export function recurrentRegularization(
     if (typeof last !== 'number' || !Number.isSafeInteger(last) || last < 1) throw new Error(`--last-hidden must be a positive integer, got ${String(last)}`);
     if (c.layers === 1 && last !== c.hidden) throw new Error(`--last-hidden ${last} needs --layers >= 2 (with one layer, give --hidden ${last})`);
     r.lastHidden = last;
+  }
+  const cut = given.adaptiveSoftmax;
+  if (cut !== undefined) {
+    const ok = Array.isArray(cut) && cut.length > 0 && cut.every((x, i) => Number.isSafeInteger(x) && x >= 1 && (i === 0 || x > cut[i - 1]!));
+    if (!ok) throw new Error(`--adaptive-softmax must be increasing positive integers (word ids where the head and each cluster end), got ${String(cut)}`);
+    r.adaptiveSoftmax = [...(cut as readonly number[])];
   }
   if (given.bpttJitter === true) r.bpttJitter = true;
   if (Object.keys(r).length === 0) return undefined;
@@ -83,6 +90,11 @@ export function recurrentFamily<N extends RecurrentCell>(cell: N, summary: strin
         const extra: Partial<RecurrentConfig> = {};
         for (const k of [...PROBABILITIES, 'lastHidden'] as const) {
           if (r[k] !== undefined) extra[k] = r[k];
+        }
+        if (r.adaptiveSoftmax) {
+          const last = r.adaptiveSoftmax[r.adaptiveSoftmax.length - 1]!;
+          if (last >= c.V) throw new Error(`--adaptive-softmax ${r.adaptiveSoftmax.join(',')}: every cutoff must be below the vocabulary size (${c.V})`);
+          extra.adaptiveCutoffs = [...r.adaptiveSoftmax];
         }
         return {
           vocabSize: c.V,
