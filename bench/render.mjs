@@ -180,7 +180,10 @@ if (init) {
   out.push(`Sizes: ${Object.entries(init.setup.sizes).map(([f, s]) => `${f} ${Object.entries(s).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')}. Evaluation: ${init.setup.eval}.`, '');
   out.push(`Schemes: PyTorch default = nn.Embedding N(0,1), nn.Linear/nn.RNN/nn.LSTM U(+-1/sqrt(fan_in)) incl. biases, emulated inside lmkit (same batches, optimizer, seed); transformer and mamba keep their GPT-2 style init (old = new). Rule chosen: lib/nn/init.ts.`, '');
   table(init.runs.filter((r) => r.steps === 500), '500 steps:');
-  if (init.fullRuns?.length) table(init.fullRuns, 'Longer runs (`--full`: 800,000 training tokens each, one Brown epoch, at the sizes above; the other step counts are earlier runs):');
+  if (init.fullRuns?.length) {
+    const full = init.fullRuns.some((r) => r.budget);
+    table(init.fullRuns, full ? 'Longer runs (`--full`: 800,000 training tokens each, one Brown epoch, at the sizes above; the other step counts are earlier runs):' : 'Longer runs:');
+  }
   const all = [...init.runs, ...(init.fullRuns ?? []), ...(init.seedRuns ?? [])];
   if (init.seedRuns?.length) {
     out.push('Seed spread (seed 1 is in the tables above; the seed changes the initial weights, not the batches):', '');

@@ -110,6 +110,14 @@ export const ROWS = [
     of: 'awd-lstm-adam',
     evalFlags: DYNEVAL_FLAGS,
   },
+  // Both: the Adam row's checkpoint adapting (the lr and decay chosen by awd-lstm-adam-dyneval)
+  // and mixed with the neural cache (theta, lambda tuned on the first 50,000 valid tokens).
+  {
+    id: 'awd-lstm-adam-dyneval-cache',
+    label: 'the Adam AWD-LSTM row + dynamic evaluation + neural cache (2000 positions; theta, lambda tuned on 50k valid tokens)',
+    of: 'awd-lstm-adam',
+    evalFlags: '--dynamic-lr 5 --dynamic-decay 0.002 --dynamic-window 20 --cache 2000 --tune-tokens 50000',
+  },
   {
     id: 'transformer',
     label: 'Transformer 4 layers x 256, 4 heads, context 128, dropout 0.2, 3 epochs',
@@ -165,7 +173,7 @@ function runEvalRow(row, results) {
   // The valid perplexity is the tuning's best when the tuning read the whole valid split.
   const wholeValid = !/--tune-tokens/.test(row.evalFlags);
   const validBest = e.grid && wholeValid ? Math.min(...e.grid.map((g) => g.ppl ?? Infinity)) : null;
-  const chosen = e.cache ? `theta ${e.cache.theta}, lambda ${e.cache.lambda}` : `lr ${e.dynamic.lr}, decay ${e.dynamic.decay}`;
+  const chosen = [e.dynamic ? `lr ${e.dynamic.lr}, decay ${e.dynamic.decay}` : '', e.cache ? `theta ${e.cache.theta}, lambda ${e.cache.lambda}` : ''].filter(Boolean).join('; ');
   return {
     id: row.id,
     label: `${row.label}: ${chosen}`,
@@ -173,7 +181,9 @@ function runEvalRow(row, results) {
     validPpl: validBest,
     testPpl: e.ppl,
     testPplWithoutCache: e.base_ppl,
-    ...(e.cache ? { cache: e.cache } : { dynamic: e.dynamic }),
+    ...(e.cache ? { cache: e.cache } : {}),
+    ...(e.dynamic ? { dynamic: e.dynamic } : {}),
+    ...(e.static_ppl !== undefined ? { testPplStatic: e.static_ppl } : {}),
     ...(e.grid ? { grid: e.grid } : {}),
     parameters: base?.parameters ?? null,
     trainSeconds: base?.trainSeconds ?? null,
@@ -298,7 +308,8 @@ function render(results) {
     if (!r) continue;
     // The masked LM's perplexity is over masked tokens seen from both sides: not comparable.
     const rel = kn5 && r.testPpl && row.id !== 'mlm' ? `${(((r.testPpl - kn5) / kn5) * 100).toFixed(1)}%` : '';
-    const time = r.trainSeconds != null ? `${(r.trainSeconds / 60).toFixed(1)} min${r.parts > 1 ? ` (${r.parts} parts, resumed)` : ''}` : '';
+    const evalTime = r.evalSeconds != null ? ` + ${(r.evalSeconds / 60).toFixed(1)} min evaluation` : '';
+    const time = r.trainSeconds != null ? `${(r.trainSeconds / 60).toFixed(1)} min${r.parts > 1 ? ` (${r.parts} parts, resumed)` : ''}${evalTime}` : '';
     const load = r.machine.loadavg1 !== undefined ? `, load ${r.machine.loadavg1}` : '';
     const m = `${r.machine.cpu}, ${r.machine.cores} cores${load}, Node ${r.machine.node}`;
     lines.push(
@@ -339,7 +350,7 @@ async function main() {
   const recipe = argValue('--recipe');
   const RECIPES = {
     awd: ['awd-lstm', 'awd-lstm-plain', 'awd-lstm-cache', 'awd-lstm-dyneval'],
-    'awd-adam': ['awd-lstm-adam', 'awd-lstm-adam-plain', 'awd-lstm-adam-cache', 'awd-lstm-adam-dyneval'],
+    'awd-adam': ['awd-lstm-adam', 'awd-lstm-adam-plain', 'awd-lstm-adam-cache', 'awd-lstm-adam-dyneval', 'awd-lstm-adam-dyneval-cache'],
   };
   if (recipe !== undefined && !(recipe in RECIPES)) throw new Error(`unknown --recipe ${recipe} (known: ${Object.keys(RECIPES).join(', ')})`);
   const only = recipe !== undefined ? RECIPES[recipe] : argValue('--only')?.split(',');

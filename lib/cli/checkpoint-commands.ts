@@ -58,7 +58,7 @@ export interface EvalFlags {
 }
 
 /** The (theta, lambda) grid `lmkit eval --cache N` tunes on the valid split when none is given. */
-export const CACHE_THETAS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3];
+export const CACHE_THETAS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 4, 5, 7, 10];
 export const CACHE_LAMBDAS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
 
 export function runEval(f: EvalFlags): void {

@@ -147,7 +147,7 @@ program
   .addOption(new Option('--split <name>', 'split to evaluate').choices(['valid', 'test']).default('valid'))
   .option('--eval-tokens <n>', 'evaluate on at most this many tokens', int('--eval-tokens', 1))
   .option('--cache <n>', 'rnn, lstm: mix in a neural cache of the last N positions per stream (Grave et al. 2017)', int('--cache', 1))
-  .option('--cache-theta <list>', 'with --cache: the similarity scale(s); several are tuned on the valid split (default 0.05,0.1,0.2,0.3,0.5,0.7,1,1.5,2,3)', numList('--cache-theta', 0))
+  .option('--cache-theta <list>', 'with --cache: the similarity scale(s); several are tuned on the valid split (default 0.05,0.1,0.2,0.3,0.5,0.7,1,1.5,2,3,4,5,7,10)', numList('--cache-theta', 0))
   .option('--cache-lambda <list>', 'with --cache: the cache weight(s) in [0, 1); several are tuned on the valid split (default 0.05,0.1,0.15,0.2,0.25,0.3)', numList('--cache-lambda', 0, 1))
   .option('--dynamic-lr <list>', 'rnn, lstm: dynamic evaluation (Krause et al. 2018): after each window is scored, one SGD step of this size on it; several are tuned on the valid split', numList('--dynamic-lr', 0))
   .option('--dynamic-decay <list>', 'with --dynamic-lr: pull toward the trained weights after each step, in [0, 1]; several are tuned on the valid split (default 0)', numList('--dynamic-decay', 0, 1, true))
