@@ -17,7 +17,6 @@ import { noGrad } from '../autograd.js';
 import { matmul } from '../ops/matmul.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { bpttBatches } from '../data/bptt.js';
-import { crossEntropy } from '../ops/crossentropy.js';
 import type { EvalResult } from '../train/trainer.js';
 import { Tensor, tidy } from '../tensor.js';
 import { DynamicAdapter, adapts, checkDynamicGrid, divergenceLimit } from './dynamic-eval.js';
@@ -114,7 +113,8 @@ export function evaluateWithCache(
             pModel[row] = Math.exp(l);
             nll -= l;
           }
-          if (adapt) crossEntropy(out.logits, Tensor.fromArray(b.targets, [B * T], 'int32')).backward();
+          // The model's own NLL (an adaptive softmax's without its full logits), as training does.
+          if (adapt) model.nll(out, b.targets).backward();
           return { pModel, nll: nll / (B * T), hidden: out.output.toArray() as Float32Array, next: detachState(out.state) };
         };
         return adapt ? score() : noGrad(score);
