@@ -197,13 +197,32 @@ if (init) {
     }
     out.push('');
   }
-  for (const p of init.pytorch ?? []) {
-    const mine = all.filter((r) => r.corpus === p.corpus && r.family === p.family && r.scheme === 'torch' && r.steps === p.steps);
+  if (init.seedRuns?.length) {
     out.push(
-      `Cross-check against real PyTorch ${p.torch} (\`/usr/bin/python3 bench/reference/init-torch-lstm.py\`: the same ${p.corpus} ${p.family}, batches and optimizer, PyTorch's own default init, ${p.steps} steps): ` +
-        `${p.value.toFixed(3)} ${p.metric}; lmkit emulating PyTorch's init: ${mine.map((r) => `${r.value.toFixed(3)} (seed ${r.seed ?? 1})`).join(', ')}.`,
+      "On the character corpora (V <= 256 here) the new rule and PyTorch's emulated default draw from the same distributions (embedding s = min(1, c/sqrt(V)) = 1: N(0,1); weights and biases U(+-1/sqrt(fan_in))), so their columns differ only by the random draws; the seed spread is the size of that difference.",
       '',
     );
+  }
+  const pyKeys = [...new Set((init.pytorch ?? []).map((p) => `${p.corpus}|${p.family}|${p.steps}`))];
+  for (const k of pyKeys) {
+    const py = init.pytorch.filter((p) => `${p.corpus}|${p.family}|${p.steps}` === k).sort((x, y) => (x.seed ?? 1) - (y.seed ?? 1));
+    const p = py[0];
+    const mine = (scheme) => all.filter((r) => r.corpus === p.corpus && r.family === p.family && r.scheme === scheme && r.steps === p.steps).sort((x, y) => (x.seed ?? 1) - (y.seed ?? 1));
+    const list = (rs) => rs.map((r) => `${r.value.toFixed(3)} (seed ${r.seed ?? 1})`).join(', ');
+    const twoB = mine('new+2b');
+    out.push(
+      `Cross-check against real PyTorch ${p.torch} (\`/usr/bin/python3 bench/reference/init-torch-lstm.py STEPS SEED\`: the same ${p.corpus} ${p.family}, batches and optimizer, PyTorch's own default init, ${p.steps} steps): ` +
+        `${list(py)} ${p.metric}; lmkit emulating PyTorch's init: ${list(mine('torch'))}; lmkit's default: ${list(mine('new'))}` +
+        (twoB.length ? `; lmkit's default with PyTorch's two recurrent biases (b_ih + b_hh, scheme new+2b): ${list(twoB)}` : '') +
+        '.',
+      '',
+    );
+  }
+  const elsewhere = [...all, ...(init.pytorch ?? [])].filter((r) => r.machine && r.machine !== init.machine);
+  for (const m of new Set(elsewhere.map((r) => r.machine))) {
+    const here = elsewhere.filter((r) => r.machine === m);
+    const groups = [...new Set(here.map((r) => `${r.corpus} ${r.scheme === 'pytorch' ? 'real PyTorch' : r.budget ? 'longer runs' : `${r.scheme} seeds`}`))];
+    out.push(`Ran on ${m} (${[...new Set(here.map((r) => r.date?.slice(0, 10)))].join(', ')}), not the machine above: ${here.length} runs (${groups.join('; ')}); the study compares losses (the same on any machine up to rounding), not times.`, '');
   }
   for (const r of init.rejectedRuns ?? []) out.push(`Rejected candidate: ${r.note}: ${r.corpus} ${r.family}, ${r.steps} steps: ${fmtV(r)} ${r.metric}.`, '');
 }

@@ -16,6 +16,8 @@
 //          output reuses the N(0,1) embedding (what `decoder.weight = encoder.weight` gives).
 //   new    the models' current default (lib/nn/init.ts).
 //   new+fb1  (lstm) the current default with the forget-gate bias raised by 1.
+//   new+2b   (rnn, lstm) the current default with each layer's bias the sum of two U(+-1/sqrt(H))
+//            draws: what nn.RNN / nn.LSTM's two biases (b_ih + b_hh) add up to.
 // Every run: Adam (family lr from MODEL_DEFAULTS), clip 1 where the family has it, seed 1, the same
 // batches for every scheme. Sizes are small so each run takes about a minute on 2 busy cores.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -118,6 +120,16 @@ function torchInit(family, model, base = 1) {
     }
   }
 }
+function twoBiases(model, seed) {
+  // b_ih + b_hh: a second U(+-1/sqrt(H)) draw added to each layer's (single) bias
+  model.layers.forEach((layer, l) => {
+    const b = layer.bias.toArray();
+    const bound = 1 / Math.sqrt(layer.bias.shape[0] / (model.config.cell === 'lstm' ? 4 : 1));
+    const rng = makeRng(5000 * seed + l);
+    for (let i = 0; i < b.length; i++) b[i] += (rng() * 2 - 1) * bound;
+    write(layer.bias, b);
+  });
+}
 function forgetBias(model, add) {
   const H = model.config.hidden;
   for (const layer of model.layers) {
@@ -170,6 +182,7 @@ function runCase(corpusName, family, scheme, steps, seed = 1) {
   const model = build(family, data.V, scheme, data.unit, seed);
   if (scheme === 'torch') torchInit(family, model, seed);
   if (scheme === 'new+fb1') forgetBias(model, 1);
+  if (scheme === 'new+2b') twoBiases(model, seed);
   if (scheme.startsWith('emb=')) {
     // the new default with the (untied) embedding ~ N(0, x^2): the sweep behind the rule's constant
     const [name, p] = model.namedParameters().find(([n]) => /^(embedding|embedding\.weight|tokenEmbedding)$/.test(n));
@@ -270,7 +283,8 @@ function runCase(corpusName, family, scheme, steps, seed = 1) {
 if (args.includes('--add')) {
   const path = join(here, '..', 'results', 'init-study.json');
   const doc = JSON.parse(readFileSync(path, 'utf8'));
-  const lines = readFileSync(opt('--add'), 'utf8').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
+  // a line without a machine is taken to have run here, now (add runs where they ran)
+  const lines = readFileSync(opt('--add'), 'utf8').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => ({ machine: machineName(), date: new Date().toISOString(), ...JSON.parse(l) }));
   doc[opt('--as')] = [...(doc[opt('--as')] ?? []), ...lines];
   writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
   console.log(`added ${lines.length} runs as ${opt('--as')}`);
@@ -314,7 +328,7 @@ if (args.includes('--full')) {
         if (only && !key.includes(only)) continue;
         if (doc.fullRuns.some((r) => `${r.corpus}:${r.family}:${r.scheme}` === key && r.steps === steps && (r.seed ?? 1) === 1)) continue;
         const line = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--case', `${key}:1`, '--steps', String(steps)], { encoding: 'utf8' });
-        const r = { ...JSON.parse(line.trim().split('\n').pop()), budget: `${FULL_TOKENS} training tokens` };
+        const r = { ...JSON.parse(line.trim().split('\n').pop()), budget: `${FULL_TOKENS} training tokens`, machine: machineName(), date: new Date().toISOString() };
         console.log(`${key} ${steps} steps: ${r.metric} ${r.value.toFixed(3)} (train ${r.trainSeconds} s)`);
         doc.fullRuns.push(r);
         writeFileSync(outPath, JSON.stringify(doc, null, 2) + '\n');
@@ -343,13 +357,16 @@ for (const c of CORPORA) {
     }
   }
 }
+function machineName() {
+  return `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`;
+}
 function save() {
   const pkg = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8'));
   const doc = {
     ...previous,
     bench: 'init-study',
     date: new Date().toISOString(),
-    machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
+    machine: machineName(),
     versions: { lmkit: pkg.version, node: process.version },
     setup: {
       optimizer: 'Adam, lr = MODEL_DEFAULTS[family].lr, clip = MODEL_DEFAULTS[family].clip, seed 1, no dropout',

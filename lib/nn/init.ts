@@ -14,6 +14,11 @@
 //       at s = 1), and on words 16/sqrt(V) is below 1/sqrt(H) for the usual widths anyway.
 //       (TransformerLM, MaskedLM, MambaLM keep GPT-2's N(0, 0.02): a norm precedes their tied head.)
 //   weight matrices (G, in) and biases: U(+-1/sqrt(fan_in)) (PyTorch's nn.Linear / nn.RNN / nn.LSTM).
+//       A recurrent layer has one bias; PyTorch's two (b_ih + b_hh, a sum of two such uniforms)
+//       measured no different: fortunes-char 2 x 128 LSTM, 500 steps, seeds 1-3: 3.379 bits/char
+//       mean with one bias, 3.379 with two (scheme new+2b), real PyTorch 3.355 (3.328-3.398).
+//   On character vocabularies (V <= 256) the rule is therefore PyTorch's default distribution;
+//   on Brown words it beat PyTorch's default for every family at 500 steps and after one epoch.
 import { Tensor } from '../tensor.js';
 
 /** The constant c of the embedding rule s = min(1, c / sqrt(V)), by model family. */
