@@ -13,20 +13,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runRow } from './brown-lm.mjs';
+import { ROWS, argValue, runRow } from './brown-lm.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const outJson = join(root, 'bench', 'results', 'awd-ablation.json');
 const doc = join(root, 'docs', 'recurrent.md');
 
-const argValue = (name) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-
-const MODEL = '--model lstm --embed 400 --hidden 650 --last-hidden 400 --layers 2 --context 70 --batch 20';
-const OPTIM = '--optimizer adam --lr 0.002 --schedule cosine --clip 1';
+/** The recipe: the README's awd-lstm-adam row. */
+const RECIPE = ROWS.find((r) => r.id === 'awd-lstm-adam').flags;
 /** The recipe's options, as the ablation removes them. */
 export const PIECES = [
   { id: 'weight-drop', label: 'weight drop 0.4', flags: '--weight-drop 0.4' },
@@ -36,20 +31,23 @@ export const PIECES = [
   { id: 'bptt-jitter', label: 'random BPTT length', flags: '--bptt-jitter' },
 ];
 
+/** A command line as its options: "--flag value" or "--flag". */
+const options = (flags) => flags.split(/\s+/).reduce((items, w) => (w.startsWith('--') ? [...items, w] : [...items.slice(0, -1), `${items.at(-1)} ${w}`]), []);
+/** The recipe for E epochs without the options in `drop`, with `add` appended. */
+function recipe(epochs, drop = [], add = '') {
+  const gone = new Set(drop.flatMap((p) => options(p.flags)));
+  for (const o of gone) if (!options(RECIPE).includes(o)) throw new Error(`awd-ablation: the recipe has no ${o}`);
+  const kept = options(RECIPE).filter((o) => !gone.has(o) && !o.startsWith('--epochs '));
+  return [...kept, ...(add ? [add] : []), `--epochs ${epochs}`].join(' ');
+}
+
 /** The runs for a budget of E epochs: everything, everything but one piece, plain dropout, nothing. */
 export function ablationRows(epochs) {
-  const budget = `--epochs ${epochs}`;
-  const all = PIECES.map((p) => p.flags).join(' ');
   return [
-    { id: 'all', label: 'every AWD option (the awd-lstm-adam recipe)', removed: null, flags: `${MODEL} ${all} ${OPTIM} ${budget}` },
-    ...PIECES.map((p) => ({
-      id: `no-${p.id}`,
-      label: `without ${p.label}`,
-      removed: p.id,
-      flags: `${MODEL} ${PIECES.filter((q) => q !== p).map((q) => q.flags).join(' ')} ${OPTIM} ${budget}`,
-    })),
-    { id: 'plain', label: 'plain dropout 0.4 instead of every option (the awd-lstm-adam-plain twin)', removed: 'all', flags: `${MODEL} --dropout 0.4 ${OPTIM} ${budget}` },
-    { id: 'none', label: 'no regularisation at all', removed: 'all', flags: `${MODEL} ${OPTIM} ${budget}` },
+    { id: 'all', label: 'every AWD option (the awd-lstm-adam recipe)', removed: null, flags: recipe(epochs) },
+    ...PIECES.map((p) => ({ id: `no-${p.id}`, label: `without ${p.label}`, removed: p.id, flags: recipe(epochs, [p]) })),
+    { id: 'plain', label: 'plain dropout 0.4 instead of every option (the awd-lstm-adam-plain twin)', removed: 'all', flags: recipe(epochs, PIECES, '--dropout 0.4') },
+    { id: 'none', label: 'no regularisation at all', removed: 'all', flags: recipe(epochs, PIECES) },
   ];
 }
 

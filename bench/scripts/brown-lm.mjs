@@ -138,7 +138,7 @@ export const ROWS = [
   },
 ];
 
-function argValue(name) {
+export function argValue(name) {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
